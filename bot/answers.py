@@ -1,0 +1,129 @@
+"""Turning a user's message into the reply the bot sends: the one place the bot and
+`python -m bot ask` share.
+
+Order: safety warnings first, then the deadline calculator when the message gives a scheme or
+a date, then the knowledge base: answer, "did you mean…" suggestions, or a polite decline.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from bot.engine import Engine
+from bot.knowledge import Entry
+from bot.matcher import OOS_PREFIX, MatchResult
+from bot.normalize import normalize, strip_non_words
+from bot.safety import check_message, redact, warnings_for
+
+DEADLINE_ENTRY = "next-due-how"
+LOCAL_RULES_NOTE = "各地规定不完全一样，具体以当地社保经办机构的规定为准。"
+CAN_HELP_WITH = (
+    "我可以帮您解答养老金资格认证的问题，比如：\n"
+    "• 怎么在手机上认证、怎么帮家里老人认证\n"
+    "• 多久认证一次、下次什么时候到期\n"
+    "• 刷脸失败、错过认证、停发补发怎么办\n"
+    "• 在外地或国外怎么认证，线下去哪里办\n"
+    "其他社保问题可以拨打12333咨询。"
+)
+DECLINE_TEXT = "抱歉，这个问题我回答不了。" + CAN_HELP_WITH
+EMPTY_TEXT = "您好！请用文字把问题发给我，比如“在手机上怎么认证？”。" + CAN_HELP_WITH
+SUGGEST_INTRO = "我不太确定您问的是哪一项，您是不是想问："
+SUGGEST_OUTRO = "可以点下面的按钮，或者换个说法再问我。"
+
+
+@dataclass
+class Reply:
+    """Everything the bot or the command line needs to show an answer."""
+
+    question: str
+    matched: bool
+    id: str | None
+    score: float
+    text: str
+    kind: str  # answer | deadline | suggest | decline | empty
+    suggestion_ids: list[str] = field(default_factory=list)
+    suggestions: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, object]:
+        """The object of the `ask --json` contract."""
+        return {
+            "question": self.question,
+            "matched": self.matched,
+            "id": self.id,
+            "score": round(self.score, 3),
+            "answer": self.text,
+            "suggestions": self.suggestions,
+        }
+
+
+def source_line(entry: Entry) -> str:
+    """Name the sources, official ones first, at most three."""
+    ordered = sorted(entry.sources, key=lambda s: not s.official)
+    names = []
+    for source in ordered:
+        name = source.label + ("（官方）" if source.official else "")
+        if name not in names:
+            names.append(name)
+    return "来源：" + "、".join(names[:3])
+
+
+def format_entry(entry: Entry) -> str:
+    """An entry's answer as the bot sends it: answer, local-rules note, sources."""
+    return f"{entry.answer}\n\n{LOCAL_RULES_NOTE}\n{source_line(entry)}"
+
+
+def _deadline_reply(text: str, today: dt.date):
+    try:
+        from bot.deadline_chat import reply_to_deadline_question
+    except ImportError:  # calculator not installed in this build
+        return None
+    return reply_to_deadline_question(text, today)
+
+
+def answer(engine: Engine, message: str, today: dt.date) -> Reply:
+    """The reply to one user message. Never raises on any text."""
+    question = message if isinstance(message, str) else str(message)
+    check = check_message(question)
+    warnings = warnings_for(check)
+    safe = redact(question) if check.sensitive else question
+    normalized = normalize(safe)
+    display = redact(question).replace("\ufffd", "")[:200]
+    if not strip_non_words(normalized):
+        text = "\n\n".join([*warnings, EMPTY_TEXT]) if warnings else EMPTY_TEXT
+        return Reply(display, False, None, 0.0, text, "empty", warnings=warnings)
+
+    deadline = _deadline_reply(safe, today)
+    if deadline is not None:
+        text = "\n\n".join([*warnings, deadline.text])
+        return Reply(display, True, DEADLINE_ENTRY, 1.0, text, "deadline", warnings=warnings)
+
+    result = engine.matcher.match(normalized)
+    reply = _reply_for_match(engine, display, result)
+    if warnings:
+        reply.text = "\n\n".join([*warnings, reply.text])
+        reply.warnings = warnings
+    return reply
+
+
+def _reply_for_match(engine: Engine, question: str, result: MatchResult) -> Reply:
+    kb = engine.kb
+    ids = [i for i in result.entries(3) if i in kb.entries]
+    titles = [kb.entries[i].question for i in ids]
+    best = result.best
+    if result.decision == "answer" and best is not None:
+        entry = kb.entries[best.key]
+        others = [i for i in ids if i != entry.id]
+        return Reply(question, True, entry.id, best.probability, format_entry(entry), "answer",
+                     others, [kb.entries[i].question for i in others])
+    if result.decision == "suggest":
+        lines = "\n".join(f"{n}. {t}" for n, t in enumerate(titles, 1))
+        text = f"{SUGGEST_INTRO}\n{lines}\n{SUGGEST_OUTRO}"
+        return Reply(question, False, None, result.score, text, "suggest", ids, titles)
+    text = DECLINE_TEXT
+    if best is not None and best.key.startswith(OOS_PREFIX):
+        topic = kb.out_of_scope.get(best.key[len(OOS_PREFIX):])
+        if topic and topic.reply:
+            text = f"{topic.reply}\n\n{CAN_HELP_WITH}"
+    return Reply(question, False, None, result.score, text, "decline", ids, titles)

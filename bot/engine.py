@@ -1,0 +1,149 @@
+"""Building the question-answering engine from `knowledge/`, with an on-disk cache.
+
+Building means segmenting every phrasing, reading pinyin tables and fitting the matcher's
+calibration: about a second or two. The result is cached under a key made of the knowledge
+files' fingerprint and the code version, so start-up after the first run only unpickles it,
+and editing a knowledge file rebuilds it automatically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import pickle
+import tempfile
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import jieba
+
+from bot import KNOWLEDGE_DIR
+from bot.knowledge import KnowledgeBase, load_knowledge
+from bot.matcher import Locate, Matcher
+from bot.segment import PinyinTables, Segmenter, build_pinyin_tables
+
+log = logging.getLogger(__name__)
+
+# Bump when the way the cache is built changes, so old caches are not reused.
+CACHE_VERSION = "4"
+GENERAL_WORDS = 60_000  # most frequent words of jieba's dictionary: enough, and loads fast
+
+
+def cache_dir() -> Path:
+    """Where built indexes live: $BOT_CACHE_DIR, else the user's cache directory."""
+    configured = os.environ.get("BOT_CACHE_DIR")
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "pension-cert-bot"
+
+
+def _general_dictionary(directory: Path) -> Path:
+    """A trimmed copy of jieba's dictionary: the full one takes a second to load."""
+    path = directory / f"jieba-top{GENERAL_WORDS}.txt"
+    if path.exists():
+        return path
+    source = Path(jieba.__file__).parent / "dict.txt"
+    rows = [line.split(" ") for line in source.read_text(encoding="utf-8").splitlines() if line]
+    rows.sort(key=lambda row: -int(row[1]))
+    _write_atomic(path, "\n".join(" ".join(row) for row in rows[:GENERAL_WORDS]).encode())
+    return path
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.replace(tmp, path)
+
+
+def _tokenizer(dictionary: Path, words: tuple[str, ...]) -> jieba.Tokenizer:
+    tokenizer = jieba.Tokenizer(dictionary=str(dictionary))
+    tokenizer.tmp_dir = str(dictionary.parent)
+    tokenizer.initialize()
+    for word in words:
+        tokenizer.add_word(word, freq=20000)
+    return tokenizer
+
+
+def default_locate() -> Locate:
+    """Province of the first place named in a text, from the region data when it exists."""
+    try:
+        from bot.regions import find_region_in_text, lookup_region
+    except ImportError:  # region data not available: no place signal
+        return lambda _text: None
+
+    def locate(text: str) -> str | None:
+        region = lookup_region(text) or find_region_in_text(text)
+        return region.province if region else None
+
+    return locate
+
+
+def _place_words() -> tuple[str, ...]:
+    try:
+        from bot.regions import all_place_names
+    except ImportError:
+        return ()
+    return tuple(all_place_names())
+
+
+@dataclass
+class Engine:
+    """The loaded knowledge base and its matcher."""
+
+    kb: KnowledgeBase
+    matcher: Matcher
+
+
+def build_engine(knowledge_dir: Path = KNOWLEDGE_DIR, *, use_cache: bool = True) -> Engine:
+    """Load `knowledge_dir` and build (or unpickle) its matcher."""
+    kb = load_knowledge(knowledge_dir)
+    for problem in kb.problems:
+        log.warning("knowledge rejected: %s", problem)
+    directory = cache_dir()
+    dictionary = _general_dictionary(directory)
+    place_words = _place_words()
+    words = tuple(dict.fromkeys((*kb.dictionary, *place_words)))
+    key = hashlib.sha256(
+        f"{CACHE_VERSION}|{kb.fingerprint}|{len(place_words)}|{sorted(kb.problems)}".encode()
+    ).hexdigest()[:20]
+    cache_file = directory / f"engine-{key}.pickle"
+    locate = default_locate()
+    tokenizer = _tokenizer(dictionary, words)
+    if use_cache and cache_file.exists():
+        try:
+            tables, state = pickle.loads(cache_file.read_bytes())
+            segmenter = Segmenter(tokenizer, kb.synonyms, tables)
+            matcher = Matcher.__new__(Matcher)
+            matcher.__dict__.update(state)
+            matcher.segmenter = segmenter
+            matcher._locate = locate
+            return Engine(kb, matcher)
+        except Exception:  # a stale or damaged cache is rebuilt, never fatal
+            log.warning("engine cache %s unreadable; rebuilding", cache_file)
+    known = {line.split(" ", 1)[0] for line in dictionary.read_text(encoding="utf-8").splitlines()}
+    plain = Segmenter(tokenizer, kb.synonyms, PinyinTables({}, frozenset(), {}, frozenset(),
+                                                           frozenset()))
+    vocabulary = {w for e in kb.entries.values() for t in e.texts
+                  for w in plain.words(plain.canonical(t)) if len(w) >= 2}
+    vocabulary |= set(kb.synonyms.values()) | set(words)
+    tables = build_pinyin_tables(vocabulary, kb.dictionary, known)
+    segmenter = Segmenter(tokenizer, kb.synonyms, tables)
+    matcher = Matcher(kb, segmenter, locate)
+    if use_cache:
+        state = {k: v for k, v in matcher.__dict__.items() if k not in ("segmenter", "_locate")}
+        try:
+            _write_atomic(cache_file, pickle.dumps((tables, state), protocol=5))
+        except OSError as exc:  # a read-only cache directory only costs start-up time
+            log.warning("cannot write engine cache %s: %s", cache_file, exc)
+    return Engine(kb, matcher)
+
+
+@lru_cache(maxsize=1)
+def default_engine() -> Engine:
+    """The engine for the project's own knowledge directory, built once per process."""
+    return build_engine()

@@ -1,0 +1,17 @@
+"""Small named exceptions shared by the core and the command line."""
+
+
+class BotError(Exception):
+    """Base class for errors this project raises on purpose."""
+
+
+class UsageError(BotError):
+    """Bad input on the command line: printed as one line, exit code 2."""
+
+
+class KnowledgeError(BotError):
+    """A knowledge file failed validation; `problems` holds `file: entry: problem` lines."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))

@@ -1,0 +1,194 @@
+"""Turning normalised text into the terms the matcher compares.
+
+Steps: repair homophones and pinyin typed instead of characters (认正 → 认证, shua lian →
+刷脸), map synonyms to one word (年审 → 认证), segment with jieba and a domain dictionary,
+drop particles, and add character bigrams so that a typo that breaks a word still leaves
+most of its pieces.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import jieba
+
+from bot.normalize import strip_non_words
+
+jieba.setLogLevel(60)
+
+# Particles and politeness carry no topic; question words (怎么, 什么时候, 哪里) do, so stay.
+STOPWORDS = frozenset(
+    [
+        "的", "了", "吗", "呢", "吧", "啊", "呀", "嘛", "哦", "哈", "么", "啦",
+        "哇", "噢", "喔", "嗯", "请问", "你好", "您好", "谢谢", "麻烦", "一下",
+        "我", "我们", "您", "你", "他", "她", "它", "是", "个", "这", "那",
+        "这个", "那个", "就", "都", "也", "还", "和", "与", "及", "给", "把",
+        "被", "在", "又", "很", "挺", "好", "想", "问", "问问", "请", "帮忙",
+        "各位", "大家",
+    ]
+)
+BIGRAM_PREFIX = "§"
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+_ASCII_RUN = re.compile(r"[a-z]+(?: [a-z]+)*")
+MAX_REPAIR_UNITS = 300
+MAX_WORD_UNITS = 6
+
+# Regional accents blur these sounds, and old users type by sound: compare with them folded.
+_FUZZY_INITIALS = (("zh", "z"), ("ch", "c"), ("sh", "s"), ("n", "l"), ("f", "h"), ("r", "l"))
+_FUZZY_FINALS = (("ang", "an"), ("eng", "en"), ("ing", "in"), ("iang", "ian"), ("uang", "uan"))
+
+
+def fuzzy_syllable(syllable: str) -> str:
+    """Fold a toneless pinyin syllable so that near-homophones compare equal."""
+    for full, short in _FUZZY_INITIALS:
+        if syllable.startswith(full):
+            syllable = short + syllable[len(full):]
+            break
+    for full, short in _FUZZY_FINALS:
+        if syllable.endswith(full):
+            syllable = syllable[: -len(full)] + short
+            break
+    return syllable
+
+
+@dataclass
+class PinyinTables:
+    """Character readings and the words we can repair to, precomputed once."""
+
+    char_pinyin: dict[str, str]  # 认 -> ren
+    syllables: frozenset[str]  # every toneless syllable, to split typed pinyin
+    words_by_sound: dict[tuple[str, ...], str]  # fuzzy syllables -> word
+    core_words: frozenset[str]  # repaired even when the typo is itself a real word
+    known_words: frozenset[str]  # words never "repaired" into something else
+
+
+def split_pinyin(run: str, syllables: frozenset[str]) -> list[str] | None:
+    """Split typed pinyin like 'shualian' into syllables, or None if it is not pinyin."""
+    result: list[str] = []
+    for part in run.split(" "):
+        i = 0
+        while i < len(part):
+            for size in range(min(6, len(part) - i), 0, -1):
+                if part[i : i + size] in syllables:
+                    result.append(part[i : i + size])
+                    i += size
+                    break
+            else:
+                return None
+    return result
+
+
+class Segmenter:
+    """Terms of a normalised text: repaired, synonym-mapped, segmented, plus bigrams."""
+
+    def __init__(self, tokenizer: jieba.Tokenizer, synonyms: dict[str, str],
+                 tables: PinyinTables):
+        self._tokenizer = tokenizer
+        self._tables = tables
+        self._synonyms = dict(synonyms)
+        # Dictionary words that contain a synonym (社保认证助手 contains 社保认证) must stay whole.
+        for word in tables.core_words:
+            if word not in self._synonyms and any(v in word and v != word for v in synonyms):
+                self._synonyms[word] = word
+        variants = sorted(self._synonyms, key=len, reverse=True)
+        self._synonym_re = re.compile("|".join(map(re.escape, variants))) if variants else None
+
+    def repair(self, text: str) -> str:
+        """Replace homophone typos and typed pinyin with the domain word they sound like."""
+        tables = self._tables
+        units: list[tuple[str, str | None]] = []  # (text, fuzzy syllable or None)
+        pos = 0
+        for match in _ASCII_RUN.finditer(text):
+            units.extend(self._char_units(text[pos : match.start()]))
+            parts = split_pinyin(match.group(), tables.syllables)
+            if parts and (len(parts) > 1 or " " in match.group()):
+                units.extend((p, fuzzy_syllable(p)) for p in parts)
+            else:
+                units.append((match.group(), None))
+            pos = match.end()
+        units.extend(self._char_units(text[pos:]))
+        if len(units) > MAX_REPAIR_UNITS or not tables.words_by_sound:
+            return "".join(u for u, _ in units) if units else text
+        out: list[str] = []
+        i = 0
+        while i < len(units):
+            step, piece = 1, units[i][0]
+            for size in range(min(MAX_WORD_UNITS, len(units) - i), 1, -1):
+                sounds = tuple(s for _, s in units[i : i + size])
+                word = None if None in sounds else tables.words_by_sound.get(sounds)  # type: ignore[arg-type]
+                if word is None:
+                    continue
+                typed = "".join(u for u, _ in units[i : i + size])
+                is_chinese = all(len(u) == 1 for u, _ in units[i : i + size])
+                if (typed != word and is_chinese and typed in tables.known_words
+                        and word not in tables.core_words):
+                    continue  # a real word of its own (事业 is not a typo of 失业)
+                step, piece = size, word
+                break
+            out.append(piece)
+            i += step
+        return "".join(out)
+
+    def _char_units(self, chunk: str) -> list[tuple[str, str | None]]:
+        table = self._tables.char_pinyin
+        return [(ch, fuzzy_syllable(table[ch]) if ch in table else None) for ch in chunk]
+
+    def canonical(self, text: str) -> str:
+        """Normalised text with typos repaired and synonyms mapped to their standard word."""
+        text = self.repair(text)
+        if self._synonym_re is not None:
+            text = self._synonym_re.sub(lambda m: self._synonyms[m.group()], text)
+        return text
+
+    def words(self, canonical_text: str) -> list[str]:
+        """jieba words of canonical text, without particles and punctuation."""
+        words = []
+        for word in self._tokenizer.lcut(canonical_text):
+            word = strip_non_words(word)
+            if word and word not in STOPWORDS:
+                words.append(word)
+        return words
+
+    def terms(self, text: str) -> tuple[str, list[str]]:
+        """(canonical compact text, terms): words plus prefixed character bigrams."""
+        canonical = self.canonical(text)
+        words = self.words(canonical)
+        compact_text = strip_non_words(canonical)
+        return compact_text, words + bigrams(compact_text)
+
+
+def bigrams(compact_text: str) -> list[str]:
+    """Character bigrams of the Chinese parts, marked so they never collide with words."""
+    chars = [c for c in compact_text if _CJK.match(c)]
+    return [BIGRAM_PREFIX + a + b for a, b in itertools.pairwise(chars)]
+
+
+def build_pinyin_tables(vocabulary: Iterable[str], core_words: Iterable[str],
+                        known_words: Iterable[str]) -> PinyinTables:
+    """Readings for every common character and the sound index of the vocabulary."""
+    from pypinyin import Style, lazy_pinyin, pinyin_dict  # slow import: only at build time
+
+    char_pinyin: dict[str, str] = {}
+    for code in pinyin_dict.pinyin_dict:
+        if 0x4E00 <= code <= 0x9FFF:
+            ch = chr(code)
+            reading = lazy_pinyin(ch, style=Style.NORMAL, errors="ignore")
+            if reading and reading[0].isascii() and reading[0].isalpha():
+                char_pinyin[ch] = reading[0].replace("ü", "v")
+    syllables = frozenset(char_pinyin.values())
+    core = frozenset(core_words)
+    words_by_sound: dict[tuple[str, ...], str] = {}
+    # Core words first so that they win a clash of sounds.
+    for word in [*sorted(core), *sorted(set(vocabulary) - core)]:
+        if not 2 <= len(word) <= MAX_WORD_UNITS or not all(_CJK.match(c) for c in word):
+            continue
+        keys = {tuple(fuzzy_syllable(char_pinyin.get(c, "?")) for c in word)}
+        keys.add(tuple(fuzzy_syllable(p) for p in lazy_pinyin(word, style=Style.NORMAL)))
+        for key in keys:
+            if "?" not in key:
+                words_by_sound.setdefault(key, word)
+    return PinyinTables(char_pinyin, syllables, words_by_sound, core,
+                        frozenset(known_words) | frozenset(vocabulary))
