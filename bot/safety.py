@@ -21,8 +21,12 @@ _SECRET = re.compile(r"(密码|验证码|口令|pin)\s*(?:是|为|:|：)?\s*([0-
 
 _LINK = re.compile(r"(https?://|www\.|\b[a-z0-9-]+\.(?:cn|com|net|top|xyz|cc|vip)\b)", re.I)
 _MONEY = ("交钱", "收费", "手续费", "转账", "汇款", "付款", "缴费才能", "保证金", "押金", "红包")
+_MONEY_RE = re.compile(r"(交|给|付|收|转)[^,.!?，。！？]{0,6}(钱|元|块)|[0-9]+ *(块|元)")
 _BAIT = ("社保异常", "停发", "冻结", "升级", "过期", "认证", "领取", "补贴", "津贴", "资格")
 _ASKS = ("验证码", "银行卡号", "卡号", "密码", "身份证号")
+# Someone else demanding: a plain "认证要交钱吗" is a question, not a scam.
+_AGENT = ("有人", "说", "让我", "要我", "叫我", "电话", "短信", "上门", "工作人员", "对方", "帮你",
+          "帮我", "代办", "包过", "中介")
 
 
 @dataclass(frozen=True)
@@ -83,11 +87,12 @@ def looks_like_fraud(text: str) -> bool:
         return False
     if _LINK.search(lowered) and "gov.cn" not in lowered:
         return True
-    money = any(word in lowered for word in _MONEY)
+    agent = any(word in lowered for word in _AGENT)
+    money = any(word in lowered for word in _MONEY) or bool(_MONEY_RE.search(lowered))
     asks = any(word in lowered for word in _ASKS) and any(
         w in lowered for w in ("提供", "发给", "告诉", "输入", "填写", "要我", "让我", "索要")
     )
-    return money or asks
+    return agent and (money or asks)
 
 
 def redact(text: str) -> str:

@@ -1,0 +1,56 @@
+"""Segmentation: synonyms, homophone and pinyin repair, particles, bigrams."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.normalize import normalize
+from bot.segment import BIGRAM_PREFIX, fuzzy_syllable, split_pinyin
+
+
+@pytest.fixture(scope="module")
+def segmenter(engine):
+    return engine.matcher.segmenter
+
+
+@pytest.mark.parametrize(
+    ("typed", "canonical"),
+    [
+        ("养老金认正怎么弄", "养老金认证怎么办"),  # homophone 认正 → 认证
+        ("刷连老是失败", "刷脸老是失败"),  # homophone 刷连 → 刷脸
+        ("shua lian ren zheng", "刷脸"),  # typed pinyin, then 刷脸认证 → 刷脸
+        ("renzheng zenme ban", "认证怎么办"),
+        ("年审在哪里弄", "认证在哪里弄"),  # synonym
+        ("退休金停发了", "养老金停发了"),
+        ("人脸识别不通过", "刷脸失败"),
+        ("我妈在外地", "父母在外地"),
+        ("社保认证助手能用吗", "社保认证助手能用吗"),  # a fake app's name stays whole
+        ("事业单位退休", "事业单位退休"),  # a real word is not "repaired"
+    ],
+)
+def test_canonical(segmenter, typed, canonical):
+    assert segmenter.canonical(normalize(typed)) == canonical
+
+
+def test_words_drop_particles(segmenter):
+    words = segmenter.words(segmenter.canonical(normalize("请问一下刷脸失败了怎么办呢")))
+    assert "刷脸" in words and "失败" in words
+    assert not {"请问", "一下", "了", "呢"} & set(words)
+
+
+def test_terms_include_bigrams(segmenter):
+    _compact, terms = segmenter.terms(normalize("刷脸失败"))
+    assert BIGRAM_PREFIX + "刷脸" in terms and BIGRAM_PREFIX + "脸失" in terms
+
+
+@pytest.mark.parametrize(("syllable", "folded"), [("zheng", "zen"), ("shi", "si"), ("jing", "jin"),
+                                                   ("lian", "lian"), ("nian", "lian")])
+def test_fuzzy_syllable(syllable, folded):
+    assert fuzzy_syllable(syllable) == folded
+
+
+def test_split_pinyin(segmenter):
+    syllables = frozenset({"shua", "lian", "ren", "zheng", "a"})
+    assert split_pinyin("shualian", syllables) == ["shua", "lian"]
+    assert split_pinyin("shua lian", syllables) == ["shua", "lian"]
+    assert split_pinyin("app", syllables) is None
