@@ -26,8 +26,11 @@ from bot.segment import PinyinTables, Segmenter, build_pinyin_tables
 
 log = logging.getLogger(__name__)
 
-# Bump when the way the cache is built changes, so old caches are not reused.
-CACHE_VERSION = "4"
+# The cache is only valid for the code that built it: key it on these modules' source.
+_BUILD_MODULES = ("engine.py", "matcher.py", "segment.py", "knowledge.py", "normalize.py")
+CODE_VERSION = hashlib.sha256(
+    b"".join((Path(__file__).parent / name).read_bytes() for name in _BUILD_MODULES)
+).hexdigest()[:12]
 GENERAL_WORDS = 60_000  # most frequent words of jieba's dictionary: enough, and loads fast
 
 
@@ -69,26 +72,33 @@ def _tokenizer(dictionary: Path, words: tuple[str, ...]) -> jieba.Tokenizer:
     return tokenizer
 
 
-def default_locate() -> Locate:
-    """Province of the first place named in a text, from the region data when it exists."""
+def default_locators() -> tuple[Locate, Locate]:
+    """(province named in a free text, province of a place name), from the region data."""
     try:
         from bot.regions import find_region_in_text, lookup_region
     except ImportError:  # region data not available: no place signal
-        return lambda _text: None
+        return (lambda _text: None), (lambda _name: None)
 
-    def locate(text: str) -> str | None:
-        region = lookup_region(text) or find_region_in_text(text)
-        return region.province if region else None
+    def in_text(text: str) -> str | None:
+        region = find_region_in_text(text)
+        return region.province_short if region else None
 
-    return locate
+    def by_name(name: str) -> str | None:
+        region = lookup_region(name)
+        return region.province_short if region else None
+
+    return in_text, by_name
 
 
 def _place_words() -> tuple[str, ...]:
     try:
-        from bot.regions import all_place_names
+        from bot.regions import all_regions
     except ImportError:
         return ()
-    return tuple(all_place_names())
+    words = []
+    for region in all_regions():
+        words += [region.name, region.short]
+    return tuple(w for w in dict.fromkeys(words) if len(w) >= 2)
 
 
 @dataclass
@@ -109,10 +119,10 @@ def build_engine(knowledge_dir: Path = KNOWLEDGE_DIR, *, use_cache: bool = True)
     place_words = _place_words()
     words = tuple(dict.fromkeys((*kb.dictionary, *place_words)))
     key = hashlib.sha256(
-        f"{CACHE_VERSION}|{kb.fingerprint}|{len(place_words)}|{sorted(kb.problems)}".encode()
+        f"{CODE_VERSION}|{kb.fingerprint}|{len(place_words)}|{sorted(kb.problems)}".encode()
     ).hexdigest()[:20]
     cache_file = directory / f"engine-{key}.pickle"
-    locate = default_locate()
+    locate, locate_name = default_locators()
     tokenizer = _tokenizer(dictionary, words)
     if use_cache and cache_file.exists():
         try:
@@ -133,7 +143,7 @@ def build_engine(knowledge_dir: Path = KNOWLEDGE_DIR, *, use_cache: bool = True)
     vocabulary |= set(kb.synonyms.values()) | set(words)
     tables = build_pinyin_tables(vocabulary, kb.dictionary, known)
     segmenter = Segmenter(tokenizer, kb.synonyms, tables)
-    matcher = Matcher(kb, segmenter, locate)
+    matcher = Matcher(kb, segmenter, locate, locate_name)
     if use_cache:
         state = {k: v for k, v in matcher.__dict__.items() if k not in ("segmenter", "_locate")}
         try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,15 +23,19 @@ from bot.knowledge import KnowledgeBase
 from bot.segment import BIGRAM_PREFIX, Segmenter
 
 OOS_PREFIX = "oos:"
+PLACE_PREFIX = "@"
 BIGRAM_WEIGHT = 0.6
-CANDIDATES = 8
+CANDIDATES = 10
 # Decision thresholds on the calibrated probability; see `decide`.
 ANSWER_AT = 0.55
 SUGGEST_AT = 0.18
 ANSWER_MARGIN = 0.15
 
-FEATURES = ("bias", "cos", "qcov_entry", "dcov", "ratio", "partial", "gap",
-            "region_match", "region_mismatch", "is_oos", "unknown_share")
+FEATURES = ("bias", "cos", "top3", "qcov_entry", "dcov", "ratio", "partial", "gap",
+            "region_match", "region_mismatch", "is_oos", "oos_but_certification",
+            "unknown_share")
+# Words that make a question about certification, whatever else it mentions.
+CERTIFICATION_WORDS = ("认证", "刷脸", "代认证", "静默认证", "上门认证", "补认证")
 
 Locate = Callable[[str], "str | None"]
 
@@ -80,7 +85,7 @@ class Matcher:
     """Ranks knowledge entries for a question."""
 
     def __init__(self, kb: KnowledgeBase, segmenter: Segmenter, locate: Locate | None = None,
-                 weights: list[float] | None = None):
+                 locate_name: Locate | None = None, weights: list[float] | None = None):
         self.segmenter = segmenter
         self._locate = locate or (lambda _text: None)
         self._docs: list[_Doc] = []
@@ -90,11 +95,17 @@ class Matcher:
         texts: list[tuple[str, str]] = []
         for entry in kb.entries.values():
             texts += [(entry.id, t) for t in entry.texts]
-            places = {self._locate(r) or r for r in entry.regions}
+            places = {(locate_name or self._locate)(r) or r for r in entry.regions}
             self._provinces[entry.id] = {p for p in places if p}
         for topic in kb.out_of_scope.values():
             texts += [(OOS_PREFIX + topic.id, t) for t in (topic.label, *topic.examples)]
-        analysed = [(key, *segmenter.terms(text)) for key, text in texts]
+        analysed = []
+        for key, text in texts:
+            compact, terms = segmenter.terms(text)
+            # The province an entry is about is a term of its own, so that a question naming
+            # any city of that province finds it (大连 → @辽宁) even when no other word matches.
+            places = [PLACE_PREFIX + p for p in sorted(self._provinces.get(key, ()))]
+            analysed.append((key, compact, terms + places))
         df: dict[str, int] = defaultdict(int)
         for _key, _compact, terms in analysed:
             for term in set(terms):
@@ -121,26 +132,40 @@ class Matcher:
 
     def _features(self, text: str, exclude_doc: int = -1) -> list[tuple[str, dict[str, float]]]:
         compact, terms = self.segmenter.terms(text)
+        place = self._locate(text)
+        if place:
+            terms.append(PLACE_PREFIX + place)
         query = {t: self._weight(t) for t in set(terms)}
         q_norm2 = sum(w * w for w in query.values()) or 1.0
-        unknown = sum(w * w for t, w in query.items() if t not in self._idf) / q_norm2
         dots: dict[int, float] = defaultdict(float)
+        # Which entries use each query term; the held-out phrasing must not count (calibration).
+        covered: dict[str, float] = defaultdict(float)
+        unknown = 0.0
         for term, weight in query.items():
+            keys = set()
             for doc_id in self._postings.get(term, ()):
                 if doc_id != exclude_doc:
-                    dots[doc_id] += weight * self._docs[doc_id].weights[term]
-        best: dict[str, tuple[float, float, int]] = {}
+                    doc = self._docs[doc_id]
+                    dots[doc_id] += weight * doc.weights[term]
+                    keys.add(doc.key)
+            if not keys:
+                unknown += weight * weight
+            for key in keys:
+                covered[key] += weight * weight
+        per_key: dict[str, list[tuple[float, float]]] = defaultdict(list)
         for doc_id, dot in dots.items():
             doc = self._docs[doc_id]
-            cos = dot / math.sqrt(q_norm2 * doc.norm2)
-            if cos > best.get(doc.key, (-1.0, 0.0, 0))[0]:
-                best[doc.key] = (cos, dot / doc.norm2, doc_id)
-        ranked = sorted(best.items(), key=lambda kv: kv[1][0], reverse=True)[:CANDIDATES]
-        place = self._locate(text)
+            per_key[doc.key].append((dot / math.sqrt(q_norm2 * doc.norm2), dot / doc.norm2))
+        summary = {}
+        for key, scores in per_key.items():
+            scores.sort(reverse=True)
+            top = [c for c, _ in scores[:3]]
+            summary[key] = (scores[0][0], sum(top) / 3, scores[0][1])
+        ranked = sorted(summary.items(), key=lambda kv: 0.6 * kv[1][0] + 0.4 * kv[1][1],
+                        reverse=True)[:CANDIDATES]
+        about_cert = any(word in compact for word in CERTIFICATION_WORDS)
         result = []
-        for index, (key, (cos, dcov, _doc)) in enumerate(ranked):
-            vocab = self._vocab[key]
-            qcov = sum(w * w for t, w in query.items() if t in vocab) / q_norm2
+        for index, (key, (cos, top3, dcov)) in enumerate(ranked):
             ratio = partial = 0.0
             for doc_id, doc in self._key_docs(key):
                 if doc_id == exclude_doc:
@@ -151,13 +176,14 @@ class Matcher:
             other = ranked[1][1][0] if index == 0 and len(ranked) > 1 else ranked[0][1][0]
             provinces = self._provinces.get(key, set())
             result.append((key, {
-                "bias": 1.0, "cos": cos, "qcov_entry": qcov, "dcov": dcov,
-                "ratio": ratio / 100, "partial": partial / 100,
-                "gap": cos - other if index == 0 else cos - ranked[0][1][0],
+                "bias": 1.0, "cos": cos, "top3": top3, "qcov_entry": covered[key] / q_norm2,
+                "dcov": dcov, "ratio": ratio / 100, "partial": partial / 100,
+                "gap": cos - other,
                 "region_match": float(bool(place) and place in provinces),
                 "region_mismatch": float(bool(place and provinces) and place not in provinces),
                 "is_oos": float(key.startswith(OOS_PREFIX)),
-                "unknown_share": unknown,
+                "oos_but_certification": float(key.startswith(OOS_PREFIX) and about_cert),
+                "unknown_share": unknown / q_norm2,
             }))
         return result
 
@@ -173,10 +199,19 @@ class Matcher:
         return 1 / (1 + math.exp(-max(-30.0, min(30.0, z))))
 
     def match(self, text: str) -> MatchResult:
-        """Rank entries for `text` (already normalised) and decide what to do."""
-        candidates = [Candidate(key, self._probability(f), f) for key, f in self._features(text)]
-        candidates.sort(key=lambda c: c.probability, reverse=True)
-        return MatchResult(decide(candidates), candidates)
+        """Rank entries for `text` (already normalised) and decide what to do.
+
+        A long message is also matched on its question part, and each entry keeps the better
+        of the two: life stories bury the question among words that point elsewhere.
+        """
+        best: dict[str, Candidate] = {}
+        for part in {text, question_part(text)}:
+            for key, features in self._features(part):
+                candidate = Candidate(key, self._probability(features), features)
+                if key not in best or candidate.probability > best[key].probability:
+                    best[key] = candidate
+        candidates = sorted(best.values(), key=lambda c: c.probability, reverse=True)
+        return MatchResult(decide(candidates), candidates[:CANDIDATES])
 
     # -- calibration ---------------------------------------------------------------------------
 
@@ -208,6 +243,23 @@ class Matcher:
             if np.abs(step).max() < 1e-6:
                 break
         return [float(v) for v in w]
+
+
+_CLAUSE_SPLIT = re.compile(r"[,.!?;:，。！？；：\s]+")
+_ASKING = re.compile(
+    r"吗|么|呢|怎|什么|啥|咋|哪|能不能|是不是|会不会|要不要|可不可以|行不行|多久|几|如何|\?"
+)
+LONG_MESSAGE = 40
+
+
+def question_part(text: str) -> str:
+    """The clauses of a long message that ask something (else its last two clauses)."""
+    if len(text) <= LONG_MESSAGE:
+        return text
+    clauses = [c for c in _CLAUSE_SPLIT.split(text) if c]
+    asking = [c for c in clauses if _ASKING.search(c)]
+    focus = asking[-3:] if asking else clauses[-2:]
+    return " ".join(focus) or text
 
 
 def decide(candidates: list[Candidate]) -> str:
