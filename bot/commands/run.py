@@ -1,0 +1,53 @@
+"""`python -m bot run`: start the Telegram bot (long polling, or a webhook)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import re
+
+from bot.config import load_settings
+from bot.errors import UsageError
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("run", help="启动 Telegram 机器人")
+    parser.add_argument("--webhook", metavar="URL", help="用 webhook 模式，URL 为公网 HTTPS 地址")
+    parser.add_argument("--listen", metavar="HOST:PORT", default="127.0.0.1:8080",
+                        help="webhook 模式下监听的地址（默认 127.0.0.1:8080）")
+    parser.set_defaults(func=run)
+
+
+def _listen(value: str) -> tuple[str, int]:
+    match = re.fullmatch(r"(.+):([0-9]{1,5})", value)
+    if not match or not 0 < int(match.group(2)) < 65536:
+        raise UsageError(f"--listen 应写成 HOST:PORT，例如 0.0.0.0:8080：{value!r}")
+    return match.group(1), int(match.group(2))
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    if args.webhook and not re.match(r"^https?://", args.webhook):
+        raise UsageError(f"--webhook 应是 http(s):// 开头的地址：{args.webhook!r}")
+    host, port = _listen(args.listen) if args.webhook else ("", 0)
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs every request URL, which contains the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+    from bot.engine import default_engine
+    from bot.storage import StorageError
+    from bot.tg.app import build_application, run_polling, run_webhook
+
+    engine = default_engine()
+    try:
+        application = build_application(settings, engine)
+    except StorageError as exc:
+        raise UsageError(str(exc)) from None
+    if args.webhook:
+        run_webhook(application, args.webhook, host, port,
+                    os.environ.get("WEBHOOK_SECRET") or None)
+    else:
+        run_polling(application)
+    return 0

@@ -1,0 +1,82 @@
+"""Settings from the environment (and `.env` when present)."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.errors import UsageError
+
+DEFAULT_BASE_URL = "https://api.telegram.org/bot"
+_TOKEN = re.compile(r"^[0-9]{3,}:[A-Za-z0-9_-]{20,}$")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the running bot needs to know about its environment."""
+
+    token: str
+    base_url: str = DEFAULT_BASE_URL
+    admin_ids: frozenset[int] = field(default_factory=frozenset)
+    database_path: Path = Path("data/bot.db")
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
+    # Broadcast limits (messages per second overall; Telegram allows about 30).
+    broadcast_rate: float = 25.0
+    # A file holding "now" as an ISO date-time, for tests and demos; None = the real clock.
+    clock_file: Path | None = None
+
+
+def _admin_ids(raw: str) -> frozenset[int]:
+    ids = set()
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        if not re.fullmatch(r"-?[0-9]+", part):
+            raise UsageError(f"ADMIN_IDS 应是用逗号分隔的数字用户 ID，无法识别 {part!r}")
+        ids.add(int(part))
+    return frozenset(ids)
+
+
+def _optional_path(raw: str) -> Path | None:
+    return Path(raw.strip()) if raw.strip() else None
+
+
+def load_settings(env: dict[str, str] | None = None,
+                  dotenv: Path | None = Path(".env")) -> Settings:
+    """Read settings; raises `UsageError` with a one-line message when something is wrong."""
+    if env is None:
+        if dotenv is not None and dotenv.exists():
+            from dotenv import load_dotenv
+
+            load_dotenv(dotenv, override=False)
+        env = dict(os.environ)
+    token = env.get("TELEGRAM_BOT_TOKEN", "").strip()
+    if not token:
+        raise UsageError("缺少 TELEGRAM_BOT_TOKEN：请在环境变量或 .env 文件里设置机器人令牌")
+    if not _TOKEN.match(token):
+        raise UsageError("TELEGRAM_BOT_TOKEN 格式不对：应类似 123456789:AA… （从 @BotFather 获取）")
+    base_url = env.get("TELEGRAM_BASE_URL", "").strip() or DEFAULT_BASE_URL
+    if not re.match(r"^https?://", base_url):
+        raise UsageError(f"TELEGRAM_BASE_URL 应以 http:// 或 https:// 开头：{base_url!r}")
+    zone_name = env.get("BOT_TIMEZONE", "").strip() or "Asia/Shanghai"
+    try:
+        zone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UsageError(f"BOT_TIMEZONE 不是有效的时区名：{zone_name!r}") from None
+    rate_raw = env.get("BROADCAST_RATE", "").strip() or "25"
+    try:
+        rate = float(rate_raw)
+    except ValueError:
+        raise UsageError(f"BROADCAST_RATE 应是每秒条数，例如 25：{rate_raw!r}") from None
+    if rate <= 0:
+        raise UsageError("BROADCAST_RATE 必须大于 0")
+    return Settings(
+        token=token,
+        base_url=base_url.rstrip("/") if base_url.endswith("//") else base_url,
+        admin_ids=_admin_ids(env.get("ADMIN_IDS", "")),
+        database_path=Path(env.get("DATABASE_PATH", "").strip() or "data/bot.db"),
+        timezone=zone,
+        broadcast_rate=rate,
+        clock_file=_optional_path(env.get("BOT_CLOCK_FILE", "")),
+    )

@@ -1,0 +1,163 @@
+"""SQLite storage for users, groups, questions and feedback (sqlite-utils).
+
+Feature modules (reminders, broadcasts) keep their own tables and create them with their own
+`ensure_*` functions; this module owns the core tables and how the database is opened.
+Nothing sensitive is stored: question text is redacted before it gets here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+from sqlite_utils.db import NotFoundError
+
+
+class StorageError(Exception):
+    """The database could not be opened or written."""
+
+
+def open_database(path: Path | str) -> sqlite_utils.Database:
+    """Open (creating if needed) the bot's database with safe settings and the core tables."""
+    path = Path(path)
+    try:
+        if str(path) != ":memory:":
+            path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), timeout=30, isolation_level=None,
+                               check_same_thread=False)
+    except (OSError, sqlite3.Error) as exc:
+        raise StorageError(f"无法打开数据库 {path}: {exc}") from exc
+    db = sqlite_utils.Database(conn)
+    # WAL lets the CLI read while the bot writes; NORMAL sync is durable across app crashes.
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("PRAGMA foreign_keys=ON")
+    ensure_schema(db)
+    return db
+
+
+def ensure_schema(db: sqlite_utils.Database) -> None:
+    """Create the core tables and indexes if they are missing."""
+    db["users"].create(
+        {"user_id": int, "chat_id": int, "first_name": str, "scheme": str, "city": str,
+         "first_seen": str, "last_seen": str, "active": int},
+        pk="user_id", if_not_exists=True, defaults={"active": 1},
+    )
+    db["groups"].create(
+        {"chat_id": int, "title": str, "autoanswer": int, "added_at": str, "active": int,
+         "migrated_to": int},
+        pk="chat_id", if_not_exists=True, defaults={"autoanswer": 0, "active": 1},
+    )
+    db["questions"].create(
+        {"id": int, "at": str, "chat_id": int, "chat_type": str, "user_id": int, "text": str,
+         "kind": str, "entry_id": str, "score": float},
+        pk="id", if_not_exists=True,
+    )
+    db["questions"].create_index(["at"], if_not_exists=True)
+    db["feedback"].create(
+        {"question_id": int, "user_id": int, "useful": int, "at": str},
+        pk=("question_id", "user_id"), if_not_exists=True,
+        foreign_keys=[("question_id", "questions", "id")],
+    )
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.isoformat(timespec="seconds")
+
+
+def remember_user(db: sqlite_utils.Database, user_id: int, chat_id: int, first_name: str,
+                  now: dt.datetime) -> None:
+    """Record that a user talked to the bot in private (creates or refreshes the row)."""
+    existing = get_user(db, user_id)
+    row = {"user_id": user_id, "chat_id": chat_id, "first_name": first_name[:64],
+           "last_seen": _iso(now), "active": 1}
+    if existing is None:
+        row["first_seen"] = _iso(now)
+    db["users"].upsert(row, pk="user_id")
+
+
+def get_user(db: sqlite_utils.Database, user_id: int) -> dict[str, Any] | None:
+    try:
+        return db["users"].get(user_id)
+    except NotFoundError:
+        return None
+
+
+def set_user_profile(db: sqlite_utils.Database, user_id: int, *, scheme: str | None = None,
+                     city: str | None = None, clear_city: bool = False) -> None:
+    """Remember a user's scheme and/or city for later questions."""
+    changes: dict[str, Any] = {}
+    if scheme is not None:
+        changes["scheme"] = scheme
+    if city is not None or clear_city:
+        changes["city"] = city
+    if changes:
+        db["users"].upsert({"user_id": user_id, **changes}, pk="user_id")
+
+
+def deactivate_user(db: sqlite_utils.Database, user_id: int) -> None:
+    """The user blocked the bot: stop sending them anything."""
+    db["users"].upsert({"user_id": user_id, "active": 0}, pk="user_id")
+
+
+def remember_group(db: sqlite_utils.Database, chat_id: int, title: str,
+                   now: dt.datetime) -> dict[str, Any]:
+    """Create the group's row on first contact; return it."""
+    group = get_group(db, chat_id)
+    if group is None:
+        db["groups"].insert({"chat_id": chat_id, "title": title[:128], "added_at": _iso(now),
+                             "autoanswer": 0, "active": 1}, pk="chat_id", ignore=True)
+        group = get_group(db, chat_id)
+    return group or {}
+
+
+def get_group(db: sqlite_utils.Database, chat_id: int) -> dict[str, Any] | None:
+    try:
+        return db["groups"].get(chat_id)
+    except NotFoundError:
+        return None
+
+
+def set_autoanswer(db: sqlite_utils.Database, chat_id: int, enabled: bool) -> None:
+    db["groups"].upsert({"chat_id": chat_id, "autoanswer": int(enabled)}, pk="chat_id")
+
+
+def migrate_group(db: sqlite_utils.Database, old_chat_id: int, new_chat_id: int) -> None:
+    """A group became a supergroup: its settings move to the new chat id."""
+    with db.conn:
+        old = get_group(db, old_chat_id)
+        if old is None:
+            return
+        if get_group(db, new_chat_id) is None:
+            db["groups"].insert({**old, "chat_id": new_chat_id, "migrated_to": None},
+                                pk="chat_id")
+        else:
+            db["groups"].update(new_chat_id, {"autoanswer": old["autoanswer"]})
+        db["groups"].update(old_chat_id, {"active": 0, "migrated_to": new_chat_id})
+
+
+def record_question(db: sqlite_utils.Database, *, at: dt.datetime, chat_id: int,
+                    chat_type: str, user_id: int | None, text: str, kind: str,
+                    entry_id: str | None, score: float) -> int:
+    """Store an (already redacted) question and how it was answered; returns its id."""
+    table = db["questions"].insert(
+        {"at": _iso(at), "chat_id": chat_id, "chat_type": chat_type, "user_id": user_id,
+         "text": text[:500], "kind": kind, "entry_id": entry_id, "score": round(score, 3)},
+    )
+    return int(table.last_pk)
+
+
+def record_feedback(db: sqlite_utils.Database, question_id: int, user_id: int, useful: bool,
+                    at: dt.datetime) -> bool:
+    """Store 有用/没用 for a question (a second press changes the vote); False if unknown."""
+    try:
+        db["questions"].get(question_id)
+    except NotFoundError:
+        return False
+    db["feedback"].upsert({"question_id": question_id, "user_id": user_id,
+                           "useful": int(useful), "at": _iso(at)},
+                          pk=("question_id", "user_id"))
+    return True

@@ -1,0 +1,1 @@
+"""The Telegram adapter: handlers, keyboards and the application that wires them."""

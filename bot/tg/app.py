@@ -1,0 +1,148 @@
+"""Building and running the Telegram application: handlers wired in a readable order."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import warnings
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllChatAdministrators,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    Update,
+)
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    InlineQueryHandler,
+    MessageHandler,
+    filters,
+)
+from telegram.warnings import PTBUserWarning
+
+from bot.clock import make_clock
+from bot.config import Settings
+from bot.engine import Engine
+from bot.storage import open_database
+from bot.tg import chat
+from bot.tg.deadline_flow import city_conversation, deadline_conversation
+from bot.tg.services import Services
+
+log = logging.getLogger(__name__)
+
+PRIVATE_COMMANDS = [
+    BotCommand("start", "开始使用"),
+    BotCommand("deadline", "算一算下次什么时候认证"),
+    BotCommand("city", "设置我的城市"),
+    BotCommand("remind", "设置认证到期提醒"),
+    BotCommand("myreminders", "查看我的提醒"),
+    BotCommand("stop", "停止所有提醒"),
+    BotCommand("cancel", "取消当前操作"),
+    BotCommand("help", "使用说明"),
+]
+GROUP_COMMANDS = [
+    BotCommand("ask", "提一个认证问题"),
+    BotCommand("help", "使用说明"),
+]
+GROUP_ADMIN_COMMANDS = [
+    *GROUP_COMMANDS,
+    BotCommand("autoanswer", "开关自动回答认证问题"),
+    BotCommand("broadcast", "给本群发通知"),
+]
+NON_TEXT = (filters.VOICE | filters.AUDIO | filters.Sticker.ALL | filters.PHOTO
+            | filters.VIDEO | filters.VIDEO_NOTE | filters.Document.ALL | filters.LOCATION
+            | filters.CONTACT | filters.ANIMATION)
+
+
+async def _post_init(application: Application) -> None:
+    """Register the command menus per scope once the bot is connected."""
+    bot = application.bot
+    await bot.set_my_commands(PRIVATE_COMMANDS, scope=BotCommandScopeAllPrivateChats())
+    await bot.set_my_commands(GROUP_COMMANDS, scope=BotCommandScopeAllGroupChats())
+    await bot.set_my_commands(GROUP_ADMIN_COMMANDS,
+                              scope=BotCommandScopeAllChatAdministrators())
+    for starter in application.bot_data.get("on_start", []):
+        await starter(application)
+    log.info("bot @%s is running", bot.username)
+
+
+async def _post_shutdown(application: Application) -> None:
+    services: Services = application.bot_data["services"]
+    services.db.close()
+
+
+def build_application(settings: Settings, engine: Engine) -> Application:
+    """The python-telegram-bot application with every handler, ready to run."""
+    db = open_database(settings.database_path)
+    application = (
+        Application.builder()
+        .token(settings.token)
+        .base_url(settings.base_url)
+        .base_file_url(settings.base_url.replace("/bot", "/file/bot"))
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+        .build()
+    )
+    application.bot_data["services"] = Services(settings, engine, db,
+                                                make_clock(settings.timezone,
+                                                           settings.clock_file))
+    add_handlers(application)
+    return application
+
+
+def add_handlers(application: Application) -> None:
+    """Wire handlers; order matters: flows first, then commands, then free text."""
+    private = filters.ChatType.PRIVATE
+    groups = filters.ChatType.GROUPS
+    text = filters.TEXT & ~filters.COMMAND
+    with warnings.catch_warnings():  # per_message=False is what we want for these flows
+        warnings.simplefilter("ignore", PTBUserWarning)
+        application.add_handler(deadline_conversation())
+        application.add_handler(city_conversation())
+        _add_optional_features(application)
+
+    application.add_handler(CommandHandler("start", chat.start))
+    application.add_handler(CommandHandler("help", chat.help_command))
+    application.add_handler(CommandHandler("ask", chat.ask_command))
+    application.add_handler(CommandHandler("autoanswer", chat.autoanswer))
+    application.add_handler(CommandHandler("deadline", chat.start, filters=groups))
+
+    application.add_handler(CallbackQueryHandler(chat.suggestion_chosen, pattern=r"^sug:"))
+    application.add_handler(CallbackQueryHandler(chat.feedback, pattern=r"^fb:"))
+    application.add_handler(InlineQueryHandler(chat.inline_query))
+
+    application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, chat.migrate))
+    application.add_handler(MessageHandler(private & text, chat.private_text))
+    application.add_handler(MessageHandler(groups & text, chat.group_text))
+    application.add_handler(MessageHandler(private & NON_TEXT, chat.non_text))
+    application.add_error_handler(chat.on_error)
+
+
+def _add_optional_features(application: Application) -> None:
+    """Reminders and admin tools register their own handlers when they are installed."""
+    for module_name in ("bot.tg.reminder_handlers", "bot.tg.admin_handlers"):
+        try:
+            module = __import__(module_name, fromlist=["register"])
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        module.register(application)
+
+
+def run_polling(application: Application) -> None:
+    """Long polling until SIGINT/SIGTERM, then a clean shutdown."""
+    application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+
+
+def run_webhook(application: Application, url: str, host: str, port: int,
+                secret: str | None = None) -> None:
+    """Serve a webhook on host:port; Telegram must reach `url` (HTTPS, via a proxy)."""
+    secret = secret or secrets.token_urlsafe(32)
+    path = "telegram/" + secrets.token_hex(8)
+    application.run_webhook(listen=host, port=port, url_path=path,
+                            webhook_url=f"{url.rstrip('/')}/{path}", secret_token=secret,
+                            allowed_updates=Update.ALL_TYPES)

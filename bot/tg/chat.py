@@ -1,0 +1,283 @@
+"""Handlers for conversations: private chats, groups, buttons and inline mode."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+
+from telegram import (
+    InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InlineQueryResultsButton,
+    InputTextMessageContent,
+    Message,
+    MessageEntity,
+    Update,
+)
+from telegram.constants import ChatMemberStatus, ChatType
+from telegram.error import ChatMigrated, TelegramError
+from telegram.ext import ContextTypes
+
+from bot.answers import DEADLINE_ENTRY, Reply, answer, format_entry
+from bot.normalize import normalize
+from bot.safety import redact
+from bot.storage import (
+    get_group,
+    migrate_group,
+    record_feedback,
+    record_question,
+    remember_group,
+    remember_user,
+    set_autoanswer,
+)
+from bot.tg import texts
+from bot.tg.keyboards import answer_keyboard, main_keyboard
+from bot.tg.sending import send_text
+from bot.tg.services import services
+
+log = logging.getLogger(__name__)
+
+# In groups the bot only speaks up uninvited when it is very sure (a wrong answer in front of a
+# whole community is worse than silence).
+AUTOANSWER_MIN_SCORE = 0.8
+INLINE_RESULTS = 3
+INLINE_POPULAR = ("channels-overview", "proxy-certify", "face-fail-repeated", "missed-makeup")
+
+
+def _remember(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    chat, user = update.effective_chat, update.effective_user
+    svc = services(context)
+    if chat is None:
+        return
+    if chat.type == ChatType.PRIVATE and user is not None:
+        remember_user(svc.db, user.id, chat.id, user.first_name or "", svc.clock.now())
+    elif chat.type in (ChatType.GROUP, ChatType.SUPERGROUP):
+        remember_group(svc.db, chat.id, chat.title or "", svc.clock.now())
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Greet the user and show the big buttons."""
+    _remember(update, context)
+    chat = update.effective_chat
+    name = update.effective_user.first_name if update.effective_user else ""
+    if chat.type != ChatType.PRIVATE:
+        await update.effective_message.reply_text(texts.GROUP_PRIVATE_ONLY.replace(
+            "这个功能请私聊我使用", "您好！在群里 @我 或回复我的消息就能提问；更多功能请私聊我"))
+        return
+    await update.effective_message.reply_text(texts.START.format(name=name or "朋友"),
+                                              reply_markup=main_keyboard())
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """List the commands."""
+    await update.effective_message.reply_text(
+        texts.HELP.format(username=context.bot.username or "bot"),
+        reply_markup=main_keyboard() if update.effective_chat.type == ChatType.PRIVATE else None,
+    )
+
+
+async def _send_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply,
+                      *, reply_to: int | None = None) -> Message:
+    """Store the (redacted) question, then send the reply with its buttons."""
+    svc = services(context)
+    chat, user = update.effective_chat, update.effective_user
+    question_id = record_question(
+        svc.db, at=svc.clock.now(), chat_id=chat.id, chat_type=chat.type,
+        user_id=user.id if user else None, text=redact(reply.question), kind=reply.kind,
+        entry_id=reply.id, score=reply.score,
+    )
+    if reply.kind in ("answer", "deadline"):
+        markup = answer_keyboard(question_id, [], [], feedback=True)
+    else:  # unsure or declined: the closest topics as buttons
+        markup = answer_keyboard(None, reply.suggestion_ids, reply.suggestions, feedback=False)
+    return await _send(context, chat.id, reply.text, markup, reply_to)
+
+
+async def _send(context: ContextTypes.DEFAULT_TYPE, chat_id: int, text: str,
+                markup: InlineKeyboardMarkup | None, reply_to: int | None) -> Message:
+    try:
+        return await send_text(context.bot, chat_id, text, reply_markup=markup,
+                               reply_to=reply_to)
+    except ChatMigrated as exc:  # the group became a supergroup under us
+        migrate_group(services(context).db, chat_id, exc.new_chat_id)
+        return await send_text(context.bot, exc.new_chat_id, text, reply_markup=markup)
+
+
+async def private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Answer a question typed in a private chat."""
+    _remember(update, context)
+    message = update.effective_message
+    text = texts.BUTTON_QUESTIONS.get(message.text.strip(), message.text)
+    reply = answer(services(context).engine, text, services(context).clock.today())
+    await _send_reply(update, context, reply)
+
+
+def _addressed_text(message: Message, bot_id: int, username: str) -> str | None:
+    """The question when a group message is meant for the bot, else None."""
+    text = message.text or ""
+    replied = message.reply_to_message
+    mentioned = False
+    for entity in message.entities or ():
+        if entity.type == MessageEntity.MENTION:
+            value = text[entity.offset: entity.offset + entity.length]
+            if value.lower() == f"@{username}".lower():
+                mentioned = True
+        elif entity.type == MessageEntity.TEXT_MENTION and entity.user and \
+                entity.user.id == bot_id:
+            mentioned = True
+    if mentioned:
+        return re.sub(rf"@{re.escape(username)}", " ", text, flags=re.IGNORECASE).strip()
+    if replied is not None and replied.from_user is not None and replied.from_user.id == bot_id:
+        return text
+    return None
+
+
+async def group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """In a group: answer when asked (mention or reply); with autoanswer, when very sure."""
+    _remember(update, context)
+    svc = services(context)
+    message = update.effective_message
+    question = _addressed_text(message, context.bot.id, context.bot.username or "")
+    today = svc.clock.today()
+    if question is not None:
+        reply = answer(svc.engine, question, today)
+        await _send_reply(update, context, reply, reply_to=message.message_id)
+        return
+    group = get_group(svc.db, update.effective_chat.id) or {}
+    if not group.get("autoanswer"):
+        return
+    reply = answer(svc.engine, message.text or "", today)
+    confident = reply.kind == "answer" and reply.score >= AUTOANSWER_MIN_SCORE
+    fraud_alert = bool(reply.warnings)
+    if confident or fraud_alert:
+        await _send_reply(update, context, reply, reply_to=message.message_id)
+
+
+async def ask_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/ask <question>: answer in any chat."""
+    _remember(update, context)
+    question = " ".join(context.args or [])
+    if not question.strip():
+        await update.effective_message.reply_text(texts.ASK_USAGE)
+        return
+    reply = answer(services(context).engine, question, services(context).clock.today())
+    await _send_reply(update, context, reply, reply_to=update.effective_message.message_id)
+
+
+async def _is_group_admin(context: ContextTypes.DEFAULT_TYPE, chat_id: int, user_id: int) -> bool:
+    try:
+        member = await context.bot.get_chat_member(chat_id, user_id)
+    except TelegramError:
+        return False
+    return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
+
+
+async def autoanswer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/autoanswer [on|off]: group admins switch unprompted answers on or off."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat.type == ChatType.PRIVATE:
+        await update.effective_message.reply_text("这个命令在群里由群管理员使用。")
+        return
+    _remember(update, context)
+    if user is None or not await _is_group_admin(context, chat.id, user.id):
+        await update.effective_message.reply_text(texts.GROUP_ONLY_ADMINS)
+        return
+    svc = services(context)
+    arg = (context.args or [""])[0].lower()
+    current = bool((get_group(svc.db, chat.id) or {}).get("autoanswer"))
+    enabled = {"on": True, "开": True, "开启": True, "off": False, "关": False,
+               "关闭": False}.get(arg, not current)
+    set_autoanswer(svc.db, chat.id, enabled)
+    await update.effective_message.reply_text(
+        texts.AUTOANSWER_ON if enabled else texts.AUTOANSWER_OFF)
+
+
+async def migrate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A group was upgraded to a supergroup: keep its settings under the new id."""
+    message = update.effective_message
+    db = services(context).db
+    if message.migrate_to_chat_id:
+        migrate_group(db, message.chat_id, message.migrate_to_chat_id)
+    elif message.migrate_from_chat_id:
+        migrate_group(db, message.migrate_from_chat_id, message.chat_id)
+
+
+async def non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Voice, stickers, photos, files: explain that the bot reads text."""
+    _remember(update, context)
+    await update.effective_message.reply_text(texts.NON_TEXT, reply_markup=main_keyboard())
+
+
+async def suggestion_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A "did you mean" button: send that entry's answer."""
+    query = update.callback_query
+    svc = services(context)
+    entry_id = (query.data or "").split(":", 1)[1]
+    entry = svc.engine.kb.entries.get(entry_id)
+    await query.answer()
+    if entry is None:  # knowledge reloaded since the button was made
+        await query.message.reply_text("这个话题已经更新了，请再问我一次。")
+        return
+    reply = Reply(entry.question, True, entry.id, 1.0, format_entry(entry), "answer")
+    await _send_reply(update, context, reply)
+
+
+async def feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """有用 / 没用 under an answer."""
+    query = update.callback_query
+    svc = services(context)
+    try:
+        _, question_id, value = (query.data or "").split(":")
+        useful = value == "1"
+        stored = record_feedback(svc.db, int(question_id), query.from_user.id, useful,
+                                 svc.clock.now())
+    except ValueError:
+        stored, useful = False, False
+    await query.answer(texts.FEEDBACK_THANKS if useful or not stored else texts.FEEDBACK_SORRY)
+    if stored and query.message is not None:
+        markup = query.message.reply_markup
+        rows = [row for row in (markup.inline_keyboard if markup else ())
+                if not any((b.callback_data or "").startswith("fb:") for b in row)]
+        # A message too old to edit only keeps its buttons; the vote is stored anyway.
+        with contextlib.suppress(TelegramError):
+            await query.edit_message_reply_markup(InlineKeyboardMarkup(rows) if rows else None)
+
+
+async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """@bot 问题: offer the best answers as results that can be sent into any chat."""
+    svc = services(context)
+    text = (update.inline_query.query or "").strip()
+    kb = svc.engine.kb
+    if text:
+        reply = answer(svc.engine, text, svc.clock.today())
+        results = []
+        if reply.kind == "deadline":
+            results.append(InlineQueryResultArticle(
+                id="deadline", title="认证到期日计算", description=reply.text[:80],
+                input_message_content=InputTextMessageContent(reply.text[:4096])))
+        ranked = svc.engine.matcher.match(normalize(text))
+        ids = [c.key for c in ranked.candidates
+               if c.key in kb.entries and c.probability >= 0.05 and c.key != DEADLINE_ENTRY]
+    else:
+        results, ids = [], [i for i in INLINE_POPULAR if i in kb.entries]
+    for entry_id in ids[:INLINE_RESULTS]:
+        entry = kb.entries[entry_id]
+        results.append(InlineQueryResultArticle(
+            id=entry.id[:64], title=entry.question,
+            description=entry.answer.replace("\n", " ")[:80],
+            input_message_content=InputTextMessageContent(format_entry(entry)[:4096])))
+    await update.inline_query.answer(
+        results[:INLINE_RESULTS + 1], cache_time=30, is_personal=False,
+        button=InlineQueryResultsButton(text="私聊我问问题", start_parameter="inline"),
+    )
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log the failure (never the user's text) and apologise in private chats."""
+    log.error("update %s failed: %r", getattr(update, "update_id", "?"), context.error,
+              exc_info=context.error)
+    if isinstance(update, Update) and update.effective_chat and \
+            update.effective_chat.type == ChatType.PRIVATE:
+        with contextlib.suppress(TelegramError):
+            await context.bot.send_message(update.effective_chat.id, texts.ERROR)

@@ -1,0 +1,204 @@
+"""/deadline: a guided conversation (scheme → city → last certification date) ending in the
+calculator's answer; and /city, which changes the remembered place."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import (
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.dates import DateParseError, parse_date_match
+from bot.regions import lookup_region, rule_for
+from bot.rules import compute_deadline
+from bot.schemes import SCHEMES
+from bot.storage import get_user, record_question, set_user_profile
+from bot.tg import texts
+from bot.tg.keyboards import answer_keyboard, main_keyboard
+from bot.tg.sending import send_text
+from bot.tg.services import services
+
+SCHEME, CITY, LAST_DATE = range(3)
+CITY_ONLY = 10
+SKIP_WORDS = ("跳过", "不设置", "不知道", "全国", "skip")
+UNKNOWN_DATE_WORDS = ("不知道", "不记得", "忘了", "记不清")
+
+ASK_SCHEME = "您（或家人）领的是哪一种待遇？请点下面的按钮。"
+ASK_CITY = "在哪个城市领取待遇？请直接打城市名（例如：锦州、广州），不确定可以点“跳过”。"
+ASK_DATE = (
+    "上次认证是哪一天？可以这样写：2025年3月10日、2025.3.10、去年3月10号、上个月15号。\n"
+    "不记得的话发“不知道”。"
+)
+HOW_TO_FIND_DATE = (
+    "上次认证日期可以这样查：\n"
+    "1. 翻一翻手机短信，认证成功后很多地方会收到12333的短信；\n"
+    "2. 打开认证用过的APP（如掌上12333、电子社保卡、当地人社APP），一般能看到认证记录；\n"
+    "3. 拨打12333，或到社区、社保经办机构询问。\n"
+    "查到后把日期发给我就行，或者发 /cancel 先取消。"
+)
+REGION_KEY, SCHEME_KEY = "deadline_region", "deadline_scheme"
+
+
+def _scheme_keyboard() -> InlineKeyboardMarkup:
+    rows = [[InlineKeyboardButton(s.name, callback_data=f"dl:s:{s.key}")]
+            for s in SCHEMES.values()]
+    return InlineKeyboardMarkup(rows)
+
+
+async def deadline_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """Begin: ask for the scheme."""
+    context.user_data.pop(REGION_KEY, None)
+    await update.effective_message.reply_text(ASK_SCHEME, reply_markup=_scheme_keyboard())
+    return SCHEME
+
+
+async def scheme_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """A scheme button: remember it and ask for the city."""
+    query = update.callback_query
+    key = (query.data or "").rsplit(":", 1)[-1]
+    await query.answer()
+    if key not in SCHEMES:
+        await query.message.reply_text(ASK_SCHEME, reply_markup=_scheme_keyboard())
+        return SCHEME
+    context.user_data[SCHEME_KEY] = key
+    user = get_user(services(context).db, update.effective_user.id) or {}
+    buttons = [InlineKeyboardButton("跳过", callback_data="dl:skip")]
+    if user.get("city"):
+        buttons.insert(0, InlineKeyboardButton(f"用 {user['city']}", callback_data="dl:saved"))
+    await query.message.reply_text(f"好的：{SCHEMES[key].name}。\n{ASK_CITY}",
+                                   reply_markup=InlineKeyboardMarkup([buttons]))
+    return CITY
+
+
+async def city_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """The city as text: look it up (unknown places fall back to the national rule)."""
+    text = update.effective_message.text.strip()
+    if any(word in text for word in SKIP_WORDS):
+        context.user_data[REGION_KEY] = None
+    else:
+        region = lookup_region(text)
+        context.user_data[REGION_KEY] = region.short if region else None
+        if region is None:
+            await update.effective_message.reply_text(texts.CITY_UNKNOWN.format(place=text[:20]))
+    await update.effective_message.reply_text(ASK_DATE)
+    return LAST_DATE
+
+
+async def city_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """跳过 or 用 <saved city>."""
+    query = update.callback_query
+    await query.answer()
+    saved = (get_user(services(context).db, update.effective_user.id) or {}).get("city")
+    context.user_data[REGION_KEY] = saved if query.data == "dl:saved" else None
+    await query.message.reply_text(ASK_DATE)
+    return LAST_DATE
+
+
+async def date_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """The last certification date: compute and answer, or ask again politely."""
+    svc = services(context)
+    text = update.effective_message.text.strip()
+    today = svc.clock.today()
+    if any(word in text for word in UNKNOWN_DATE_WORDS):
+        await update.effective_message.reply_text(HOW_TO_FIND_DATE)
+        return LAST_DATE
+    try:
+        found = parse_date_match(text, today)
+    except DateParseError as exc:
+        await update.effective_message.reply_text(str(exc))
+        return LAST_DATE
+    if found.date is None or found.date > today:
+        await update.effective_message.reply_text(
+            "这个日期还没到呢，请发上一次已经完成认证的日期。")
+        return LAST_DATE
+    scheme = context.user_data.get(SCHEME_KEY)
+    if scheme not in SCHEMES:
+        return await deadline_start(update, context)
+    region = context.user_data.get(REGION_KEY)
+    result = compute_deadline(rule_for(scheme, region), today=today, last=found.date,
+                              day_assumed=found.day_assumed)
+    user_id = update.effective_user.id
+    set_user_profile(svc.db, user_id, scheme=scheme, city=region)
+    question_id = record_question(
+        svc.db, at=svc.clock.now(), chat_id=update.effective_chat.id, chat_type="private",
+        user_id=user_id, text=f"/deadline {scheme} {region or ''}", kind="deadline",
+        entry_id="next-due-how", score=1.0)
+    await send_text(context.bot, update.effective_chat.id, result.explanation,
+                    reply_markup=answer_keyboard(question_id, [], [], feedback=True))
+    return ConversationHandler.END
+
+
+async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """/cancel: leave any guided flow."""
+    await update.effective_message.reply_text(texts.CANCELLED, reply_markup=main_keyboard())
+    return ConversationHandler.END
+
+
+async def city_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """/city [名字]: set the remembered place directly or ask for it."""
+    if context.args:
+        await _set_city(update, context, " ".join(context.args))
+        return ConversationHandler.END
+    await update.effective_message.reply_text(texts.CITY_ASK)
+    return CITY_ONLY
+
+
+async def city_only_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """The answer to /city."""
+    await _set_city(update, context, update.effective_message.text)
+    return ConversationHandler.END
+
+
+async def _set_city(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
+    db = services(context).db
+    user_id = update.effective_user.id
+    text = text.strip()
+    if any(word in text for word in SKIP_WORDS):
+        set_user_profile(db, user_id, clear_city=True)
+        await update.effective_message.reply_text(texts.CITY_CLEARED)
+        return
+    region = lookup_region(text)
+    if region is None:
+        await update.effective_message.reply_text(texts.CITY_UNKNOWN.format(place=text[:20]))
+        return
+    set_user_profile(db, user_id, city=region.short)
+    await update.effective_message.reply_text(texts.CITY_SET.format(place=region.display))
+
+
+def deadline_conversation() -> ConversationHandler:
+    """The /deadline flow, also started by the 什么时候认证 button."""
+    private_text = filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND
+    return ConversationHandler(
+        entry_points=[
+            CommandHandler("deadline", deadline_start, filters=filters.ChatType.PRIVATE),
+            MessageHandler(filters.ChatType.PRIVATE & filters.Regex(f"^{texts.BUTTON_WHEN}$"),
+                           deadline_start),
+        ],
+        states={
+            SCHEME: [CallbackQueryHandler(scheme_chosen, pattern=r"^dl:s:")],
+            CITY: [CallbackQueryHandler(city_button, pattern=r"^dl:(skip|saved)$"),
+                   MessageHandler(private_text, city_typed)],
+            LAST_DATE: [MessageHandler(private_text, date_typed)],
+        },
+        fallbacks=[CommandHandler("cancel", cancel)],
+        name="deadline",
+        conversation_timeout=30 * 60,
+        allow_reentry=True,
+    )
+
+
+def city_conversation() -> ConversationHandler:
+    """/city."""
+    return ConversationHandler(
+        entry_points=[CommandHandler("city", city_start, filters=filters.ChatType.PRIVATE)],
+        states={CITY_ONLY: [MessageHandler(filters.ChatType.PRIVATE & filters.TEXT &
+                                           ~filters.COMMAND, city_only_typed)]},
+        fallbacks=[CommandHandler("cancel", cancel)],
+        name="city",
+        conversation_timeout=30 * 60,
+    )

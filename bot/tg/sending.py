@@ -1,0 +1,61 @@
+"""Sending text safely: split under Telegram's limit, plain text, retry once on flood control."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from telegram import Bot, InlineKeyboardMarkup, Message, ReplyKeyboardMarkup
+from telegram.error import RetryAfter
+
+log = logging.getLogger(__name__)
+
+# Telegram's limit is 4096 characters; keep a margin for safety.
+MAX_MESSAGE_CHARS = 4000
+
+
+def split_text(text: str, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
+    """Split at paragraph, then line, then hard boundaries so no part exceeds `limit`."""
+    text = text.strip() or "…"
+    parts: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind("\n\n", 0, limit)
+        if cut < limit // 2:
+            cut = text.rfind("\n", 0, limit)
+        if cut < limit // 2:
+            cut = limit
+        parts.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    parts.append(text)
+    return [p for p in parts if p]
+
+
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup
+
+
+async def send_text(bot: Bot, chat_id: int, text: str, *, reply_markup: Markup | None = None,
+                    reply_to: int | None = None) -> Message:
+    """Send `text` as plain text (no parse mode: nothing a user typed can break formatting).
+
+    The markup goes on the last part. On flood control wait as Telegram asks, once.
+    """
+    parts = split_text(text)
+    message: Message | None = None
+    for index, part in enumerate(parts):
+        kwargs = {
+            "chat_id": chat_id,
+            "text": part,
+            "reply_markup": reply_markup if index == len(parts) - 1 else None,
+            "reply_to_message_id": reply_to if index == 0 else None,
+            "allow_sending_without_reply": True,
+        }
+        try:
+            message = await bot.send_message(**kwargs)
+        except RetryAfter as exc:
+            delay = exc.retry_after if isinstance(exc.retry_after, (int, float)) else \
+                exc.retry_after.total_seconds()
+            log.info("flood control: waiting %.1fs", delay)
+            await asyncio.sleep(delay)
+            message = await bot.send_message(**kwargs)
+    assert message is not None
+    return message

@@ -1,0 +1,29 @@
+"""What every handler needs (engine, database, settings, clock), kept in `bot_data`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlite_utils
+from telegram.ext import ContextTypes
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.engine import Engine
+
+
+@dataclass
+class Services:
+    """The bot's shared state; one instance per running application."""
+
+    settings: Settings
+    engine: Engine
+    db: sqlite_utils.Database
+    clock: Clock
+    extras: dict[str, Any] = field(default_factory=dict)  # feature modules keep state here
+
+
+def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
+    """The Services of the running application."""
+    return context.application.bot_data["services"]

@@ -1,0 +1,60 @@
+"""What the bot says that does not come from the knowledge base."""
+
+from __future__ import annotations
+
+BUTTON_HOW = "怎么认证"
+BUTTON_WHEN = "什么时候认证"
+BUTTON_FAMILY = "帮家人认证"
+BUTTON_MISSED = "错过了怎么办"
+BUTTON_REMIND = "设置提醒"
+
+# What a keyboard button asks, in the words the matcher knows best.
+BUTTON_QUESTIONS = {
+    BUTTON_HOW: "手机上怎么做养老金资格认证",
+    BUTTON_FAMILY: "怎么帮家里老人代认证",
+    BUTTON_MISSED: "错过了认证时间怎么办",
+}
+
+START = (
+    "您好，{name}！我是养老金认证助手 🙂\n\n"
+    "我可以帮您弄清楚养老金资格认证（每年一次证明本人健在、还能领待遇）："
+    "怎么在手机上认证、怎么帮家里老人认证、什么时候到期、错过了怎么补。\n\n"
+    "直接打字问我就行，比如“我妈在外地，怎么认证？”，也可以点下面的大按钮。\n"
+    "认证是免费的。我不会问您要身份证号、密码或银行卡号，请也不要发给我。"
+)
+HELP = (
+    "可以直接打字问我认证方面的问题。常用命令：\n"
+    "/deadline 算一算下次什么时候要认证\n"
+    "/city 设置或更改您所在的城市\n"
+    "/remind 设置认证到期提醒\n"
+    "/myreminders 查看我的提醒\n"
+    "/stop 停止所有提醒\n"
+    "/cancel 取消当前操作\n"
+    "/help 显示这段说明\n\n"
+    "在群里：@我 或回复我的消息来提问；群管理员可以用 /autoanswer 让我自动回答认证问题。\n"
+    "在任何聊天里输入 @{username} 加问题，也能直接把答案发出去。"
+)
+NON_TEXT = (
+    "抱歉，我只能看懂文字消息，语音、图片和表情我还看不了。"
+    "请把问题打成文字发给我，或者点下面的按钮。"
+)
+FEEDBACK_THANKS = "谢谢您的反馈！"
+FEEDBACK_SORRY = "谢谢！我们会改进这个回答。您也可以换个说法再问，或拨打12333。"
+ERROR = "抱歉，刚才出了点问题，请稍后再试一次。"
+GROUP_ONLY_ADMINS = "只有群管理员可以更改这个设置。"
+AUTOANSWER_ON = (
+    "已开启自动回答：群里有人问认证问题、而且我很有把握时，我会直接回答；闲聊我不会插话。\n"
+    "提示：我需要是群管理员（或关闭隐私模式）才能看到没有@我的消息。"
+)
+AUTOANSWER_OFF = "已关闭自动回答。需要时请 @我 或回复我的消息提问。"
+GROUP_PRIVATE_ONLY = "这个功能请私聊我使用：点我的头像，发送 /start。"
+INLINE_EMPTY_TITLE = "输入问题，例如：刷脸失败怎么办"
+CITY_ASK = "请告诉我您所在的城市或省份（例如：锦州、广州、四川）。发送“跳过”则不设置城市。"
+CITY_SET = "好的，已记住您的地区：{place}。以后回答会优先按这里的规定。"
+CITY_UNKNOWN = (
+    "我没找到“{place}”这个地方，已先按全国通用规则处理。"
+    "您可以再发一次城市名，例如“锦州”。"
+)
+CITY_CLEARED = "好的，已清除地区设置。"
+CANCELLED = "好的，已取消。有问题随时问我。"
+ASK_USAGE = "请在 /ask 后面写上问题，例如：/ask 刷脸失败怎么办"
