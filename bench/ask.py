@@ -1,0 +1,161 @@
+"""Benchmark of the answering core. Prints numbers; asserts nothing.
+
+    python3 bench/ask.py [--synthetic 10000] [--startup-runs 5]
+
+In one run: per-question latency (p50/p99) and top-1 accuracy of our matcher on the evaluation
+set, the same for a plain BM25 baseline (rank-bm25 over the same knowledge, jieba tokens), the
+start-up time of `python -m bot ask`, peak memory, and latency on a synthetic knowledge base.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jieba
+import yaml
+from rank_bm25 import BM25Okapi
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bot.engine import build_engine  # noqa: E402
+from bot.knowledge import Entry, KnowledgeBase  # noqa: E402
+from bot.matcher import Matcher  # noqa: E402
+from bot.normalize import normalize  # noqa: E402
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def load_eval() -> tuple[list[tuple[str, set[str]]], list[str]]:
+    data = yaml.safe_load((ROOT / "tests/eval/questions.yaml").read_text(encoding="utf-8"))
+    in_scope = [(i["q"], set(i["id"]) if isinstance(i["id"], list) else {i["id"]})
+                for i in data["in_scope"]]
+    return in_scope, [i["q"] for i in data["out_of_scope"]]
+
+
+def bench_ours(engine, in_scope, out_of_scope) -> dict[str, float]:
+    matcher = engine.matcher
+    for q, _ in in_scope[:20]:  # warm-up
+        matcher.match(normalize(q))
+    times, correct = [], 0
+    for q, labels in in_scope:
+        start = time.perf_counter()
+        result = matcher.match(normalize(q))
+        times.append((time.perf_counter() - start) * 1000)
+        correct += bool(result.best and result.best.key in labels)
+    declined = 0
+    for q in out_of_scope:
+        start = time.perf_counter()
+        result = matcher.match(normalize(q))
+        times.append((time.perf_counter() - start) * 1000)
+        declined += result.decision != "answer"
+    return {"top1": correct / len(in_scope), "declined": declined / len(out_of_scope),
+            "p50": percentile(times, 50), "p99": percentile(times, 99)}
+
+
+def bench_bm25(kb: KnowledgeBase, in_scope, out_of_scope) -> dict[str, float]:
+    """rank-bm25 over every phrasing, jieba tokens, best phrasing per entry; no thresholds."""
+    docs, owners = [], []
+    for entry in kb.entries.values():
+        for text in entry.texts:
+            docs.append(jieba.lcut(normalize(text)))
+            owners.append(entry.id)
+    bm25 = BM25Okapi(docs)
+    times, correct = [], 0
+    for q, labels in in_scope:
+        start = time.perf_counter()
+        scores = bm25.get_scores(jieba.lcut(normalize(q)))
+        best = max(range(len(scores)), key=scores.__getitem__)
+        times.append((time.perf_counter() - start) * 1000)
+        correct += owners[best] in labels
+    return {"top1": correct / len(in_scope), "declined": float("nan"),
+            "p50": percentile(times, 50), "p99": percentile(times, 99)}
+
+
+def bench_startup(runs: int) -> tuple[float, float]:
+    """Median wall time and peak RSS (MB) of `python -m bot ask` with a warm cache."""
+    command = [sys.executable, "-m", "bot", "ask", "刷脸失败怎么办"]
+    subprocess.run(command, cwd=ROOT, capture_output=True, check=True)  # warm the cache
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(command, cwd=ROOT, capture_output=True, check=True)
+        times.append(time.perf_counter() - start)
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return statistics.median(times), peak_kb / 1024
+
+
+def synthetic_kb(kb: KnowledgeBase, size: int) -> KnowledgeBase:
+    """`size` entries made by recombining real phrasings with place names and filler words."""
+    rng = random.Random(7)
+    real = list(kb.entries.values())
+    places = ["锦州", "大连", "青岛", "武汉", "成都", "广州", "西安", "长沙", "合肥", "南京",
+              "杭州", "昆明", "兰州", "太原", "沈阳", "哈尔滨", "郑州", "南昌", "贵阳", "海口"]
+    fillers = ["老人", "退休职工", "农村", "社区", "单位", "子女", "手机", "窗口", "银行", "今年"]
+    entries = {}
+    for n in range(size):
+        base = real[n % len(real)]
+        place, filler = rng.choice(places), rng.choice(fillers)
+        phrasings = tuple(f"{place}{filler}{p}" for p in rng.sample(base.phrasings, 5))
+        entries[f"syn-{n}"] = Entry(f"syn-{n}", f"{place}{base.question}", phrasings,
+                                    base.answer, base.tags, (), base.sources, base.reviewed,
+                                    "synthetic")
+    return KnowledgeBase(entries=entries, synonyms=kb.synonyms)
+
+
+def bench_synthetic(engine, size: int, questions: list[str]) -> dict[str, float]:
+    kb = synthetic_kb(engine.kb, size)
+    start = time.perf_counter()
+    matcher = Matcher(kb, engine.matcher.segmenter, weights=engine.matcher.weights)
+    build = time.perf_counter() - start
+    times = []
+    for q in questions:
+        t0 = time.perf_counter()
+        matcher.match(normalize(q))
+        times.append((time.perf_counter() - t0) * 1000)
+    return {"entries": size, "build_s": build, "p50": percentile(times, 50),
+            "p99": percentile(times, 99)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--synthetic", type=int, default=10_000)
+    parser.add_argument("--startup-runs", type=int, default=5)
+    args = parser.parse_args()
+
+    in_scope, out_of_scope = load_eval()
+    engine = build_engine()
+    ours = bench_ours(engine, in_scope, out_of_scope)
+    base = bench_bm25(engine.kb, in_scope, out_of_scope)
+    rss_in_process = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    startup, startup_rss = bench_startup(args.startup_runs)
+    print(f"evaluation set: {len(in_scope)} in-scope, {len(out_of_scope)} out-of-scope")
+    print(f"{'':12} {'top-1':>7} {'declined':>9} {'p50 ms':>8} {'p99 ms':>8}")
+    for name, row in (("ours", ours), ("bm25", base)):
+        print(f"{name:12} {row['top1']:7.1%} {row['declined']:9.1%} {row['p50']:8.3f} "
+              f"{row['p99']:8.3f}")
+    print(f"accuracy gain over BM25: {100 * (ours['top1'] - base['top1']):.1f} points")
+    print(f"start-up of `python -m bot ask` (warm cache, median of {args.startup_runs}): "
+          f"{startup:.2f} s; its peak RSS {startup_rss:.0f} MB")
+    print(f"peak RSS of this benchmark process so far: {rss_in_process:.0f} MB")
+    if args.synthetic:
+        questions = [q for q, _ in in_scope][:300]
+        syn = bench_synthetic(engine, args.synthetic, questions)
+        print(f"synthetic knowledge base of {syn['entries']} entries: built in "
+              f"{syn['build_s']:.1f} s, p50 {syn['p50']:.2f} ms, p99 {syn['p99']:.2f} ms")
+        print(f"peak RSS with the synthetic base: "
+              f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
