@@ -1,0 +1,134 @@
+"""Deadline questions in conversation: "企业退休，去年3月10号认证的，下次什么时候？"
+
+`reply_to_deadline_question` decides whether a message is such a question and answers it with
+the calculator, or asks for exactly the piece that is missing (the scheme or the date).
+It returns None for anything else, so the caller can try its other answers.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from bot.dates import DateMatch, scan_date
+from bot.normalize import normalize
+from bot.regions import channels_for, find_region_in_text, rule_for
+from bot.rules import DeadlineResult, cn_date, compute_deadline
+from bot.schemes import SCHEMES, find_scheme
+
+# Words that show the message is about certifying (so a date in it is a certification date).
+_CERT = re.compile(r"认证|刷脸|刷的脸|刷过脸|验证|年审|年检|核验|生存认证|资格认证|认的|刷了脸")
+# Words that ask "when".
+_TIMING = re.compile(r"下次|下一次|下回|什么时候|啥时候|啥时|何时|哪天|几号|几月|到期|截止|截至|"
+                     r"还有多久|还有几天|多久|多长时间|过期|超期|逾期|来得及|该认证|要认证")
+# A date followed by these is when benefits began, not a certification (去年3月退休的).
+_START_AFTER = re.compile(
+    r"^(?:的时候|时|那天)?(?:正式)?(?:办了?|办的)?(?:退休|开始领|开始拿|领取待遇|领的|拿的)"
+)
+# A date followed by these is a deadline someone told them, not their last certification.
+_DEADLINE_AFTER = re.compile(r"^(?:之?前|以前)?(?:就)?(?:到期|截止|过期|必须|要认证|得认证)")
+_PAREN = re.compile(r"（[^）]*）|\([^)]*\)")
+
+
+@dataclass(frozen=True)
+class DeadlineReply:
+    text: str
+    complete: bool  # True when the calculator answered; False when we asked for something
+    result: DeadlineResult | None = None
+    missing: tuple[str, ...] = ()  # "scheme" / "date"
+
+
+def _scheme_menu() -> str:
+    lines = [f"· {s.short}（{s.example}）" for s in SCHEMES.values()]
+    return "\n".join(lines)
+
+
+def _channel_line(region_text: str) -> str:
+    region = find_region_in_text(region_text)
+    names: list[str] = []
+    for channel in channels_for(region):
+        if channel.kind not in ("app", "mini_program", "wechat", "website") or not channel.verified:
+            continue
+        name = _PAREN.sub("", channel.name).strip()
+        if name not in names:
+            names.append(name)
+        if len(names) == 3:
+            break
+    line = "、".join(names)
+    return (f"可以用{line}在手机上认证，也可以带身份证去社区或社保窗口办；认证免费，"
+            "要钱、发链接的都不要信。")
+
+
+def _date_is_start(text: str, found: DateMatch) -> bool:
+    return bool(_START_AFTER.match(text[found.end :]))
+
+
+def reply_to_deadline_question(text: str, today: date) -> DeadlineReply | None:
+    """A reply when `text` asks when to certify next, or None when it is not such a question."""
+    clean = normalize(text or "")
+    if not clean:
+        return None
+    compact = re.sub(r"\s+", "", clean)
+    scheme = find_scheme(compact)
+    found = scan_date(compact, today)
+    if found is not None and _DEADLINE_AFTER.match(compact[found.end :]):
+        found = None  # "3月10号前要认证": a deadline they were told, not their last certification
+    has_cert = bool(_CERT.search(compact))
+    has_timing = bool(_TIMING.search(compact))
+    is_start = found is not None and _date_is_start(compact, found)
+
+    date_counts = found is not None and (has_cert or is_start or scheme is not None)
+    asks_when = scheme is not None and has_timing and (has_cert or _mentions_deadline(compact))
+    if not date_counts and not asks_when:
+        return None
+
+    if found is not None and date_counts and found.error:
+        return DeadlineReply(f"{found.error}\n告诉我正确的日期，我马上帮您算。", False,
+                             missing=("date",))
+    if found is not None and date_counts and found.date and found.date > today:
+        what = "开始领取待遇的日期" if is_start else "上次认证的日期"
+        return DeadlineReply(
+            f"您说的{what}是{cn_date(found.date)}，比今天（{cn_date(today)}）还晚，"
+            "是不是年份或月份记错了？麻烦再确认一下，我再帮您算。",
+            False,
+            missing=("date",),
+        )
+
+    region = find_region_in_text(compact)
+    base = found.date if found is not None and date_counts else None
+    if scheme is None:
+        assert base is not None
+        when = "开始领取待遇" if is_start else "上次认证"
+        return DeadlineReply(
+            f"收到，您{when}是{cn_date(base)}。不同待遇的认证周期不一样，请问您（或家人）"
+            f"领的是哪一种？\n{_scheme_menu()}\n"
+            "回复其中一种就行，比如“企业退休，2025年3月10日认证的”。",
+            False,
+            missing=("scheme",),
+        )
+    if base is None:
+        applied = rule_for(scheme, region)
+        where = "全国通用规则" if applied.level == "national" else f"{applied.label}的规定"
+        return DeadlineReply(
+            f"好的，您领的是{SCHEMES[scheme].short}，按{where}是{applied.rule.describe()}。"
+            "请告诉我上次认证是哪一天（比如 2025年3月10日 或 去年3月10号），我帮您算出下次最晚"
+            "哪天要认证；还没认证过的，告诉我开始领取待遇的日期也行。",
+            False,
+            missing=("date",),
+        )
+
+    assert found is not None
+    applied = rule_for(scheme, region)
+    result = compute_deadline(
+        applied,
+        today=today,
+        last=None if is_start else base,
+        start=base if is_start else None,
+        day_assumed=found.day_assumed,
+    )
+    return DeadlineReply(f"{result.explanation}\n{_channel_line(compact)}", True, result)
+
+
+def _mentions_deadline(text: str) -> bool:
+    return bool(re.search(r"到期|截止|截至|过期|超期|逾期", text))

@@ -1,0 +1,151 @@
+"""Deadline questions in conversation: detect them, answer them, or ask for what is missing."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.deadline_chat import reply_to_deadline_question
+
+TODAY = date(2026, 11, 23)
+SCHEME_CHOICES = ("企业职工养老保险", "机关事业单位养老保险", "城乡居民养老保险", "遗属待遇",
+                  "工伤长期待遇")
+
+
+def ask(text: str, today: date = TODAY):
+    return reply_to_deadline_question(text, today)
+
+
+@pytest.mark.parametrize(
+    ("text", "scheme", "due"),
+    [
+        ("企业退休，去年3月10号认证的，下次什么时候？", "enterprise", date(2026, 3, 10)),
+        ("居民养老金 2025.9.1 认证的", "resident", date(2026, 6, 20)),
+        ("我是锦州的遗属，今年5月2号认证的", "survivor", date(2026, 11, 2)),
+        ("企業退休，去年３月１０號認證的，下次什麼時候？", "enterprise", date(2026, 3, 10)),
+        ("我妈是农保，2026年9月1号认证的", "resident", date(2027, 6, 20)),
+        ("事业单位退休 哈尔滨 上个月15号刷的脸", "institution", date(2027, 10, 15)),
+        ("武汉企退，2025年5月20日认证的", "enterprise", date(2026, 12, 31)),
+    ],
+)
+def test_complete_questions(text, scheme, due):
+    reply = ask(text)
+    assert reply is not None and reply.complete
+    assert reply.result is not None
+    assert reply.result.scheme == scheme and reply.result.due == due
+    assert f"{due.year}年{due.month}月{due.day}日" in reply.text
+    assert "以当地社保经办机构规定为准" in reply.text
+
+
+def test_first_example_says_when_payment_resumes():
+    reply = ask("企业退休，去年3月10号认证的，下次什么时候？")
+    assert reply.result.status == "overdue"
+    assert "已超期258天" in reply.text
+    assert "2026年4月起暂停" in reply.text and "暂停不是取消" in reply.text
+    assert "2027年1月起恢复" in reply.text and "不计利息" in reply.text
+
+
+def test_city_rules_are_used_and_named():
+    reply = ask("我是锦州的遗属，今年5月2号认证的")
+    assert reply.result.region.city == "锦州"
+    assert reply.result.rule.months == 6
+    assert "辽宁省" in reply.text
+    assert "辽宁人社" in reply.text  # the province's channel comes first
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["上回认证是二〇二五年十二月三十一日", "上个月15号刷的脸", "我爸去年3月10号认证的"],
+)
+def test_missing_scheme_is_asked_for(text):
+    reply = ask(text)
+    assert reply is not None and not reply.complete
+    assert reply.missing == ("scheme",)
+    for choice in SCHEME_CHOICES:
+        assert choice in reply.text
+
+
+def test_missing_scheme_repeats_the_date_understood():
+    reply = ask("上回认证是二〇二五年十二月三十一日")
+    assert "2025年12月31日" in reply.text
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["企业退休什么时候到期", "企业退休人员下次认证什么时候", "我是农保，啥时候该认证",
+     "遗属补助还有多久要认证"],
+)
+def test_missing_date_is_asked_for(text):
+    reply = ask(text)
+    assert reply is not None and not reply.complete
+    assert reply.missing == ("date",)
+    assert "上次认证是哪一天" in reply.text
+
+
+def test_missing_date_mentions_the_local_rule():
+    reply = ask("武汉的企业退休，下次认证什么时候")
+    assert "武汉市" in reply.text and "自然年度" in reply.text
+
+
+def test_future_date_is_politely_corrected():
+    reply = ask("企业退休，上次认证是明年3月10号")
+    assert reply is not None and not reply.complete and reply.missing == ("date",)
+    assert "2027年3月10日" in reply.text and "记错" in reply.text
+
+
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [("企业退休，上次认证是2月30号", "2月没有30日"), ("企业退休，农历三月初十认证的", "农历")],
+)
+def test_bad_dates_get_a_polite_reply(text, hint):
+    reply = ask(text)
+    assert reply is not None and not reply.complete
+    assert hint in reply.text
+
+
+def test_month_only_date_says_the_day_was_assumed():
+    reply = ask("我妈是农保，去年三月认证的，过期没")
+    assert reply.complete
+    assert "按3月1日算" in reply.text
+
+
+def test_retirement_date_is_used_as_start():
+    reply = ask("我去年3月10号退休的，企业职工，什么时候要认证")
+    assert reply.complete
+    assert "开始领取待遇" in reply.text
+    assert reply.result.due == date(2026, 3, 10)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "养老金什么时候发",
+        "我3月10号去医院了",
+        "怎么用手机认证",
+        "祝您安康",
+        "企业退休养老金多少钱",
+        "每月15号前要认证吗",
+        "",
+        "   ",
+    ],
+)
+def test_not_a_deadline_question(text):
+    assert ask(text) is None
+
+
+def test_today_is_an_input():
+    early = ask("企业退休，2025年3月10号认证的", today=date(2025, 11, 1))
+    assert early.result.status == "ok" and early.result.days_left == 129
+    assert "还有129天" in early.text
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(st.sampled_from(list("企业退休遗属农保锦州武汉认证刷脸下次什么时候去年上个月3月10号15.2025-"
+                                    "，。？ ")), max_size=24))
+def test_any_text_gets_a_reply_or_none(text):
+    reply = ask(text)
+    if reply is not None:
+        assert reply.text and (reply.complete == (reply.result is not None))
