@@ -22,7 +22,7 @@ import jieba
 from bot import KNOWLEDGE_DIR
 from bot.knowledge import KnowledgeBase, load_knowledge
 from bot.matcher import Locate, Matcher
-from bot.segment import PinyinTables, Segmenter, build_pinyin_tables
+from bot.segment import Segmenter, build_pinyin_tables
 
 log = logging.getLogger(__name__)
 
@@ -136,11 +136,9 @@ def build_engine(knowledge_dir: Path = KNOWLEDGE_DIR, *, use_cache: bool = True)
         except Exception:  # a stale or damaged cache is rebuilt, never fatal
             log.warning("engine cache %s unreadable; rebuilding", cache_file)
     known = {line.split(" ", 1)[0] for line in dictionary.read_text(encoding="utf-8").splitlines()}
-    plain = Segmenter(tokenizer, kb.synonyms, PinyinTables({}, frozenset(), {}, frozenset(),
-                                                           frozenset()))
-    vocabulary = {w for e in kb.entries.values() for t in e.texts
-                  for w in plain.words(plain.canonical(t)) if len(w) >= 2}
-    vocabulary |= set(kb.synonyms.values()) | set(words)
+    # Only domain words are repair targets: repairing towards any word of the knowledge base
+    # turns correct text into nonsense (老是失败 → 老实施败).
+    vocabulary = set(kb.synonyms.values()) | set(kb.synonyms) | set(words)
     tables = build_pinyin_tables(vocabulary, kb.dictionary, known)
     segmenter = Segmenter(tokenizer, kb.synonyms, tables)
     matcher = Matcher(kb, segmenter, locate, locate_name)

@@ -17,7 +17,8 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from rapidfuzz import fuzz
+import numpy as np
+from rapidfuzz import fuzz, process
 
 from bot.knowledge import KnowledgeBase
 from bot.segment import BIGRAM_PREFIX, Segmenter
@@ -26,16 +27,23 @@ OOS_PREFIX = "oos:"
 PLACE_PREFIX = "@"
 BIGRAM_WEIGHT = 0.6
 CANDIDATES = 10
+TOP_DOCS = 300  # documents looked at per question before grouping them by entry
 # Decision thresholds on the calibrated probability; see `decide`.
-ANSWER_AT = 0.55
+ANSWER_AT = 0.7
 SUGGEST_AT = 0.18
 ANSWER_MARGIN = 0.15
 
 FEATURES = ("bias", "cos", "top3", "qcov_entry", "dcov", "ratio", "partial", "gap",
             "region_match", "region_mismatch", "is_oos", "oos_but_certification",
-            "unknown_share")
+            "entry_but_off_topic", "unknown_share",
+            "ratio_gap", "partial_gap", "qcov_gap", "top3_gap")
+# Features also given relative to the best other candidate: the model then sees the contest.
+RELATIVE = ("ratio", "partial", "qcov_entry", "top3")
 # Words that make a question about certification, whatever else it mentions.
 CERTIFICATION_WORDS = ("认证", "刷脸", "代认证", "静默认证", "上门认证", "补认证")
+# Words without which a question is unlikely to be about benefits at all (去海南旅游哪里好玩).
+TOPIC_WORDS = (*CERTIFICATION_WORDS, "养老金", "社保", "待遇", "停发", "补发", "12333", "资格",
+               "退休", "抚恤金", "津贴", "遗属", "人社", "领取", "app", "小程序", "公众号", "上门")
 
 Locate = Callable[[str], "str | None"]
 
@@ -73,14 +81,6 @@ class MatchResult:
         return [c.key for c in self.candidates if not c.is_out_of_scope][:limit]
 
 
-@dataclass
-class _Doc:
-    key: str
-    compact: str
-    weights: dict[str, float]
-    norm2: float
-
-
 class Matcher:
     """Ranks knowledge entries for a question."""
 
@@ -88,9 +88,6 @@ class Matcher:
                  locate_name: Locate | None = None, weights: list[float] | None = None):
         self.segmenter = segmenter
         self._locate = locate or (lambda _text: None)
-        self._docs: list[_Doc] = []
-        self._postings: dict[str, list[int]] = defaultdict(list)
-        self._vocab: dict[str, set[str]] = defaultdict(set)
         self._provinces: dict[str, set[str]] = {}
         texts: list[tuple[str, str]] = []
         for entry in kb.entries.values():
@@ -105,23 +102,41 @@ class Matcher:
             # The province an entry is about is a term of its own, so that a question naming
             # any city of that province finds it (大连 → @辽宁) even when no other word matches.
             places = [PLACE_PREFIX + p for p in sorted(self._provinces.get(key, ()))]
-            analysed.append((key, compact, terms + places))
+            analysed.append((key, compact, frozenset(terms + places)))
         df: dict[str, int] = defaultdict(int)
         for _key, _compact, terms in analysed:
-            for term in set(terms):
+            for term in terms:
                 df[term] += 1
         total = len(analysed) or 1
         self._idf = {t: math.log(1 + total / n) for t, n in df.items()}
         self._unknown_idf = math.log(1 + total)
-        for key, compact, terms in analysed:
-            term_weights = {t: self._weight(t) for t in set(terms)}
-            doc_id = len(self._docs)
-            self._docs.append(
-                _Doc(key, compact, term_weights, sum(w * w for w in term_weights.values()))
-            )
-            for term in term_weights:
-                self._postings[term].append(doc_id)
-                self._vocab[key].add(term)
+
+        self._keys: list[str] = list(dict.fromkeys(key for key, _, _ in analysed))
+        key_index = {key: i for i, key in enumerate(self._keys)}
+        self._doc_key = np.array([key_index[key] for key, _, _ in analysed], dtype=np.int32)
+        self._compacts = [compact for _, compact, _ in analysed]
+        self._doc_terms = [terms for _, _, terms in analysed]
+        self._key_docs: list[list[int]] = [[] for _ in self._keys]
+        # How many phrasings of each entry use a term: lets calibration leave one out.
+        self._key_terms: list[dict[str, int]] = [defaultdict(int) for _ in self._keys]
+        postings: dict[str, tuple[list[int], list[float]]] = defaultdict(lambda: ([], []))
+        norm2 = []
+        for doc_id, (key, _compact, terms) in enumerate(analysed):
+            k = key_index[key]
+            self._key_docs[k].append(doc_id)
+            total_w2 = 0.0
+            for term in terms:
+                weight = self._weight(term)
+                ids, values = postings[term]
+                ids.append(doc_id)
+                values.append(weight)
+                total_w2 += weight * weight
+                self._key_terms[k][term] += 1
+            norm2.append(total_w2 or 1.0)
+        self._norm2 = np.array(norm2)
+        self._postings = {t: (np.array(ids, dtype=np.int32), np.array(values))
+                          for t, (ids, values) in postings.items()}
+        self._key_terms = [dict(counts) for counts in self._key_terms]
         self.weights = weights if weights is not None else self._fit()
 
     def _weight(self, term: str) -> float:
@@ -130,69 +145,89 @@ class Matcher:
 
     # -- ranking -------------------------------------------------------------------------------
 
-    def _features(self, text: str, exclude_doc: int = -1) -> list[tuple[str, dict[str, float]]]:
+    def _features(self, text: str, exclude_doc: int = -1,
+                  place: str | None = None) -> list[tuple[str, dict[str, float]]]:
         compact, terms = self.segmenter.terms(text)
-        place = self._locate(text)
+        if place is None:
+            place = self._locate(text)
         if place:
             terms.append(PLACE_PREFIX + place)
         query = {t: self._weight(t) for t in set(terms)}
         q_norm2 = sum(w * w for w in query.values()) or 1.0
-        dots: dict[int, float] = defaultdict(float)
-        # Which entries use each query term; the held-out phrasing must not count (calibration).
-        covered: dict[str, float] = defaultdict(float)
+        held_out = self._doc_terms[exclude_doc] if exclude_doc >= 0 else frozenset()
         unknown = 0.0
+        id_parts, value_parts = [], []
         for term, weight in query.items():
-            keys = set()
-            for doc_id in self._postings.get(term, ()):
-                if doc_id != exclude_doc:
-                    doc = self._docs[doc_id]
-                    dots[doc_id] += weight * doc.weights[term]
-                    keys.add(doc.key)
-            if not keys:
+            posting = self._postings.get(term)
+            if posting is None or (len(posting[0]) == 1 and term in held_out):
                 unknown += weight * weight
-            for key in keys:
-                covered[key] += weight * weight
-        per_key: dict[str, list[tuple[float, float]]] = defaultdict(list)
-        for doc_id, dot in dots.items():
-            doc = self._docs[doc_id]
-            per_key[doc.key].append((dot / math.sqrt(q_norm2 * doc.norm2), dot / doc.norm2))
-        summary = {}
-        for key, scores in per_key.items():
-            scores.sort(reverse=True)
-            top = [c for c, _ in scores[:3]]
-            summary[key] = (scores[0][0], sum(top) / 3, scores[0][1])
-        ranked = sorted(summary.items(), key=lambda kv: 0.6 * kv[1][0] + 0.4 * kv[1][1],
+                continue
+            id_parts.append(posting[0])
+            value_parts.append(posting[1] * weight)
+        if not id_parts:
+            return []
+        # One C-level pass sums every term's contribution per document.
+        dots = np.bincount(np.concatenate(id_parts), weights=np.concatenate(value_parts),
+                           minlength=len(self._norm2))
+        if exclude_doc >= 0:
+            dots[exclude_doc] = 0.0
+        hits = np.flatnonzero(dots)
+        if not hits.size:
+            return []
+        cos = dots[hits] / np.sqrt(q_norm2 * self._norm2[hits])
+        if hits.size > TOP_DOCS:
+            keep = np.argpartition(-cos, TOP_DOCS)[:TOP_DOCS]
+            hits, cos = hits[keep], cos[keep]
+        order = np.argsort(-cos)
+        summary: dict[int, list[float]] = {}  # key -> [best cos, dcov of best, cos, cos, cos]
+        for doc_id, value in zip(hits[order].tolist(), cos[order].tolist(), strict=True):
+            k = int(self._doc_key[doc_id])
+            row = summary.get(k)
+            if row is None:
+                summary[k] = [value, float(dots[doc_id] / self._norm2[doc_id]), value]
+            elif len(row) < 5:
+                row.append(value)
+        scored = sorted(summary.items(), key=lambda kv: 0.6 * kv[1][0] + 0.4 * sum(kv[1][2:]) / 3,
                         reverse=True)[:CANDIDATES]
         about_cert = any(word in compact for word in CERTIFICATION_WORDS)
+        off_topic = not any(word in compact for word in TOPIC_WORDS)
+        held_key = int(self._doc_key[exclude_doc]) if exclude_doc >= 0 else -1
+        first = scored[0][1][0]
+        second = scored[1][1][0] if len(scored) > 1 else 0.0
         result = []
-        for index, (key, (cos, top3, dcov)) in enumerate(ranked):
-            ratio = partial = 0.0
-            for doc_id, doc in self._key_docs(key):
-                if doc_id == exclude_doc:
-                    continue
-                ratio = max(ratio, fuzz.ratio(compact, doc.compact))
-                if len(doc.compact) >= 4:
-                    partial = max(partial, fuzz.partial_ratio(doc.compact, compact))
-            other = ranked[1][1][0] if index == 0 and len(ranked) > 1 else ranked[0][1][0]
+        for k, row in scored:
+            key = self._keys[k]
+            counts = self._key_terms[k]
+            shared = counts.keys() & query.keys()
+            if k == held_key:  # terms only the held-out phrasing had do not count
+                shared = {t for t in shared if counts[t] - (t in held_out) > 0}
+            covered = sum(query[t] ** 2 for t in shared)
+            docs = [self._compacts[d] for d in self._key_docs[k] if d != exclude_doc]
+            ratio = process.extractOne(compact, docs, scorer=fuzz.ratio) if docs else None
+            long_docs = [d for d in docs if len(d) >= 4]
+            partial = (process.extractOne(compact, long_docs, scorer=fuzz.partial_ratio)
+                       if long_docs and compact else None)
             provinces = self._provinces.get(key, set())
+            is_oos = key.startswith(OOS_PREFIX)
             result.append((key, {
-                "bias": 1.0, "cos": cos, "top3": top3, "qcov_entry": covered[key] / q_norm2,
-                "dcov": dcov, "ratio": ratio / 100, "partial": partial / 100,
-                "gap": cos - other,
+                "bias": 1.0, "cos": row[0], "top3": sum(row[2:]) / 3,
+                "qcov_entry": covered / q_norm2, "dcov": row[1],
+                "ratio": ratio[1] / 100 if ratio else 0.0,
+                "partial": partial[1] / 100 if partial else 0.0,
+                "gap": row[0] - (second if row[0] == first else first),
                 "region_match": float(bool(place) and place in provinces),
                 "region_mismatch": float(bool(place and provinces) and place not in provinces),
-                "is_oos": float(key.startswith(OOS_PREFIX)),
-                "oos_but_certification": float(key.startswith(OOS_PREFIX) and about_cert),
+                "is_oos": float(is_oos),
+                "oos_but_certification": float(is_oos and about_cert),
+                "entry_but_off_topic": float(not is_oos and off_topic),
                 "unknown_share": unknown / q_norm2,
             }))
+        for name, short in zip(RELATIVE, ("ratio", "partial", "qcov", "top3"), strict=True):
+            values = [f[name] for _, f in result]
+            for index, (_, features) in enumerate(result):
+                others = values[:index] + values[index + 1:]
+                features[f"{short}_gap"] = features[name] - (max(others) if others else 0.0)
         return result
-
-    def _key_docs(self, key: str) -> list[tuple[int, _Doc]]:
-        cache = self.__dict__.setdefault("_by_key", {})
-        if not cache:
-            for doc_id, doc in enumerate(self._docs):
-                cache.setdefault(doc.key, []).append((doc_id, doc))
-        return cache.get(key, [])
 
     def _probability(self, features: dict[str, float]) -> float:
         z = sum(w * features[name] for w, name in zip(self.weights, FEATURES, strict=True))
@@ -205,8 +240,9 @@ class Matcher:
         of the two: life stories bury the question among words that point elsewhere.
         """
         best: dict[str, Candidate] = {}
+        place = self._locate(text) or ""  # a place named anywhere applies to the whole message
         for part in {text, question_part(text)}:
-            for key, features in self._features(part):
+            for key, features in self._features(part, place=place):
                 candidate = Candidate(key, self._probability(features), features)
                 if key not in best or candidate.probability > best[key].probability:
                     best[key] = candidate
@@ -217,19 +253,18 @@ class Matcher:
 
     def _fit(self) -> list[float]:
         """Fit the logistic model on leave-one-phrasing-out queries over the knowledge base."""
-        import numpy as np  # only needed when the knowledge base changes
-
         rows, labels = [], []
         rng = random.Random(20261123)
-        for doc_id, doc in enumerate(self._docs):
-            queries = [(doc_id, doc.compact)]
-            if len(doc.compact) >= 6:  # a typo-like variant: one character dropped
-                cut = rng.randrange(len(doc.compact))
-                queries.append((doc_id, doc.compact[:cut] + doc.compact[cut + 1:]))
-            for exclude, query in queries:
-                for key, features in self._features(query, exclude_doc=exclude):
+        for doc_id, compact in enumerate(self._compacts):
+            gold = self._keys[int(self._doc_key[doc_id])]
+            queries = [compact]
+            if len(compact) >= 6:  # a typo-like variant: one character dropped
+                cut = rng.randrange(len(compact))
+                queries.append(compact[:cut] + compact[cut + 1:])
+            for query in queries:
+                for key, features in self._features(query, exclude_doc=doc_id):
                     rows.append([features[name] for name in FEATURES])
-                    labels.append(1.0 if key == doc.key else 0.0)
+                    labels.append(1.0 if key == gold else 0.0)
         x = np.array(rows)
         y = np.array(labels)
         w = np.zeros(len(FEATURES))

@@ -64,6 +64,23 @@ class PinyinTables:
     core_words: frozenset[str]  # repaired even when the typo is itself a real word
     known_words: frozenset[str]  # words never "repaired" into something else
 
+    @property
+    def first_pairs(self) -> frozenset[tuple[str, ...]]:
+        """The first two sounds of every repairable word: most positions are skipped at once."""
+        cached = self.__dict__.get("_first_pairs")
+        if cached is None:
+            cached = frozenset(key[:2] for key in self.words_by_sound)
+            self.__dict__["_first_pairs"] = cached
+        return cached
+
+    @property
+    def longest(self) -> int:
+        cached = self.__dict__.get("_longest")
+        if cached is None:
+            cached = max((len(key) for key in self.words_by_sound), default=0)
+            self.__dict__["_longest"] = cached
+        return cached
+
 
 def split_pinyin(run: str, syllables: frozenset[str]) -> list[str] | None:
     """Split typed pinyin like 'shualian' into syllables, or None if it is not pinyin."""
@@ -113,24 +130,38 @@ class Segmenter:
         if len(units) > MAX_REPAIR_UNITS or not tables.words_by_sound:
             return "".join(u for u, _ in units) if units else text
         out: list[str] = []
+        pairs = tables.first_pairs
+        sounds_of = [s for _, s in units]
         i = 0
         while i < len(units):
             step, piece = 1, units[i][0]
-            for size in range(min(MAX_WORD_UNITS, len(units) - i), 1, -1):
-                sounds = tuple(s for _, s in units[i : i + size])
+            if tuple(sounds_of[i : i + 2]) not in pairs:  # no word starts with these sounds
+                out.append(piece)
+                i += 1
+                continue
+            for size in range(min(tables.longest, len(units) - i), 1, -1):
+                sounds = tuple(sounds_of[i : i + size])
                 word = None if None in sounds else tables.words_by_sound.get(sounds)  # type: ignore[arg-type]
                 if word is None:
                     continue
                 typed = "".join(u for u, _ in units[i : i + size])
                 is_chinese = all(len(u) == 1 for u, _ in units[i : i + size])
-                if (typed != word and is_chinese and typed in tables.known_words
-                        and word not in tables.core_words):
-                    continue  # a real word of its own (事业 is not a typo of 失业)
+                if typed != word and is_chinese and word not in tables.core_words and (
+                        typed in tables.known_words or self._overlaps_word(units, i, size)):
+                    continue  # a real word (事业 is not 失业), or part of two (老是|失败)
                 step, piece = size, word
                 break
             out.append(piece)
             i += step
         return "".join(out)
+
+    def _overlaps_word(self, units: list[tuple[str, str | None]], start: int, size: int) -> bool:
+        """Whether the span's first or last character forms a word with its neighbour."""
+        known = self._tables.known_words
+        before = start > 0 and units[start - 1][0] + units[start][0] in known
+        end = start + size
+        after = end < len(units) and units[end - 1][0] + units[end][0] in known
+        return before or after
 
     def _char_units(self, chunk: str) -> list[tuple[str, str | None]]:
         table = self._tables.char_pinyin
@@ -146,7 +177,8 @@ class Segmenter:
     def words(self, canonical_text: str) -> list[str]:
         """jieba words of canonical text, without particles and punctuation."""
         words = []
-        for word in self._tokenizer.lcut(canonical_text):
+        # HMM guesses unknown words; the character bigrams already cover those, faster.
+        for word in self._tokenizer.lcut(canonical_text, HMM=False):
             word = strip_non_words(word)
             if word and word not in STOPWORDS:
                 words.append(word)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 
 import pytest
 
@@ -19,3 +20,11 @@ def engine() -> Engine:
 @pytest.fixture
 def today() -> dt.date:
     return TODAY
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    # Python 3.11.7 can crash pytest's failure report when failed async tests leave garbage.
+    if call.excinfo is not None:
+        gc.collect()
+    yield

@@ -1,0 +1,14 @@
+"""A local Bot API server for end-to-end tests and benchmarks (see README.md)."""
+
+from __future__ import annotations
+
+from tests.botapi.server import (
+    ApiError,
+    BotApiServer,
+    BotProcess,
+    Call,
+    RateLimit,
+    WaitTimeout,
+)
+
+__all__ = ["ApiError", "BotApiServer", "BotProcess", "Call", "RateLimit", "WaitTimeout"]
