@@ -42,6 +42,7 @@ class Reply:
     score: float
     text: str
     kind: str  # answer | deadline | suggest | decline | empty
+    complete: bool = True  # False when a deadline reply asks for the scheme or the date
     suggestion_ids: list[str] = field(default_factory=list)
     suggestions: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -97,7 +98,8 @@ def answer(engine: Engine, message: str, today: dt.date) -> Reply:
     deadline = _deadline_reply(safe, today)
     if deadline is not None:
         text = "\n\n".join([*warnings, deadline.text])
-        return Reply(display, True, DEADLINE_ENTRY, 1.0, text, "deadline", warnings=warnings)
+        return Reply(display, True, DEADLINE_ENTRY, 1.0, text, "deadline",
+                     complete=deadline.complete, warnings=warnings)
 
     result = engine.matcher.match(normalized)
     reply = _reply_for_match(engine, display, result)

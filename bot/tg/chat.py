@@ -22,8 +22,10 @@ from telegram.ext import ContextTypes
 from bot.answers import DEADLINE_ENTRY, Reply, answer, format_entry
 from bot.normalize import normalize
 from bot.safety import redact
+from bot.schemes import display_name
 from bot.storage import (
     get_group,
+    get_user,
     migrate_group,
     record_feedback,
     record_question,
@@ -34,7 +36,7 @@ from bot.storage import (
 from bot.tg import texts
 from bot.tg.keyboards import answer_keyboard, main_keyboard
 from bot.tg.sending import send_text
-from bot.tg.services import services
+from bot.tg.services import Services, services
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,7 @@ log = logging.getLogger(__name__)
 # whole community is worse than silence).
 AUTOANSWER_MIN_SCORE = 0.8
 INLINE_RESULTS = 3
+PENDING_DEADLINE = "pending_deadline"
 INLINE_POPULAR = ("channels-overview", "proxy-certify", "face-fail-repeated", "missed-makeup")
 
 
@@ -107,10 +110,39 @@ async def _send(context: ContextTypes.DEFAULT_TYPE, chat_id: int, text: str,
 async def private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Answer a question typed in a private chat."""
     _remember(update, context)
+    svc = services(context)
     message = update.effective_message
     text = texts.BUTTON_QUESTIONS.get(message.text.strip(), message.text)
-    reply = answer(services(context).engine, text, services(context).clock.today())
+    user_id = update.effective_user.id if update.effective_user else 0
+    reply = _with_deadline_memory(context, text, svc, user_id)
     await _send_reply(update, context, reply)
+
+
+def _with_deadline_memory(context: ContextTypes.DEFAULT_TYPE, text: str, svc: Services,
+                          user_id: int) -> Reply:
+    """Answer, completing a deadline question from what the user said before.
+
+    "上个月15号刷的脸" is answered with a question about the scheme; the reply "企业退休" then
+    completes it. A scheme remembered from /deadline fills the gap without asking.
+    """
+    today = svc.clock.today()
+    reply = answer(svc.engine, text, today)
+    pending = context.user_data.pop(PENDING_DEADLINE, None)
+    if pending and reply.kind != "answer":
+        combined = answer(svc.engine, f"{pending}，{text}", today)
+        if combined.kind == "deadline" and combined.complete:
+            return combined
+    if reply.kind == "deadline" and not reply.complete:
+        profile = get_user(svc.db, user_id) or {}
+        if profile.get("scheme"):
+            remembered = display_name(profile["scheme"])
+            place = profile.get("city") or ""
+            filled = answer(svc.engine, f"{remembered} {place} {text}", today)
+            if filled.kind == "deadline" and filled.complete:
+                return filled
+        context.user_data[PENDING_DEADLINE] = redact(text)[:300]
+    return reply
+
 
 
 def _addressed_text(message: Message, bot_id: int, username: str) -> str | None:
