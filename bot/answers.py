@@ -118,14 +118,17 @@ def _reply_for_match(engine: Engine, question: str, result: MatchResult) -> Repl
         entry = kb.entries[best.key]
         others = [i for i in ids if i != entry.id]
         return Reply(question, True, entry.id, best.probability, format_entry(entry), "answer",
-                     others, [kb.entries[i].question for i in others])
+                     suggestion_ids=others,
+                     suggestions=[kb.entries[i].question for i in others])
     if result.decision == "suggest":
         lines = "\n".join(f"{n}. {t}" for n, t in enumerate(titles, 1))
         text = f"{SUGGEST_INTRO}\n{lines}\n{SUGGEST_OUTRO}"
-        return Reply(question, False, None, result.score, text, "suggest", ids, titles)
+        return Reply(question, False, None, result.score, text, "suggest",
+                     suggestion_ids=ids, suggestions=titles)
     text = DECLINE_TEXT
     if best is not None and best.key.startswith(OOS_PREFIX):
         topic = kb.out_of_scope.get(best.key[len(OOS_PREFIX):])
         if topic and topic.reply:
             text = f"{topic.reply}\n\n{CAN_HELP_WITH}"
-    return Reply(question, False, None, result.score, text, "decline", ids, titles)
+    return Reply(question, False, None, result.score, text, "decline",
+                 suggestion_ids=ids, suggestions=titles)

@@ -27,6 +27,7 @@ OOS_PREFIX = "oos:"
 PLACE_PREFIX = "@"
 BIGRAM_WEIGHT = 0.6
 CANDIDATES = 10
+GENERIC_SHARE = 0.2  # a word in more than this share of entries is generic
 TOP_DOCS = 300  # documents looked at per question before grouping them by entry
 # Decision thresholds on the calibrated probability; see `decide`.
 ANSWER_AT = 0.7
@@ -137,6 +138,13 @@ class Matcher:
         self._postings = {t: (np.array(ids, dtype=np.int32), np.array(values))
                           for t, (ids, values) in postings.items()}
         self._key_terms = [dict(counts) for counts in self._key_terms]
+        # Words most entries use (认证, 养老金, 怎么办) say nothing about which entry is meant.
+        spread: dict[str, int] = defaultdict(int)
+        for counts in self._key_terms:
+            for term in counts:
+                spread[term] += 1
+        limit = GENERIC_SHARE * len(self._keys)
+        self._generic = frozenset(t for t, n in spread.items() if n > limit)
         self.weights = weights if weights is not None else self._fit()
 
     def _weight(self, term: str) -> float:
@@ -241,13 +249,18 @@ class Matcher:
         """
         best: dict[str, Candidate] = {}
         place = self._locate(text) or ""  # a place named anywhere applies to the whole message
+        words = self.segmenter.words(self.segmenter.canonical(text))
+        specific = bool(place) or any(w not in self._generic for w in words)
         for part in {text, question_part(text)}:
             for key, features in self._features(part, place=place):
                 candidate = Candidate(key, self._probability(features), features)
                 if key not in best or candidate.probability > best[key].probability:
                     best[key] = candidate
         candidates = sorted(best.values(), key=lambda c: c.probability, reverse=True)
-        return MatchResult(decide(candidates), candidates[:CANDIDATES])
+        decision = decide(candidates)
+        if decision == "answer" and not specific:
+            decision = "suggest"  # only generic words: offer topics rather than guess one
+        return MatchResult(decision, candidates[:CANDIDATES])
 
     # -- calibration ---------------------------------------------------------------------------
 

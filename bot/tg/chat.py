@@ -128,7 +128,7 @@ def _with_deadline_memory(context: ContextTypes.DEFAULT_TYPE, text: str, svc: Se
     today = svc.clock.today()
     reply = answer(svc.engine, text, today)
     pending = context.user_data.pop(PENDING_DEADLINE, None)
-    if pending and reply.kind != "answer":
+    if pending and reply.kind != "deadline":
         combined = answer(svc.engine, f"{pending}，{text}", today)
         if combined.kind == "deadline" and combined.complete:
             return combined
