@@ -26,9 +26,9 @@ from bot.segment import BIGRAM_PREFIX, Segmenter
 OOS_PREFIX = "oos:"
 PLACE_PREFIX = "@"
 BIGRAM_WEIGHT = 0.6
-CANDIDATES = 10
+CANDIDATES = 8
 GENERIC_SHARE = 0.2  # a word in more than this share of entries is generic
-TOP_DOCS = 300  # documents looked at per question before grouping them by entry
+TOP_DOCS = 120  # documents looked at per question before grouping them by entry
 # Decision thresholds on the calibrated probability; see `decide`.
 ANSWER_AT = 0.7
 SUGGEST_AT = 0.18
@@ -135,6 +135,7 @@ class Matcher:
                 self._key_terms[k][term] += 1
             norm2.append(total_w2 or 1.0)
         self._norm2 = np.array(norm2)
+        self._key_compacts = [[self._compacts[d] for d in docs] for docs in self._key_docs]
         self._postings = {t: (np.array(ids, dtype=np.int32), np.array(values))
                           for t, (ids, values) in postings.items()}
         self._key_terms = [dict(counts) for counts in self._key_terms]
@@ -210,7 +211,8 @@ class Matcher:
             if k == held_key:  # terms only the held-out phrasing had do not count
                 shared = {t for t in shared if counts[t] - (t in held_out) > 0}
             covered = sum(query[t] ** 2 for t in shared)
-            docs = [self._compacts[d] for d in self._key_docs[k] if d != exclude_doc]
+            docs = self._key_compacts[k] if k != held_key else [
+                self._compacts[d] for d in self._key_docs[k] if d != exclude_doc]
             ratio = process.extractOne(compact, docs, scorer=fuzz.ratio) if docs else None
             long_docs = [d for d in docs if len(d) >= 4]
             partial = (process.extractOne(compact, long_docs, scorer=fuzz.partial_ratio)
