@@ -23,11 +23,12 @@ import yaml
 from rank_bm25 import BM25Okapi
 
 ROOT = Path(__file__).resolve().parents[1]
+LONG_MESSAGE = 40  # characters; longer messages are reported apart
 sys.path.insert(0, str(ROOT))
 
 from bot.engine import build_engine  # noqa: E402
 from bot.knowledge import Entry, KnowledgeBase  # noqa: E402
-from bot.matcher import LONG_MESSAGE, Matcher  # noqa: E402
+from bot.matcher import Matcher  # noqa: E402
 from bot.normalize import normalize  # noqa: E402
 
 

@@ -446,8 +446,12 @@ def find_region_in_text(text: str | None) -> Region | None:
 
 def _best_in_text(text: str, data: RegionData, *, strict_words: bool) -> Region | None:
     found: list[tuple[int, int, int, Region]] = []
+    starts = _name_starts(data)
     i = 0
     while i < len(text):
+        if text[i] not in starts:  # most characters start no place name
+            i += 1
+            continue
         for length in range(min(data.max_name_len, len(text) - i), 1, -1):
             word = text[i : i + length]
             region = data.by_name.get(word)
@@ -458,6 +462,17 @@ def _best_in_text(text: str, data: RegionData, *, strict_words: bool) -> Region 
             break
         i += 1
     return max(found, key=lambda item: item[:3])[3] if found else None
+
+
+_STARTS: dict[int, frozenset[str]] = {}
+
+
+def _name_starts(data: RegionData) -> frozenset[str]:
+    """First characters of all place names (cached per loaded data set)."""
+    starts = _STARTS.get(id(data))
+    if starts is None:
+        starts = _STARTS[id(data)] = frozenset(name[0] for name in data.by_name if name)
+    return starts
 
 
 def _counts_as_place(text: str, start: int, word: str, region: Region, strict: bool) -> bool:

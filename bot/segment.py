@@ -65,6 +65,15 @@ class PinyinTables:
     known_words: frozenset[str]  # words never "repaired" into something else
 
     @property
+    def char_sounds(self) -> dict[str, str]:
+        """Folded sound of every character, computed once (it is looked up per character)."""
+        cached = self.__dict__.get("_char_sounds")
+        if cached is None:
+            cached = {ch: fuzzy_syllable(p) for ch, p in self.char_pinyin.items()}
+            self.__dict__["_char_sounds"] = cached
+        return cached
+
+    @property
     def first_pairs(self) -> frozenset[tuple[str, ...]]:
         """The first two sounds of every repairable word: most positions are skipped at once."""
         cached = self.__dict__.get("_first_pairs")
@@ -164,8 +173,8 @@ class Segmenter:
         return before or after
 
     def _char_units(self, chunk: str) -> list[tuple[str, str | None]]:
-        table = self._tables.char_pinyin
-        return [(ch, fuzzy_syllable(table[ch]) if ch in table else None) for ch in chunk]
+        sounds = self._tables.char_sounds
+        return [(ch, sounds.get(ch)) for ch in chunk]
 
     def canonical(self, text: str) -> str:
         """Normalised text with typos repaired and synonyms mapped to their standard word."""
@@ -186,10 +195,15 @@ class Segmenter:
 
     def terms(self, text: str) -> tuple[str, list[str]]:
         """(canonical compact text, terms): words plus prefixed character bigrams."""
+        compact_text, _words, terms = self.analyse(text)
+        return compact_text, terms
+
+    def analyse(self, text: str) -> tuple[str, list[str], list[str]]:
+        """(canonical compact text, words, terms) of a normalised text."""
         canonical = self.canonical(text)
         words = self.words(canonical)
         compact_text = strip_non_words(canonical)
-        return compact_text, words + bigrams(compact_text)
+        return compact_text, words, words + bigrams(compact_text)
 
 
 def bigrams(compact_text: str) -> list[str]:
