@@ -258,3 +258,14 @@ def test_polling_bot_stops_cleanly_on_sigterm(tmp_path):
                           env={"DATABASE_PATH": str(tmp_path / "bot.db")})
         proc.start()
         assert proc.stop() == 0
+
+
+def test_reply_to_a_migrated_group_follows_the_new_id(server, bot):
+    old, new = -2004, -1002004
+    server.add_bot_to_group(old)
+    mark = server.mark()
+    # The group is upgraded while the bot is answering: its send gets "migrate_to_chat_id".
+    server.fail_next("sendMessage", 400, chat_id=old, migrate_to_chat_id=new)
+    server.send_text(1042, f"@{server.bot_user['username']} 认证要交钱吗", chat_id=old)
+    calls = server.wait_for("sendMessage", chat_id=new, since=mark, timeout=20)
+    assert "免费" in calls[0].params["text"]
