@@ -71,12 +71,13 @@ def _iso(moment: dt.datetime) -> str:
 def remember_user(db: sqlite_utils.Database, user_id: int, chat_id: int, first_name: str,
                   now: dt.datetime) -> None:
     """Record that a user talked to the bot in private (creates or refreshes the row)."""
-    existing = get_user(db, user_id)
-    row = {"user_id": user_id, "chat_id": chat_id, "first_name": first_name[:64],
-           "last_seen": _iso(now), "active": 1}
-    if existing is None:
-        row["first_seen"] = _iso(now)
-    db["users"].upsert(row, pk="user_id")
+    # One statement: this runs on every private message, so no read-then-write.
+    db.execute(
+        "insert into users (user_id, chat_id, first_name, first_seen, last_seen, active) "
+        "values (?, ?, ?, ?, ?, 1) on conflict(user_id) do update set chat_id = excluded.chat_id,"
+        " first_name = excluded.first_name, last_seen = excluded.last_seen, active = 1",
+        [user_id, chat_id, first_name[:64], _iso(now), _iso(now)],
+    )
 
 
 def get_user(db: sqlite_utils.Database, user_id: int) -> dict[str, Any] | None:
@@ -143,11 +144,12 @@ def record_question(db: sqlite_utils.Database, *, at: dt.datetime, chat_id: int,
                     chat_type: str, user_id: int | None, text: str, kind: str,
                     entry_id: str | None, score: float) -> int:
     """Store an (already redacted) question and how it was answered; returns its id."""
-    table = db["questions"].insert(
-        {"at": _iso(at), "chat_id": chat_id, "chat_type": chat_type, "user_id": user_id,
-         "text": text[:500], "kind": kind, "entry_id": entry_id, "score": round(score, 3)},
+    cursor = db.execute(
+        "insert into questions (at, chat_id, chat_type, user_id, text, kind, entry_id, score) "
+        "values (?, ?, ?, ?, ?, ?, ?, ?)",
+        [_iso(at), chat_id, chat_type, user_id, text[:500], kind, entry_id, round(score, 3)],
     )
-    return int(table.last_pk)
+    return int(cursor.lastrowid)
 
 
 def record_feedback(db: sqlite_utils.Database, question_id: int, user_id: int, useful: bool,
