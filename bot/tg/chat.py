@@ -65,8 +65,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat = update.effective_chat
     name = update.effective_user.first_name if update.effective_user else ""
     if chat.type != ChatType.PRIVATE:
-        await update.effective_message.reply_text(texts.GROUP_PRIVATE_ONLY.replace(
-            "这个功能请私聊我使用", "您好！在群里 @我 或回复我的消息就能提问；更多功能请私聊我"))
+        await update.effective_message.reply_text(texts.GROUP_START)
         return
     await update.effective_message.reply_text(texts.START.format(name=name or "朋友"),
                                               reply_markup=main_keyboard())
