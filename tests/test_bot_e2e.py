@@ -269,3 +269,23 @@ def test_reply_to_a_migrated_group_follows_the_new_id(server, bot):
     server.send_text(1042, f"@{server.bot_user['username']} 认证要交钱吗", chat_id=old)
     calls = server.wait_for("sendMessage", chat_id=new, since=mark, timeout=20)
     assert "免费" in calls[0].params["text"]
+
+
+@pytest.mark.parametrize(
+    ("token", "base", "code", "words"),
+    [("123456789:WRONGwrongWRONGwrongWRONG", None, 2, "令牌"),
+     (None, "http://127.0.0.1:9/bot", 1, "连不上")],
+)
+def test_startup_problems_are_one_line(server, tmp_path, token, base, code, words):
+    import subprocess
+    import sys
+
+    env = {**server.bot_env(), "DATABASE_PATH": str(tmp_path / "bot.db")}
+    if token:
+        env["TELEGRAM_BOT_TOKEN"] = token
+    if base:
+        env["TELEGRAM_BASE_URL"] = base
+    result = subprocess.run([sys.executable, "-m", "bot", "run"], env={**env, "PATH": "/usr/bin"},
+                            capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert result.returncode == code
+    assert words in result.stderr and "Traceback" not in result.stderr

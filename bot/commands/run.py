@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
 import re
+import sys
 
-from bot.config import load_settings
+from bot.config import Settings, load_settings
 from bot.errors import UsageError
 
 
@@ -24,6 +26,13 @@ def _listen(value: str) -> tuple[str, int]:
     if not match or not 0 < int(match.group(2)) < 65536:
         raise UsageError(f"--listen 应写成 HOST:PORT，例如 0.0.0.0:8080：{value!r}")
     return match.group(1), int(match.group(2))
+
+
+async def _check_connection(settings: Settings) -> None:
+    from telegram import Bot
+
+    async with Bot(settings.token, base_url=settings.base_url) as bot:
+        await bot.get_me()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,9 +55,18 @@ def run(args: argparse.Namespace) -> int:
         application = build_application(settings, engine)
     except StorageError as exc:
         raise UsageError(str(exc)) from None
-    if args.webhook:
-        run_webhook(application, args.webhook, host, port,
-                    os.environ.get("WEBHOOK_SECRET") or None)
-    else:
-        run_polling(application)
+    from telegram.error import InvalidToken, NetworkError
+
+    try:
+        asyncio.run(_check_connection(settings))  # a clear message instead of PTB's traceback
+        if args.webhook:
+            run_webhook(application, args.webhook, host, port,
+                        os.environ.get("WEBHOOK_SECRET") or None)
+        else:
+            run_polling(application)
+    except InvalidToken:
+        raise UsageError("Telegram 不认这个 TELEGRAM_BOT_TOKEN：请到 @BotFather 核对令牌") from None
+    except NetworkError as exc:
+        print(f"error: 连不上 Telegram（{settings.base_url}）：{exc}", file=sys.stderr)
+        return 1
     return 0
