@@ -1,0 +1,478 @@
+"""Reminders core: plans, China time, month ends, 我已认证, catch-up and outbox idempotence;
+the sender's error handling with a stand-in bot; and `python -m bot reminders due`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from telegram.error import BadRequest, Forbidden, NetworkError
+
+from bot import reminders as rm
+from bot.cli import main
+from bot.clock import Clock
+from bot.storage import open_database
+from bot.tg.reminder_handlers import ReminderSender, SendStats
+
+UTC = dt.timezone.utc
+CREATED = dt.datetime(2026, 1, 1, 10, 0, tzinfo=rm.CHINA)
+
+
+def cn(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text).replace(tzinfo=rm.CHINA)
+
+
+@pytest.fixture
+def db():
+    database = open_database(":memory:")
+    rm.ensure_reminder_tables(database)
+    yield database
+    database.close()
+
+
+def add(db, due: str, *, user: int = 1, label: str = "自己", now: dt.datetime = CREATED,
+        leads=rm.DEFAULT_LEADS, scheme: str = "enterprise", city: str | None = None):
+    return rm.add_reminder(db, user_id=user, chat_id=user, label=label, scheme=scheme,
+                           city=city, last=None, due=dt.date.fromisoformat(due), now=now,
+                           leads=leads)
+
+
+def outbox(db) -> list[tuple]:
+    return db.conn.execute("SELECT ref_id, due, slot, status, reason FROM reminder_outbox "
+                           "ORDER BY id").fetchall()
+
+
+# --- plans -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("due", "leads", "days"),
+    [
+        ("2026-03-10", rm.DEFAULT_LEADS, ["2026-02-08", "2026-03-03", "2026-03-09", "2026-03-11"]),
+        ("2026-03-31", (30,), ["2026-03-01"]),           # a month end back to the 1st
+        ("2026-03-01", (1,), ["2026-02-28"]),            # into a short February
+        ("2028-03-01", (1,), ["2028-02-29"]),            # ... and a leap one
+        ("2027-01-01", (1, -1), ["2026-12-31", "2027-01-02"]),  # across a year end
+        ("2026-12-31", (-1,), ["2027-01-01"]),
+        ("2026-06-15", (0, 7, 7), ["2026-06-08", "2026-06-15"]),  # duplicates collapse
+    ],
+)
+def test_plan_days(due: str, leads, days: list[str]) -> None:
+    slots = rm.plan(dt.date.fromisoformat(due), leads)
+    assert [s.day.isoformat() for s in slots] == days
+    assert all(s.at.hour == rm.SEND_HOUR and s.at.minute == 0 for s in slots)
+
+
+@settings(max_examples=200, deadline=None)
+@given(due=st.dates(dt.date(2000, 1, 1), dt.date(2090, 12, 31)),
+       leads=st.lists(st.integers(rm.MIN_LEAD, rm.MAX_LEAD), min_size=1, max_size=6))
+def test_every_planned_send_is_morning_china_time(due: dt.date, leads: list[int]) -> None:
+    slots = rm.plan(due, leads)
+    assert len(slots) == len(set(leads))
+    assert [s.at for s in slots] == sorted(s.at for s in slots)
+    for slot in slots:
+        assert slot.at.utcoffset() == dt.timedelta(hours=8)
+        assert rm.in_sending_hours(slot.at)
+        assert (due - slot.day).days == slot.lead
+
+
+BERLIN, NEW_YORK = ZoneInfo("Europe/Berlin"), ZoneInfo("America/New_York")
+
+
+@pytest.mark.parametrize(
+    ("moment", "allowed"),
+    [
+        (cn("2026-03-01T07:59"), False),
+        (cn("2026-03-01T08:00"), True),
+        (cn("2026-03-01T20:59"), True),
+        (cn("2026-03-01T21:00"), False),
+        (dt.datetime(2026, 3, 1, 0, 30, tzinfo=UTC), True),   # 08:30 in China
+        (dt.datetime(2026, 3, 1, 13, 0, tzinfo=UTC), False),  # 21:00 in China
+        (dt.datetime(2026, 3, 1, 8, 0, tzinfo=BERLIN), True),  # 15:00 in China
+        (dt.datetime(2026, 3, 1, 8, 0), True),                # naive = China time
+    ],
+)
+def test_sending_hours_are_china_daytime(moment: dt.datetime, allowed: bool) -> None:
+    assert rm.in_sending_hours(moment) is allowed
+
+
+@pytest.mark.parametrize(
+    ("now", "queued"),
+    [
+        (dt.datetime(2026, 2, 8, 0, 59, tzinfo=UTC), 0),        # 08:59 in China
+        (dt.datetime(2026, 2, 8, 1, 0, tzinfo=UTC), 1),         # 09:00 in China
+        (dt.datetime(2026, 2, 8, 2, 0, tzinfo=BERLIN), 1),      # 09:00 in China
+        (dt.datetime(2026, 2, 7, 19, 59, tzinfo=NEW_YORK), 0),  # the evening before, there
+        (dt.datetime(2026, 2, 7, 20, 0, tzinfo=NEW_YORK), 1),
+    ],
+)
+def test_due_time_is_09_00_china_whatever_the_clock_zone(db, now: dt.datetime,
+                                                          queued: int) -> None:
+    add(db, "2026-03-10")
+    assert rm.enqueue_due(db, now).pending == queued
+
+
+@pytest.mark.parametrize(
+    ("text", "leads"),
+    [
+        ("30 7 1", (30, 7, 1)),
+        ("30，7，1，当天", (30, 7, 1, 0)),
+        ("提前15天、3天", (15, 3)),
+        ("7 1 过期后2天", (7, 1, -2)),
+        ("三十 七", (30, 7)),
+        ("-1,1", (1, -1)),
+    ],
+)
+def test_parse_leads(text: str, leads: tuple[int, ...]) -> None:
+    assert rm.parse_leads(text) == leads
+
+
+@pytest.mark.parametrize("text", ["", "明天", "400", "-31", "1 2 3 4 5 6 7", "abc"])
+def test_parse_leads_refuses_politely(text: str) -> None:
+    with pytest.raises(rm.ReminderError) as caught:
+        rm.parse_leads(text)
+    assert str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "ok"),
+    [("父亲", "父亲"), (" 大 姨 ", "大姨"), ("", None), ("110101195001011234", None),
+     ("电话13800000000", None), ("我家最亲爱的老父亲大人啊", None)],
+)
+def test_labels_never_hold_id_numbers(text: str, ok: str | None) -> None:
+    if ok is None:
+        with pytest.raises(rm.ReminderError):
+            rm.clean_label(text)
+    else:
+        assert rm.clean_label(text) == ok
+
+
+# --- storage and 我已认证 ----------------------------------------------------------------------
+
+
+def test_sends_before_the_subscription_are_not_planned(db) -> None:
+    reminder = add(db, "2026-03-10", now=cn("2026-03-05T10:00"))
+    assert [s.key for s in reminder.slots()] == ["1", "-1"]
+    assert reminder.next_at == cn("2026-03-09T09:00")
+    assert rm.enqueue_due(db, cn("2026-03-05T10:00")).pending == 0
+
+
+def test_same_label_replaces_and_the_limit_holds(db) -> None:
+    first = add(db, "2026-03-10", label="父亲")
+    second = add(db, "2026-05-10", label="父亲")
+    assert second.id == first.id and second.due == dt.date(2026, 5, 10)
+    for index in range(rm.MAX_REMINDERS_PER_USER - 1):
+        add(db, "2026-05-10", label=f"家人{chr(0x4e00 + index)}")
+    with pytest.raises(rm.ReminderError, match="最多"):
+        add(db, "2026-05-10", label="再来一个")
+
+
+@pytest.mark.parametrize(
+    ("scheme", "city", "today", "due"),
+    [
+        ("enterprise", None, "2026-03-05", "2027-03-05"),       # rolling 12 months
+        ("enterprise", None, "2024-02-29", "2025-02-28"),       # leap day clamps
+        ("enterprise", "武汉", "2026-03-05", "2027-12-31"),      # calendar year
+        ("resident", "北京", "2026-03-05", "2026-12-20"),        # next window's end
+    ],
+)
+def test_certified_rolls_forward_from_today(db, scheme, city, today, due) -> None:
+    reminder = add(db, "2026-01-31", scheme=scheme, city=city, now=cn("2020-01-01T10:00"))
+    now = cn(f"{today}T15:30")
+    updated = rm.certified(db, reminder.id, now)
+    assert updated.due.isoformat() == due
+    assert updated.last_date == now.date()
+    assert all(s.at > now for s in updated.slots())
+    assert updated.next_at == updated.slots()[0].at
+
+
+def test_certified_cancels_a_queued_send_for_the_old_due_date(db) -> None:
+    reminder = add(db, "2026-03-10")
+    rm.enqueue_due(db, cn("2026-03-03T09:00"))
+    (row,) = rm.pending_outbox(db, cn("2026-03-03T09:00"))
+    rm.certified(db, reminder.id, cn("2026-03-03T09:01"))
+    assert rm.skip_reason(db, row, cn("2026-03-03T09:02")) == "certified"
+
+
+def test_snooze_sends_once_tomorrow_and_merges_with_a_planned_send(db) -> None:
+    reminder = add(db, "2026-03-10")
+    rm.enqueue_due(db, cn("2026-03-03T09:00"))
+    when = rm.snooze(db, reminder.id, cn("2026-03-03T09:30"))
+    assert when == cn("2026-03-04T09:00")
+    assert rm.enqueue_due(db, cn("2026-03-04T09:00")).pending == 1
+    # Snoozed on the eve of a planned send: one message that day, not two.
+    rm.snooze(db, reminder.id, cn("2026-03-08T12:00"))
+    stats = rm.enqueue_due(db, cn("2026-03-09T09:00"))
+    assert (stats.pending, stats.skipped) == (1, 1)
+    assert outbox(db)[-2:] == [(1, "2026-03-10", "snooze:2026-03-09", "skipped", "superseded"),
+                               (1, "2026-03-10", "1", "pending", None)]
+
+
+def test_stop_resume_delete(db) -> None:
+    reminder = add(db, "2026-03-10")
+    assert rm.stop_all(db, 1, CREATED) == 1
+    assert rm.enqueue_due(db, cn("2026-03-03T09:00")).pending == 0
+    resumed = rm.resume(db, reminder.id, cn("2026-03-05T10:00"))
+    assert [s.key for s in resumed.slots()] == ["1", "-1"]
+    assert rm.delete(db, reminder.id) and rm.get_reminder(db, reminder.id) is None
+    with pytest.raises(rm.ReminderError, match="删除"):
+        rm.certified(db, reminder.id, CREATED)
+
+
+# --- the outbox: catch-up and idempotence ----------------------------------------------------
+
+
+def test_enqueue_is_idempotent_and_moves_next_at(db) -> None:
+    reminder = add(db, "2026-03-10")
+    now = cn("2026-02-08T09:00")
+    assert rm.enqueue_due(db, now).pending == 1
+    assert rm.enqueue_due(db, now).pending == 0
+    assert rm.get_reminder(db, reminder.id).next_at == cn("2026-03-03T09:00")
+    # Even if next_at were rewound (a crash before its update), the key stops a second row.
+    db.conn.execute("UPDATE reminders SET next_at = '2026-02-08 09:00'")
+    assert rm.enqueue_due(db, now).pending == 0
+    assert len(outbox(db)) == 1
+
+
+def test_changing_leads_back_and_forth_sends_nothing_twice(db) -> None:
+    reminder = add(db, "2026-03-10")
+    rm.enqueue_due(db, cn("2026-03-03T09:00"))
+    # A plan rebuilt from a moment before the 7-day send (a clock set back, say) plans it
+    # again; its outbox key already exists, so it is not queued a second time.
+    rm.set_leads(db, reminder.id, (7, 1), cn("2026-03-03T08:00"))
+    assert rm.get_reminder(db, reminder.id).next_at == cn("2026-03-03T09:00")
+    assert rm.enqueue_due(db, cn("2026-03-03T09:00")).pending == 0
+    assert [r[2] for r in outbox(db)] == ["30", "7"]
+
+
+@pytest.mark.parametrize(
+    ("now", "expected", "next_at"),
+    [
+        # Back two days after the 30-day send: still useful, sent once.
+        ("2026-02-10T10:00", [("30", "pending", None)], "2026-03-03 09:00"),
+        # Back after the 7-day send came due: only the newest goes out.
+        ("2026-03-04T10:00", [("30", "skipped", "superseded"), ("7", "pending", None)],
+         "2026-03-09 09:00"),
+        # Back long after everything: nothing worth sending, all recorded.
+        ("2026-03-25T10:00", [("30", "skipped", "superseded"), ("7", "skipped", "superseded"),
+                              ("1", "skipped", "superseded"), ("-1", "skipped", "stale")],
+         None),
+    ],
+)
+def test_catch_up_after_a_downtime(db, now: str, expected: list[tuple],
+                                   next_at: str | None) -> None:
+    add(db, "2026-03-10")
+    rm.enqueue_due(db, cn(now))
+    assert [r[2:] for r in outbox(db)] == expected
+    assert db.conn.execute("SELECT next_at FROM reminders").fetchone() == (next_at,)
+
+
+def test_interrupted_sends_are_recovered_once(db) -> None:
+    add(db, "2026-03-10")
+    now = cn("2026-02-08T09:00")
+    rm.enqueue_due(db, now)
+    (row,) = rm.pending_outbox(db, now)
+    rm.mark_sending(db, row.id, now)
+    assert rm.pending_outbox(db, now) == []
+    assert rm.recover_interrupted(db, now) == 1
+    assert rm.recover_interrupted(db, now) == 0
+    (again,) = rm.pending_outbox(db, now)
+    assert again.id == row.id and again.attempts == 1
+    rm.mark_sent(db, row.id, 42, now)
+    assert rm.pending_outbox(db, now) == [] and rm.outbox_counts(db) == {"sent": 1}
+
+
+def test_a_queued_send_made_old_by_a_newer_one_is_skipped(db) -> None:
+    add(db, "2026-03-10")
+    rm.enqueue_due(db, cn("2026-02-08T09:00"))
+    (old,) = rm.pending_outbox(db, cn("2026-02-08T09:00"))
+    rm.enqueue_due(db, cn("2026-03-03T09:00"))  # the 30-day send never went out
+    assert rm.skip_reason(db, old, cn("2026-03-03T09:00")) == "superseded"
+
+
+# --- group notices ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "schedule"),
+    [
+        ("每月1日 09:00 本月开始认证", (1, 9, 0, "本月开始认证")),
+        ("每月15号 下午3点半 记得认证", (15, 15, 30, "记得认证")),
+        ("每个月十号10点 社区集中认证", (10, 10, 0, "社区集中认证")),
+        ("每月31日 请按时认证", (31, 9, 0, "请按时认证")),
+        ("每月1日 9点30 大家好", (1, 9, 30, "大家好")),
+        ("每月1日 10号之前请认证", (1, 9, 0, "10号之前请认证")),  # a number, not a time
+    ],
+)
+def test_parse_group_schedule(text: str, schedule: tuple) -> None:
+    parsed = rm.parse_group_schedule(text)
+    assert (parsed.day, parsed.hour, parsed.minute, parsed.text) == schedule
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [("每月1日 23:00 晚安", "早上8点"), ("每月32日 你好", "1到31"), ("每月1日 09:00", "缺提醒内容"),
+     ("明天提醒大家", "格式"), ("每月1日 6点 早", "早上8点")],
+)
+def test_parse_group_schedule_refuses(text: str, words: str) -> None:
+    with pytest.raises(rm.ReminderError, match=words):
+        rm.parse_group_schedule(text)
+
+
+def test_group_notice_on_the_31st_falls_on_month_ends(db) -> None:
+    schedule = rm.parse_group_schedule("每月31日 10:00 月底了")
+    moments = rm.group_occurrences(schedule, cn("2028-01-01T00:00"), cn("2028-04-30T23:59"))
+    assert [m.date().isoformat() for m in moments] == ["2028-01-31", "2028-02-29",
+                                                       "2028-03-31", "2028-04-30"]
+    group = rm.add_group_reminder(db, chat_id=-5, created_by=1, schedule=schedule,
+                                  now=cn("2028-02-29T10:30"))
+    assert group.next_at == cn("2028-03-31T10:00")
+    assert rm.enqueue_due(db, cn("2028-03-31T10:00")).pending == 1
+    assert rm.enqueue_due(db, cn("2028-03-31T10:00")).pending == 0
+    rm.migrate_chat(db, -5, -1005)
+    assert rm.get_group_reminder(db, group.id).chat_id == -1005
+    assert db.conn.execute("SELECT chat_id FROM reminder_outbox").fetchall() == [(-1005,)]
+
+
+# --- texts -----------------------------------------------------------------------------------
+
+
+def test_reminder_text_names_the_person_the_date_and_the_city_channel_first(db) -> None:
+    reminder = add(db, "2026-03-10", label="母亲", city="锦州")
+    text = rm.reminder_text(reminder, dt.date(2026, 3, 3))
+    assert "母亲" in text and "2026年3月10日" in text and "还有7天" in text
+    assert text.index("辽宁人社") < text.index("掌上12333")
+    late = rm.reminder_text(reminder, dt.date(2026, 3, 11))
+    assert "已经过了1天" in late and "暂停发放" in late
+    mine = rm.reminder_text(add(db, "2026-03-10", label="自己"), dt.date(2026, 3, 10))
+    assert "您的" in mine and "今天" in mine
+
+
+# --- the sender, with a stand-in bot ---------------------------------------------------------
+
+
+class FixedClock(Clock):
+    def __init__(self, moment: dt.datetime):
+        super().__init__(ZoneInfo("Asia/Shanghai"))
+        self.moment = moment
+
+    def now(self) -> dt.datetime:
+        return self.moment
+
+
+class FakeBot:
+    def __init__(self, *errors: Exception):
+        self.errors = list(errors)
+        self.sent: list[tuple[int, str]] = []
+
+    async def send_message(self, chat_id, text, reply_markup=None):
+        if self.errors:
+            raise self.errors.pop(0)
+        self.sent.append((chat_id, text))
+
+        class Message:
+            message_id = len(self.sent)
+
+        return Message()
+
+
+@pytest.mark.parametrize(
+    ("errors", "status", "reason_start", "sent"),
+    [
+        ([], "sent", None, 1),
+        ([NetworkError("reset")], "sent", None, 1),
+        ([NetworkError("a"), NetworkError("b"), NetworkError("c")], "pending", "network", 0),
+        ([Forbidden("blocked")], "failed", "blocked", 0),
+        ([BadRequest("Chat not found")], "failed", "bad request", 0),
+    ],
+)
+async def test_sender_outcomes(db, errors, status, reason_start, sent) -> None:
+    reminder = add(db, "2026-03-10")
+    clock = FixedClock(cn("2026-02-08T09:00"))
+    bot = FakeBot(*errors)
+    sender = ReminderSender(bot, db, clock, rate=None, retry_delays=(0, 0))
+    stats = await sender.run_once()
+    assert isinstance(stats, SendStats)
+    ((row_status, reason),) = db.conn.execute(
+        "SELECT status, reason FROM reminder_outbox").fetchall()
+    assert row_status == status
+    assert (reason or "").startswith(reason_start or "")
+    assert len(bot.sent) == sent
+    if reason_start == "blocked":
+        assert rm.get_reminder(db, reminder.id).stopped == "blocked"
+
+
+async def test_sender_gives_up_after_repeated_network_rounds(db) -> None:
+    add(db, "2026-03-10")
+    clock = FixedClock(cn("2026-02-08T09:00"))
+    sender = ReminderSender(FakeBot(*[NetworkError("down")] * 100), db, clock, rate=None,
+                            retry_delays=())
+    for _ in range(10):
+        await sender.run_once()
+        clock.moment += dt.timedelta(minutes=11)
+    ((status, attempts),) = db.conn.execute(
+        "SELECT status, attempts FROM reminder_outbox").fetchall()
+    assert (status, attempts) == ("failed", 5)
+
+
+async def test_sender_is_silent_at_night(db) -> None:
+    add(db, "2026-03-10", now=cn("2026-01-01T10:00"))
+    bot = FakeBot()
+    await ReminderSender(bot, db, FixedClock(cn("2026-02-08T22:00")), rate=None).run_once()
+    assert bot.sent == [] and outbox(db) == []
+    await ReminderSender(bot, db, FixedClock(cn("2026-02-09T08:00")), rate=None).run_once()
+    assert len(bot.sent) == 1  # the morning after: sent once, a day late
+
+
+# --- python -m bot reminders due -------------------------------------------------------------
+
+
+@pytest.fixture
+def db_file(tmp_path):
+    path = tmp_path / "bot.db"
+    database = open_database(path)
+    rm.ensure_reminder_tables(database)
+    add(database, "2026-03-10", label="父亲", city="锦州")
+    add(database, "2026-03-04", user=2, leads=(1,))
+    rm.add_group_reminder(database, chat_id=-7, created_by=2,
+                          schedule=rm.parse_group_schedule("每月3日 10:00 记得认证"), now=CREATED)
+    rm.enqueue_due(database, cn("2026-03-03T09:00"))
+    database.close()
+    return path
+
+
+def test_cli_due_json(db_file, capsys) -> None:
+    assert main(["reminders", "due", "--today", "2026-03-03", "--db", str(db_file),
+                 "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["date"] == "2026-03-03" and out["count"] == 3
+    assert [(i["kind"], i["slot"], i["status"]) for i in out["items"]] == [
+        ("personal", "7", "pending"), ("personal", "1", "pending"),
+        ("group", "monthly", "planned")]
+
+
+def test_cli_due_text(db_file, capsys) -> None:
+    assert main(["reminders", "due", "--today", "2026-03-09", "--db", str(db_file)]) == 0
+    out = capsys.readouterr().out
+    assert "1 条" in out and "父亲" in out and "提前1天" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["reminders", "due", "--today", "2026-02-30"], "--today"),
+        (["reminders", "due", "--today", "2026-03-01", "--db", "/nonexistent/bot.db"], "不存在"),
+        (["reminders"], "请给出操作"),
+        (["reminders", "due", "--bogus"], "unrecognized"),
+    ],
+)
+def test_cli_errors_are_one_line_exit_2(argv, message, db_file, capsys) -> None:
+    if "--db" not in argv and argv[1:2] == ["due"]:
+        argv = [*argv, "--db", str(db_file)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1

@@ -1,0 +1,342 @@
+"""Reminders end to end: the real `python -m bot run` against the local Bot API server, with
+time moved through BOT_CLOCK_FILE.
+
+One bot process serves the flow, button, group and fault tests (each uses its own users);
+the crash test runs its own server and processes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from bot import reminders as rm
+from bot.storage import open_database
+from tests.botapi import BotApiServer, BotProcess
+
+pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+
+TICK = "0.1"
+QUIET = 0.6  # long enough for several sender ticks: "nothing more arrived"
+GROUP, SUPERGROUP = -4101, -1004101
+
+
+def set_clock(path: Path, moment: dt.datetime | str) -> None:
+    text = moment if isinstance(moment, str) else moment.strftime("%Y-%m-%dT%H:%M:%S")
+    path.write_text(text, encoding="utf-8")
+
+
+def query(db_path: Path, sql: str, params: tuple = ()) -> list[tuple]:
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=10)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+def reminders_to(server: BotApiServer, chat_id: int, since: int) -> list[dict]:
+    return [m for m in server.sent_messages(chat_id, since=since)
+            if m.get("text", "").startswith("⏰ 认证提醒")]
+
+
+def expect_one_reminder(server: BotApiServer, chat_id: int, clock: Path,
+                        moment: dt.datetime) -> dict:
+    """Move the clock to `moment`; exactly one reminder arrives, and no second one."""
+    mark = server.mark()
+    set_clock(clock, moment)
+    server.wait_for_messages(chat_id, since=mark, timeout=10,
+                             predicate=lambda m: m.get("text", "").startswith("⏰ 认证提醒"))
+    time.sleep(QUIET)
+    found = reminders_to(server, chat_id, mark)
+    assert len(found) == 1, [m["text"] for m in found]
+    return found[0]
+
+
+def expect_nothing(server: BotApiServer, chat_id: int, clock: Path,
+                   moment: dt.datetime) -> None:
+    mark = server.mark()
+    set_clock(clock, moment)
+    time.sleep(QUIET * 2)
+    assert server.sent_messages(chat_id, since=mark) == []
+
+
+def press(server: BotApiServer, user: int, message: dict, data: str) -> list[dict]:
+    """Press a button and return the bot's new message in reply."""
+    server.press_button(user, message, data)
+    return server.wait_for_messages(message["chat"]["id"])
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    base = tmp_path_factory.mktemp("reminders_e2e")
+    clock = base / "clock.txt"
+    set_clock(clock, "2025-12-01T10:00:00")
+    db_path = base / "bot.db"
+    with BotApiServer() as server:
+        env = {"DATABASE_PATH": str(db_path), "BOT_CLOCK_FILE": str(clock),
+               "REMINDER_TICK_SECONDS": TICK}
+        with BotProcess(server, ["-m", "bot", "run"], env=env,
+                        log_path=base / "bot.log") as bot:
+            yield server, bot, clock, db_path
+        assert "Traceback" not in bot.log(), bot.log_tail(60)
+
+
+@pytest.fixture
+def ctx(world):
+    server, bot, _clock, _db_path = world
+    server.reset()
+    yield world
+    assert bot.returncode is None, bot.log_tail(60)
+    assert "Traceback" not in bot.log(), bot.log_tail(60)
+
+
+def subscribe(server: BotApiServer, user: int, *, city: str, date_text: str,
+              label_data: str | None = None, label_text: str | None = None) -> dict:
+    """Walk the /remind flow; returns the confirmation message (with its buttons)."""
+    (scheme_msg,) = server.ask(user, "/remind")
+    assert "第1步" in scheme_msg["text"]
+    (city_msg,) = press(server, user, scheme_msg, "rmf:s:enterprise")
+    assert "第2步" in city_msg["text"]
+    (date_msg,) = server.ask(user, city)
+    assert "第3步" in date_msg["text"]
+    (label_msg,) = server.ask(user, date_text)
+    assert "第4步" in label_msg["text"]
+    if label_data:
+        (confirm,) = press(server, user, label_msg, label_data)
+    else:
+        (confirm,) = server.ask(user, label_text or "自己")
+    assert confirm["text"].startswith("请确认")
+    return confirm
+
+
+def test_subscribe_then_each_lead_day_and_every_button(ctx) -> None:
+    server, _bot, clock, db_path = ctx
+    user = 7100001
+    set_clock(clock, "2025-12-01T10:00:00")
+    confirm = subscribe(server, user, city="锦州", date_text="2025年3月10日",
+                        label_data="rmf:l:1")
+    due = rm.due_for("enterprise", "锦州", last=dt.date(2025, 3, 10),
+                     today=dt.date(2025, 12, 1)).due
+    assert due == dt.date(2026, 3, 10)
+    text = confirm["text"]
+    assert "父亲" in text and "2026年3月10日" in text
+    assert "2026年2月8日 上午9点（提前30天）" in text
+    assert "2026年3月11日 上午9点（过期后1天）" in text
+    (saved,) = press(server, user, confirm, "rmf:ok")
+    assert "设置好了" in saved["text"] and "2026年2月8日" in saved["text"]
+    ((rid,),) = query(db_path, "SELECT id FROM reminders WHERE user_id = ?", (user,))
+    slots = rm.plan(due)
+
+    # Nothing a minute early; exactly one at 09:00 of each lead day.
+    expect_nothing(server, user, clock, slots[0].at - dt.timedelta(minutes=1))
+    first = expect_one_reminder(server, user, clock, slots[0].at)
+    assert "父亲" in first["text"] and "还有30天" in first["text"] and "辽宁人社" in first["text"]
+
+    week = expect_one_reminder(server, user, clock, slots[1].at)
+    assert "还有7天" in week["text"]
+    (snoozed,) = press(server, user, week, f"rm:snz:{rid}")
+    assert "明天" in snoozed["text"] and "上午9点" in snoozed["text"]
+    assert server.get_message(user, week["message_id"]).get("reply_markup") is None
+    again = expect_one_reminder(server, user, clock, slots[1].at + dt.timedelta(days=1))
+    assert "还有6天" in again["text"]
+
+    expect_one_reminder(server, user, clock, slots[2].at)
+    late = expect_one_reminder(server, user, clock, slots[3].at)
+    assert "已经过了1天" in late["text"] and "暂停发放" in late["text"]
+
+    # 我已认证 rolls the due date forward from "today" (2026-03-11).
+    (done,) = press(server, user, late, f"rm:done:{rid}")
+    assert "2027年3月11日" in done["text"], done["text"]
+    new_slots = rm.plan(dt.date(2027, 3, 11))
+    nxt = expect_one_reminder(server, user, clock, new_slots[0].at)
+    (stopped,) = press(server, user, nxt, f"rm:stop:{rid}")
+    assert "已停止" in stopped["text"]
+    expect_nothing(server, user, clock, new_slots[1].at)
+
+    statuses = query(db_path, "SELECT slot, status FROM reminder_outbox WHERE ref_id = ? "
+                              "AND kind = 'personal' ORDER BY id", (rid,))
+    assert statuses == [("30", "sent"), ("7", "sent"), ("snooze:2026-03-04", "sent"),
+                        ("1", "sent"), ("-1", "sent"), ("30", "sent")]
+
+    # /myreminders shows it stopped, with a button to switch it back on.
+    (listing,) = server.ask(user, "/myreminders")
+    assert "已停止" in listing["text"]
+    (resumed,) = press(server, user, listing, f"rm:on:{rid}")
+    assert "已重新开启" in resumed["text"]
+    (ended,) = server.ask(user, "/stop")
+    assert "已停止全部1个提醒" in ended["text"]
+
+
+def test_unknown_date_edit_and_delete(ctx) -> None:
+    server, _bot, clock, db_path = ctx
+    user = 7100002
+    set_clock(clock, "2027-03-20T10:00:00")
+    (scheme_msg,) = server.ask(user, "设置提醒")  # the keyboard button starts the same flow
+    press(server, user, scheme_msg, "rmf:s:enterprise")
+    (city_retry,) = server.ask(user, "火星")
+    assert "没找到" in city_retry["text"]
+    server.ask(user, "广州")
+    (how,) = server.ask(user, "不知道")
+    assert "12333" in how["text"]
+    server.ask(user, "2026年5月1日")
+    (confirm,) = server.ask(user, "大姨")
+    assert "大姨" in confirm["text"]
+    press(server, user, confirm, "rmf:ok")
+    (row,) = query(db_path, "SELECT id, leads FROM reminders WHERE user_id = ?", (user,))
+    reminder_id, leads = row
+    assert leads == "30,7,1,-1"
+
+    (listing,) = server.ask(user, "/myreminders")
+    (choices,) = press(server, user, listing, f"rm:edit:{reminder_id}")
+    (changed,) = press(server, user, choices, f"rm:lp:{reminder_id}:3")
+    assert "提前7天、提前1天" in changed["text"]
+    (listing,) = server.ask(user, "/myreminders")
+    (choices,) = press(server, user, listing, f"rm:edit:{reminder_id}")
+    (prompt,) = press(server, user, choices, f"rm:lt:{reminder_id}")
+    assert "用空格或逗号隔开" in prompt["text"]
+    (bad,) = server.ask(user, "明天")
+    assert "没看懂" in bad["text"]
+    (custom,) = server.ask(user, "15 3 0")
+    assert "到期当天" in custom["text"]
+    assert query(db_path, "SELECT leads FROM reminders WHERE id = ?", (reminder_id,)) == [
+        ("15,3,0",)]
+
+    (listing,) = server.ask(user, "/myreminders")
+    (sure,) = press(server, user, listing, f"rm:del:{reminder_id}")
+    server.press_button(user, sure, f"rm:delok:{reminder_id}")
+    server.wait_for("editMessageText", since=server.last_mark)
+    assert query(db_path, "SELECT count(*) FROM reminders WHERE user_id = ?", (user,)) == [(0,)]
+    (empty,) = server.ask(user, "/myreminders")
+    assert "还没有设置提醒" in empty["text"]
+    (nothing,) = server.ask(user, "/stop")
+    assert "没有正在提醒" in nothing["text"]
+    # A flow button from a finished flow answers politely instead of doing nothing.
+    (scheme_msg,) = server.ask(user, "/remind")
+    (cancelled,) = server.ask(user, "/cancel")
+    assert "已取消" in cancelled["text"]
+    server.press_button(user, scheme_msg, "rmf:s:resident")
+    call = server.wait_for("answerCallbackQuery", since=server.last_mark)[0]
+    assert "过期" in call.params.get("text", "")
+
+
+def test_group_notice_by_admins_follows_a_migration(ctx) -> None:
+    server, _bot, clock, db_path = ctx
+    admin, member = 7100003, 7100004
+    set_clock(clock, "2027-03-20T10:00:00")
+    server.add_bot_to_group(GROUP, title="幸福社区", by_user_id=admin)
+    server.set_chat_admins(GROUP, [admin])
+    (refused,) = server.ask(member, "/remind 每月1日 09:00 大家好", chat_id=GROUP)
+    assert "只有群管理员" in refused["text"]
+    (night,) = server.ask(admin, "/remind 每月1日 23:00 大家好", chat_id=GROUP)
+    assert "早上8点到晚上9点" in night["text"]
+    (ok,) = server.ask(admin, "/remind 每月1日 09:00 本月请大家按时认证，不会的来社区",
+                       chat_id=GROUP)
+    assert "每月1日 09:00" in ok["text"] and "2027年4月1日" in ok["text"]
+    (listing,) = server.ask(member, "/remind", chat_id=GROUP)
+    assert "本月请大家按时认证" in listing["text"]
+
+    server.migrate(GROUP, SUPERGROUP)
+    mark = server.mark()
+    set_clock(clock, "2027-04-01T09:00:00")
+    (notice,) = server.wait_for_messages(SUPERGROUP, since=mark)
+    assert "本月请大家按时认证" in notice["text"]
+    time.sleep(QUIET)
+    assert len(server.sent_messages(SUPERGROUP, since=mark)) == 1
+    assert query(db_path, "SELECT chat_id FROM group_reminders") == [(SUPERGROUP,)]
+
+
+def _insert(db_path: Path, user: int, due: dt.date, created: dt.datetime,
+            label: str = "自己", leads: tuple[int, ...] = rm.DEFAULT_LEADS) -> int:
+    db = open_database(db_path)
+    try:
+        rm.ensure_reminder_tables(db)
+        return rm.add_reminder(db, user_id=user, chat_id=user, label=label, scheme="enterprise",
+                               city=None, last=None, due=due, now=created, leads=leads).id
+    finally:
+        db.close()
+
+
+def test_flood_network_errors_and_a_block(ctx) -> None:
+    server, _bot, clock, db_path = ctx
+    user = 7100005
+    due = dt.date(2028, 6, 30)
+    set_clock(clock, "2028-01-02T10:00:00")
+    leads = (30, 14, 7, 1, -1)
+    reminder_id = _insert(db_path, user, due, dt.datetime(2028, 1, 2, 10, tzinfo=rm.CHINA),
+                          leads=leads)
+    slots = rm.plan(due, leads)
+
+    server.fail_next("sendMessage", 429, retry_after=1, chat_id=user)
+    expect_one_reminder(server, user, clock, slots[0].at)
+    server.fail_next("sendMessage", 502, chat_id=user)
+    expect_one_reminder(server, user, clock, slots[1].at)
+    server.disconnect_next("sendMessage", chat_id=user)  # the connection drops before Telegram
+    expect_one_reminder(server, user, clock, slots[2].at)
+    failed = [c for c in server.calls("sendMessage", chat_id=user) if not c.ok]
+    assert [c.error_code for c in failed if not c.dropped] == [429, 502]
+    assert sum(c.dropped for c in failed) == 1
+
+    server.block(user)
+    mark = server.mark()
+    set_clock(clock, slots[3].at)
+    server.wait_for("sendMessage", lambda c: c.error_code == 403, chat_id=user, since=mark)
+    time.sleep(QUIET)
+    assert query(db_path, "SELECT active, stopped FROM reminders WHERE id = ?",
+                 (reminder_id,)) == [(0, "blocked")]
+    server.unblock(user)
+    expect_nothing(server, user, clock, slots[4].at)
+    assert query(db_path, "SELECT slot, status, attempts FROM reminder_outbox "
+                          "WHERE ref_id = ? AND kind = 'personal' ORDER BY id",
+                 (reminder_id,)) == [("30", "sent", 1), ("14", "sent", 1), ("7", "sent", 1),
+                                     ("1", "failed", 1)]
+
+
+def test_crash_between_outbox_write_and_send_then_restart(tmp_path) -> None:
+    clock, db_path = tmp_path / "clock.txt", tmp_path / "bot.db"
+    now = dt.datetime(2026, 5, 20, 9, 0, tzinfo=rm.CHINA)
+    created = dt.datetime(2026, 1, 1, 10, tzinfo=rm.CHINA)
+    due_today = _insert(db_path, 7200001, dt.date(2026, 6, 19), created)      # 30-day slot now
+    due_missed = _insert(db_path, 7200002, dt.date(2026, 6, 17), created)     # 2 days late
+    superseded = _insert(db_path, 7200003, dt.date(2026, 5, 25), created)     # 30 and 7 passed
+    stale = _insert(db_path, 7200004, dt.date(2026, 5, 1), created)           # -1 long gone
+    set_clock(clock, now)
+    env = {"DATABASE_PATH": str(db_path), "BOT_CLOCK_FILE": str(clock),
+           "REMINDER_TICK_SECONDS": TICK}
+    with BotApiServer() as server:
+        crashing = BotProcess(server, ["-m", "bot", "run"],
+                              env={**env, "BOT_CRASH_AFTER_OUTBOX": "1"},
+                              log_path=tmp_path / "crash.log")
+        crashing.start(wait=False)
+        assert crashing.wait(60) == 75, crashing.log_tail(60)
+        assert server.sent_messages() == []
+        open_rows = query(db_path, "SELECT ref_id, status FROM reminder_outbox "
+                                   "WHERE status IN ('pending', 'sending') ORDER BY ref_id")
+        assert [status for _, status in open_rows].count("sending") == 1
+        assert {ref for ref, _ in open_rows} == {due_today, due_missed, superseded}
+
+        with BotProcess(server, ["-m", "bot", "run"], env=env,
+                        log_path=tmp_path / "restart.log") as bot:
+            for user in (7200001, 7200002, 7200003):
+                server.wait_for_messages(user, since=0, timeout=15)
+            time.sleep(QUIET)
+            counts = {user: len(server.sent_messages(user)) for user in range(7200001, 7200005)}
+            assert counts == {7200001: 1, 7200002: 1, 7200003: 1, 7200004: 0}
+            assert "还有5天" in server.sent_messages(7200003)[0]["text"]  # the 7-day one
+        assert "Traceback" not in bot.log(), bot.log_tail(60)
+
+    rows = query(db_path, "SELECT ref_id, slot, status, reason FROM reminder_outbox "
+                          "ORDER BY ref_id, id")
+    assert rows == [
+        (due_today, "30", "sent", None),
+        (due_missed, "30", "sent", None),
+        (superseded, "30", "skipped", "superseded"),
+        (superseded, "7", "sent", None),
+        (stale, "30", "skipped", "superseded"),
+        (stale, "7", "skipped", "superseded"),
+        (stale, "1", "skipped", "superseded"),
+        (stale, "-1", "skipped", "stale"),
+    ]
