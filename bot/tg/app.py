@@ -50,6 +50,7 @@ GROUP_COMMANDS = [
 GROUP_ADMIN_COMMANDS = [
     *GROUP_COMMANDS,
     BotCommand("autoanswer", "开关自动回答认证问题"),
+    BotCommand("remind", "设置群定期提醒"),
     BotCommand("broadcast", "给本群发通知"),
 ]
 NON_TEXT = (filters.VOICE | filters.AUDIO | filters.Sticker.ALL | filters.PHOTO
