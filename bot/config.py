@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot import KNOWLEDGE_DIR
 from bot.errors import UsageError
 
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
@@ -27,6 +28,8 @@ class Settings:
     broadcast_rate: float = 25.0
     # A file holding "now" as an ISO date-time, for tests and demos; None = the real clock.
     clock_file: Path | None = None
+    # What /reload re-reads; a copy elsewhere lets tests and operators try edits safely.
+    knowledge_dir: Path = KNOWLEDGE_DIR
 
 
 def _admin_ids(raw: str) -> frozenset[int]:
@@ -79,4 +82,5 @@ def load_settings(env: dict[str, str] | None = None,
         timezone=zone,
         broadcast_rate=rate,
         clock_file=_optional_path(env.get("BOT_CLOCK_FILE", "")),
+        knowledge_dir=_optional_path(env.get("KNOWLEDGE_DIR", "")) or KNOWLEDGE_DIR,
     )

@@ -151,7 +151,13 @@ def build_engine(knowledge_dir: Path = KNOWLEDGE_DIR, *, use_cache: bool = True)
     return Engine(kb, matcher)
 
 
+def configured_knowledge_dir() -> Path:
+    """$KNOWLEDGE_DIR when set (the bot's settings read the same variable), else `knowledge/`."""
+    configured = os.environ.get("KNOWLEDGE_DIR", "").strip()
+    return Path(configured) if configured else KNOWLEDGE_DIR
+
+
 @lru_cache(maxsize=1)
 def default_engine() -> Engine:
-    """The engine for the project's own knowledge directory, built once per process."""
-    return build_engine()
+    """The engine for the configured knowledge directory, built once per process."""
+    return build_engine(configured_knowledge_dir())

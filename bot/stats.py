@@ -1,0 +1,223 @@
+"""Usage statistics for admins: questions per day, how they were answered, what is missing.
+
+Read-only over the core tables (and the reminder tables when that feature is installed).
+"today" is always a parameter. The chart is rendered with matplotlib's Agg backend and English
+labels, so it needs no display and no Chinese system fonts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import sqlite3
+from collections import Counter
+from dataclasses import dataclass
+
+import sqlite_utils
+
+from bot.normalize import normalize, strip_non_words
+
+ANSWERED_KINDS = ("answer", "deadline")
+SUGGESTED_KINDS = ("suggest",)
+DECLINED_KINDS = ("decline",)
+# "empty" replies (a sticker, only punctuation) are not questions and are left out.
+COUNTED_KINDS = ANSWERED_KINDS + SUGGESTED_KINDS + DECLINED_KINDS
+
+
+@dataclass(frozen=True)
+class Day:
+    day: dt.date
+    answered: int = 0
+    suggested: int = 0
+    declined: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.answered + self.suggested + self.declined
+
+
+@dataclass
+class Stats:
+    since: dt.date
+    today: dt.date
+    days: list[Day]
+    top_topics: list[tuple[str, int]]
+    useful: int
+    not_useful: int
+    subscribers: int
+    unsubscribed: int
+    groups: int
+    reminders_sent: int | None  # None when reminders are not installed
+    reminders_active: int | None = None
+
+    @property
+    def questions(self) -> int:
+        return sum(d.total for d in self.days)
+
+    def share(self, attribute: str) -> float:
+        total = self.questions
+        return sum(getattr(d, attribute) for d in self.days) / total if total else 0.0
+
+    def count(self, attribute: str) -> int:
+        return sum(getattr(d, attribute) for d in self.days)
+
+
+def _scalar(db: sqlite_utils.Database, sql: str, params: list | None = None) -> int:
+    row = db.execute(sql, params or []).fetchone()
+    return int(row[0] or 0) if row else 0
+
+
+def collect_stats(db: sqlite_utils.Database, today: dt.date, days: int = 30,
+                  top: int = 5) -> Stats:
+    """The last `days` days up to and including `today`."""
+    since = today - dt.timedelta(days=days - 1)
+    lo, hi = since.isoformat(), (today + dt.timedelta(days=1)).isoformat()
+    per_day: dict[str, Counter[str]] = {}
+    for day, kind, n in db.execute(
+            "select substr(at, 1, 10) as day, kind, count(*) from questions "
+            "where at >= ? and at < ? group by day, kind", [lo, hi]).fetchall():
+        per_day.setdefault(day, Counter())[kind] += n
+    series = []
+    for offset in range(days):
+        day = since + dt.timedelta(days=offset)
+        kinds = per_day.get(day.isoformat(), Counter())
+        series.append(Day(day, sum(kinds[k] for k in ANSWERED_KINDS),
+                          sum(kinds[k] for k in SUGGESTED_KINDS),
+                          sum(kinds[k] for k in DECLINED_KINDS)))
+    topics = [(r[0], r[1]) for r in db.execute(
+        "select entry_id, count(*) as n from questions where at >= ? and at < ? "
+        "and kind = 'answer' and entry_id is not null group by entry_id "
+        "order by n desc, entry_id limit ?", [lo, hi, top]).fetchall()]
+    feedback = dict(db.execute(
+        "select f.useful, count(*) from feedback f join questions q on q.id = f.question_id "
+        "where q.at >= ? and q.at < ? group by f.useful", [lo, hi]).fetchall())
+    reminders_sent = reminders_active = None
+    tables = set(db.table_names())
+    if "reminder_outbox" in tables:
+        try:
+            reminders_sent = _scalar(db, "select count(*) from reminder_outbox where "
+                                     "status = 'sent' and updated_at >= ? and updated_at < ?",
+                                     [lo, hi])
+            if "reminders" in tables:
+                reminders_active = _scalar(db, "select count(*) from reminders where active = 1")
+        except sqlite3.Error:  # another version of the reminder tables: leave it out
+            reminders_sent = reminders_active = None
+    return Stats(
+        since=since, today=today, days=series, top_topics=topics,
+        useful=int(feedback.get(1, 0)), not_useful=int(feedback.get(0, 0)),
+        subscribers=_scalar(db, "select count(*) from users where active = 1"),
+        unsubscribed=_scalar(db, "select count(*) from users where active = 0"),
+        groups=_scalar(db, "select count(*) from groups where active = 1"),
+        reminders_sent=reminders_sent, reminders_active=reminders_active,
+    )
+
+
+def _percent(value: float) -> str:
+    return f"{value * 100:.0f}%"
+
+
+def format_stats(stats: Stats, titles: dict[str, str] | None = None) -> str:
+    """The /stats message (Chinese, plain text)."""
+    titles = titles or {}
+    days = len(stats.days)
+    lines = [f"📊 近{days}天统计（{stats.since:%m-%d} 至 {stats.today:%m-%d}）",
+             f"提问 {stats.questions} 次，日均 {stats.questions / days:.1f} 次",
+             "最近7天每天：" + " · ".join(f"{d.day:%m-%d} {d.total}" for d in stats.days[-7:])]
+    if stats.questions:
+        lines += [
+            f"· 直接回答 {_percent(stats.share('answered'))}（{stats.count('answered')}）",
+            f"· 给出相近话题 {_percent(stats.share('suggested'))}（{stats.count('suggested')}）",
+            f"· 没能回答 {_percent(stats.share('declined'))}（{stats.count('declined')}）",
+        ]
+    votes = stats.useful + stats.not_useful
+    feedback = f"反馈：👍 {stats.useful}  👎 {stats.not_useful}"
+    if votes:
+        feedback += f"（有用 {_percent(stats.useful / votes)}）"
+    lines.append(feedback)
+    lines.append(f"订阅用户 {stats.subscribers} 人（另有 {stats.unsubscribed} 人已屏蔽或停用），"
+                 f"群 {stats.groups} 个")
+    if stats.reminders_sent is not None:
+        active = f"，有效提醒 {stats.reminders_active} 个" if stats.reminders_active is not None \
+            else ""
+        lines.append(f"提醒：近{days}天发出 {stats.reminders_sent} 条{active}")
+    if stats.top_topics:
+        lines.append("热门话题：")
+        for rank, (entry_id, n) in enumerate(stats.top_topics, 1):
+            lines.append(f"{rank}. {titles.get(entry_id, entry_id)} — {n} 次")
+    return "\n".join(lines)
+
+
+def render_chart(stats: Stats) -> bytes:
+    """A stacked bar chart of questions per day as PNG bytes."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    from matplotlib.figure import Figure  # no pyplot: no global state, thread-safe
+
+    figure = Figure(figsize=(9, 4), dpi=100)
+    axes = figure.add_subplot()
+    xs = list(range(len(stats.days)))
+    answered = [d.answered for d in stats.days]
+    suggested = [d.suggested for d in stats.days]
+    declined = [d.declined for d in stats.days]
+    axes.bar(xs, answered, color="#2e7d32", label="answered")
+    axes.bar(xs, suggested, bottom=answered, color="#f9a825", label="suggested")
+    axes.bar(xs, declined, bottom=[a + s for a, s in zip(answered, suggested, strict=True)],
+             color="#c62828", label="declined")
+    step = max(1, len(xs) // 10)
+    axes.set_xticks(xs[::step], [f"{d.day:%m-%d}" for d in stats.days][::step])
+    axes.set_ylabel("questions")
+    axes.set_title(f"Questions per day, {stats.since:%Y-%m-%d} to {stats.today:%Y-%m-%d}")
+    axes.legend(loc="upper left")
+    axes.grid(axis="y", alpha=0.3)
+    axes.set_ylim(bottom=0)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class Unanswered:
+    text: str  # the most recent wording of the question
+    count: int
+    declined: int
+    downvoted: int
+
+
+def unanswered_questions(db: sqlite_utils.Database, today: dt.date, days: int = 90,
+                         limit: int = 15) -> list[Unanswered]:
+    """The most frequent declined or downvoted questions, grouped by their normalised text."""
+    since = (today - dt.timedelta(days=days - 1)).isoformat()
+    rows = db.execute(
+        "select q.text, q.kind = 'decline' as declined, "
+        "exists(select 1 from feedback f where f.question_id = q.id and f.useful = 0) as down "
+        "from questions q where q.at >= ? and (q.kind = 'decline' or exists("
+        "select 1 from feedback f where f.question_id = q.id and f.useful = 0)) "
+        "order by q.at desc, q.id desc", [since]).fetchall()
+    groups: dict[str, list] = {}
+    for text, declined, down in rows:
+        key = strip_non_words(normalize(text or ""))
+        if not key:
+            continue
+        group = groups.setdefault(key, [text, 0, 0, 0])
+        group[1] += 1
+        group[2] += int(bool(declined))
+        group[3] += int(bool(down))
+    # groups are in order of their latest question: ties go to the most recent
+    ranked = sorted(groups.values(), key=lambda g: -g[1])
+    return [Unanswered(text, n, declined, down) for text, n, declined, down in ranked[:limit]]
+
+
+def format_unanswered(items: list[Unanswered], days: int = 90) -> str:
+    if not items:
+        return f"近{days}天没有未回答或被点“没用”的问题。"
+    lines = [f"近{days}天没能回答或被点“没用”最多的问题（可据此补充知识库）："]
+    for rank, item in enumerate(items, 1):
+        marks = []
+        if item.declined:
+            marks.append(f"未回答 {item.declined}")
+        if item.downvoted:
+            marks.append(f"👎 {item.downvoted}")
+        lines.append(f"{rank}. {item.text[:80]} — {item.count} 次（{'，'.join(marks)}）")
+    return "\n".join(lines)
