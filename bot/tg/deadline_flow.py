@@ -3,7 +3,7 @@ calculator's answer; and /city, which changes the remembered place."""
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
@@ -19,7 +19,7 @@ from bot.rules import compute_deadline
 from bot.schemes import SCHEMES
 from bot.storage import get_user, record_question, set_user_profile
 from bot.tg import texts
-from bot.tg.keyboards import answer_keyboard, main_keyboard
+from bot.tg.keyboards import answer_keyboard, city_keyboard, main_keyboard, scheme_keyboard
 from bot.tg.sending import send_text
 from bot.tg.services import services
 
@@ -45,9 +45,7 @@ REGION_KEY, SCHEME_KEY = "deadline_region", "deadline_scheme"
 
 
 def _scheme_keyboard() -> InlineKeyboardMarkup:
-    rows = [[InlineKeyboardButton(s.name, callback_data=f"dl:s:{s.key}")]
-            for s in SCHEMES.values()]
-    return InlineKeyboardMarkup(rows)
+    return scheme_keyboard("dl:s:")
 
 
 async def deadline_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
@@ -67,11 +65,9 @@ async def scheme_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> i
         return SCHEME
     context.user_data[SCHEME_KEY] = key
     user = get_user(services(context).db, update.effective_user.id) or {}
-    buttons = [InlineKeyboardButton("跳过", callback_data="dl:skip")]
-    if user.get("city"):
-        buttons.insert(0, InlineKeyboardButton(f"用 {user['city']}", callback_data="dl:saved"))
-    await query.message.reply_text(f"好的：{SCHEMES[key].name}。\n{ASK_CITY}",
-                                   reply_markup=InlineKeyboardMarkup([buttons]))
+    await query.message.reply_text(
+        f"好的：{SCHEMES[key].name}。\n{ASK_CITY}",
+        reply_markup=city_keyboard(user.get("city"), skip="dl:skip", saved="dl:saved"))
     return CITY
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
 
+from bot.schemes import SCHEMES
 from bot.tg import texts
 
 MAX_BUTTON_CHARS = 60
@@ -32,3 +33,17 @@ def answer_keyboard(question_id: int | None, suggestion_ids: list[str],
         rows.append([InlineKeyboardButton("👍 有用", callback_data=f"fb:{question_id}:1"),
                      InlineKeyboardButton("👎 没用", callback_data=f"fb:{question_id}:0")])
     return InlineKeyboardMarkup(rows) if rows else None
+
+
+def scheme_keyboard(prefix: str) -> InlineKeyboardMarkup:
+    """One big button per kind of benefit; callback data is `prefix` + scheme key."""
+    return InlineKeyboardMarkup([[InlineKeyboardButton(s.name, callback_data=f"{prefix}{s.key}")]
+                                 for s in SCHEMES.values()])
+
+
+def city_keyboard(saved_city: str | None, *, skip: str, saved: str) -> InlineKeyboardMarkup:
+    """跳过, and 用 <city> when the user has a remembered city."""
+    buttons = [InlineKeyboardButton("跳过", callback_data=skip)]
+    if saved_city:
+        buttons.insert(0, InlineKeyboardButton(f"用 {saved_city}", callback_data=saved))
+    return InlineKeyboardMarkup([buttons])

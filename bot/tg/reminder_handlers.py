@@ -53,7 +53,7 @@ from bot.storage import (
 )
 from bot.tg import texts
 from bot.tg.deadline_flow import HOW_TO_FIND_DATE, SKIP_WORDS, UNKNOWN_DATE_WORDS
-from bot.tg.keyboards import main_keyboard
+from bot.tg.keyboards import city_keyboard, main_keyboard, scheme_keyboard
 from bot.tg.services import Services, services
 
 log = logging.getLogger(__name__)
@@ -105,8 +105,7 @@ NO_REMINDERS = "您还没有设置提醒。发 /remind 或点“设置提醒”�
 
 
 def _scheme_keyboard() -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[InlineKeyboardButton(s.name, callback_data=f"rmf:s:{s.key}")]
-                                 for s in SCHEMES.values()])
+    return scheme_keyboard("rmf:s:")
 
 
 def _label_keyboard() -> InlineKeyboardMarkup:
@@ -221,11 +220,9 @@ async def scheme_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> i
         return SCHEME
     _flow(context)["scheme"] = key
     saved = (get_user(_svc(context).db, update.effective_user.id) or {}).get("city")
-    buttons = [InlineKeyboardButton("跳过", callback_data="rmf:city:skip")]
-    if saved:
-        buttons.insert(0, InlineKeyboardButton(f"用 {saved}", callback_data="rmf:city:saved"))
-    await query.message.reply_text(f"好的：{SCHEMES[key].name}。\n{ASK_CITY}",
-                                   reply_markup=InlineKeyboardMarkup([buttons]))
+    await query.message.reply_text(
+        f"好的：{SCHEMES[key].name}。\n{ASK_CITY}",
+        reply_markup=city_keyboard(saved, skip="rmf:city:skip", saved="rmf:city:saved"))
     return CITY
 
 
