@@ -158,11 +158,26 @@ class Segmenter:
                 if typed != word and is_chinese and word not in tables.core_words and (
                         typed in tables.known_words or self._overlaps_word(units, i, size)):
                     continue  # a real word (事业 is not 失业), or part of two (老是|失败)
+                if word not in tables.core_words and self._core_word_starts_inside(
+                        sounds_of, i, size):
+                    continue  # "shi shi bai": 失败 beats 逝世
                 step, piece = size, word
                 break
             out.append(piece)
             i += step
         return "".join(out)
+
+    def _core_word_starts_inside(self, sounds: list[str | None], start: int, size: int) -> bool:
+        """Whether a domain word begins inside this span and runs past its end."""
+        tables = self._tables
+        for begin in range(start + 1, start + size):
+            for length in range(2, tables.longest + 1):
+                if begin + length <= start + size or begin + length > len(sounds):
+                    continue
+                key = tuple(sounds[begin : begin + length])
+                if None not in key and tables.words_by_sound.get(key) in tables.core_words:  # type: ignore[arg-type]
+                    return True
+        return False
 
     def _overlaps_word(self, units: list[tuple[str, str | None]], start: int, size: int) -> bool:
         """Whether the span's first or last character forms a word with its neighbour."""

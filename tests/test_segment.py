@@ -26,6 +26,8 @@ def segmenter(engine):
         ("我妈在外地", "父母在外地"),
         ("社保认证助手能用吗", "社保认证助手能用吗"),  # a fake app's name stays whole
         ("事业单位退休", "事业单位退休"),  # a real word is not "repaired"
+        ("shua lian zong shi shi bai", "刷脸zongshi失败"),  # 失败 (a domain word) beats 逝世
+        ("刷连老是失败", "刷脸老是失败"),  # 是失 spans two words: not 逝世
     ],
 )
 def test_canonical(segmenter, typed, canonical):
