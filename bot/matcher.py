@@ -27,7 +27,7 @@ from bot.segment import BIGRAM_PREFIX, Segmenter
 OOS_PREFIX = "oos:"
 PLACE_PREFIX = "@"
 BIGRAM_WEIGHT = 0.6
-CANDIDATES = 8
+CANDIDATES = 5
 GENERIC_SHARE = 0.2  # a word in more than this share of entries is generic
 TOP_DOCS = 120  # documents looked at per question before grouping them by entry
 # Decision thresholds on the calibrated probability; see `decide`.
