@@ -1,5 +1,6 @@
 """End-to-end benchmark: message-to-reply latency and throughput of the real bot, side by side
-with a minimal echo bot on the same local Bot API server, in one run. Prints numbers only.
+with a minimal echo bot, in one run. Both run at once, each against its own local Bot API
+server, and are asked the same questions in turn. Prints numbers only.
 
     python3 bench/e2e.py [--messages 300] [--burst 200]
 """
@@ -7,6 +8,7 @@ with a minimal echo bot on the same local Bot API server, in one run. Prints num
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import sys
 import tempfile
@@ -41,23 +43,27 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def measure(server: BotApiServer, proc: BotProcess, texts: list[str], burst: int) -> dict:
-    for i in range(5):  # warm-up
-        server.ask(USER_BASE + i, texts[i], timeout=30)
-    latencies = []
+def interleaved_latency(pairs: list[tuple[BotApiServer, str]], texts: list[str],
+                        ) -> dict[str, list[float]]:
+    """Ask each bot the same questions in turn (order alternating), so that both see the same
+    machine conditions: on a shared machine, runs minutes apart are not comparable."""
+    latencies: dict[str, list[float]] = {name: [] for _, name in pairs}
     for i, text in enumerate(texts):
-        user = USER_BASE + 100 + i
-        start = time.perf_counter()
-        server.ask(user, text, timeout=30)
-        latencies.append((time.perf_counter() - start) * 1000)
+        order = pairs if i % 2 == 0 else pairs[::-1]
+        for server, name in order:
+            start = time.perf_counter()
+            server.ask(USER_BASE + 100 + i, text, timeout=30)
+            latencies[name].append((time.perf_counter() - start) * 1000)
+    return latencies
+
+
+def burst_rate(server: BotApiServer, texts: list[str], burst: int) -> float:
     mark = server.mark()
     start = time.perf_counter()
     for i in range(burst):
         server.send_text(USER_BASE + 10_000 + i, texts[i % len(texts)])
     server.wait_for("sendMessage", count=burst, since=mark, timeout=300)
-    rate = burst / (time.perf_counter() - start)
-    return {"p50": percentile(latencies, 50), "p99": percentile(latencies, 99),
-            "mean": statistics.mean(latencies), "rate": rate, "rss": rss_mb(proc.pid)}
+    return burst / (time.perf_counter() - start)
 
 
 def main() -> None:
@@ -66,22 +72,29 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=200)
     args = parser.parse_args()
     texts = questions(args.messages)
-    results = {}
-    with tempfile.TemporaryDirectory() as tmp, BotApiServer() as server:
-        for name, command in (("echo bot", ["-m", "tests.botapi.echo_bot"]),
-                              ("our bot", ["-m", "bot", "run"])):
-            server.reset()
+    bots = (("echo bot", ["-m", "tests.botapi.echo_bot"]), ("our bot", ["-m", "bot", "run"]))
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
+        pairs, procs = [], {}
+        for name, command in bots:
+            server = stack.enter_context(BotApiServer())
             env = {"DATABASE_PATH": str(Path(tmp) / f"{name[:4]}.db")}
-            with BotProcess(server, command, env=env) as proc:
-                results[name] = measure(server, proc, texts, args.burst)
-    print(f"{args.messages} sequential questions, then a burst of {args.burst}")
+            procs[name] = stack.enter_context(BotProcess(server, command, env=env))
+            pairs.append((server, name))
+        for server, _ in pairs:  # warm-up
+            for i in range(5):
+                server.ask(USER_BASE + i, texts[i], timeout=30)
+        latencies = interleaved_latency(pairs, texts)
+        rates = {name: burst_rate(server, texts, args.burst) for server, name in pairs}
+        rss = {name: rss_mb(proc.pid) for name, proc in procs.items()}
+    print(f"{args.messages} questions asked of both bots in turn, "
+          f"then a burst of {args.burst} each")
     header = ("", "p50 ms", "p99 ms", "mean ms", "replies/s", "peak RSS MB")
     print(f"{header[0]:10} {header[1]:>8} {header[2]:>8} {header[3]:>8} {header[4]:>10} "
           f"{header[5]:>12}")
-    for name, row in results.items():
-        print(f"{name:10} {row['p50']:8.1f} {row['p99']:8.1f} {row['mean']:8.1f} "
-              f"{row['rate']:10.1f} {row['rss']:12.0f}")
-    ratio = results["our bot"]["p50"] / results["echo bot"]["p50"]
+    for name, values in latencies.items():
+        print(f"{name:10} {percentile(values, 50):8.1f} {percentile(values, 99):8.1f} "
+              f"{statistics.mean(values):8.1f} {rates[name]:10.1f} {rss[name]:12.0f}")
+    ratio = percentile(latencies["our bot"], 50) / percentile(latencies["echo bot"], 50)
     print(f"p50 ratio (our bot / echo bot): {ratio:.2f}")
 
 
