@@ -8,6 +8,7 @@ a date, then the knowledge base: answer, "did you mean…" suggestions, or a pol
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 
 from bot.engine import Engine
@@ -28,6 +29,14 @@ CAN_HELP_WITH = (
 )
 DECLINE_TEXT = "抱歉，这个问题我回答不了。" + CAN_HELP_WITH
 EMPTY_TEXT = "您好！请用文字把问题发给我，比如“在手机上怎么认证？”。" + CAN_HELP_WITH
+GREETING_TEXT = "您好！我是养老金认证助手。" + CAN_HELP_WITH
+THANKS_TEXT = "不客气！还有认证方面的问题，随时问我。"
+# Greetings and thanks deserve a friendly word, not "I cannot answer that".
+_GREETING = re.compile(r"^(你好|您好|在吗|在不在|早上好|上午好|中午好|下午好|晚上好|早安|"
+                       r"哈喽|嗨|hello|hi|hey|大家好|老师好)+$")
+_THANKS = re.compile(r"^((谢谢|多谢|感谢|谢了|辛苦了|好的|知道了|明白了|收到|ok|好)"
+                     r"(你们|您们|你|您|啦|了)?)+$")
+_POLITE_FILLER = re.compile(r"[啊呀哈呢吧哦嗯啦]|机器人|小助手|助手")
 SUGGEST_INTRO = "我不太确定您问的是哪一项，您是不是想问："
 SUGGEST_OUTRO = "可以点下面的按钮，或者换个说法再问我。"
 
@@ -95,6 +104,10 @@ def answer(engine: Engine, message: str, today: dt.date) -> Reply:
         text = "\n\n".join([*warnings, EMPTY_TEXT]) if warnings else EMPTY_TEXT
         return Reply(display, False, None, 0.0, text, "empty", warnings=warnings)
 
+    courtesy = _courtesy(normalized)
+    if courtesy is not None:
+        return Reply(display, False, None, 0.0, courtesy, "empty", warnings=warnings)
+
     deadline = _deadline_reply(safe, today)
     if deadline is not None:
         text = "\n\n".join([*warnings, deadline.text])
@@ -107,6 +120,18 @@ def answer(engine: Engine, message: str, today: dt.date) -> Reply:
         reply.text = "\n\n".join([*warnings, reply.text])
         reply.warnings = warnings
     return reply
+
+
+def _courtesy(normalized: str) -> str | None:
+    """A friendly reply when the message is only a greeting or a thank-you."""
+    bare = _POLITE_FILLER.sub("", strip_non_words(normalized))
+    if not bare or len(bare) > 12:
+        return None
+    if _GREETING.match(bare):
+        return GREETING_TEXT
+    if _THANKS.match(bare):
+        return THANKS_TEXT
+    return None
 
 
 def _reply_for_match(engine: Engine, question: str, result: MatchResult) -> Reply:
