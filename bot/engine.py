@@ -20,14 +20,15 @@ from pathlib import Path
 import jieba
 
 from bot import KNOWLEDGE_DIR
-from bot.knowledge import KnowledgeBase, load_knowledge
+from bot.knowledge import KnowledgeBase, fingerprint, load_knowledge
 from bot.matcher import Locate, Matcher
 from bot.segment import Segmenter, build_pinyin_tables
 
 log = logging.getLogger(__name__)
 
 # The cache is only valid for the code that built it: key it on these modules' source.
-_BUILD_MODULES = ("engine.py", "matcher.py", "segment.py", "knowledge.py", "normalize.py")
+_BUILD_MODULES = ("engine.py", "matcher.py", "segment.py", "knowledge.py", "normalize.py",
+                  "regions.py")
 CODE_VERSION = hashlib.sha256(
     b"".join((Path(__file__).parent / name).read_bytes() for name in _BUILD_MODULES)
 ).hexdigest()[:12]
@@ -118,8 +119,10 @@ def build_engine(knowledge_dir: Path = KNOWLEDGE_DIR, *, use_cache: bool = True)
     dictionary = _general_dictionary(directory)
     place_words = _place_words()
     words = tuple(dict.fromkeys((*kb.dictionary, *place_words)))
+    # Entries are tied to provinces through the region data, so its files count too.
+    regions = fingerprint(sorted((knowledge_dir / "regions").rglob("*.*")))
     key = hashlib.sha256(
-        f"{CODE_VERSION}|{kb.fingerprint}|{len(place_words)}|{sorted(kb.problems)}".encode()
+        f"{CODE_VERSION}|{kb.fingerprint}|{regions}|{sorted(kb.problems)}".encode()
     ).hexdigest()[:20]
     cache_file = directory / f"engine-{key}.pickle"
     locate, locate_name = default_locators()

@@ -233,7 +233,8 @@ def _load_list(path: Path, root: Path, key: str, problems: list[str]) -> list[An
     return data[key]
 
 
-def _fingerprint(paths: Iterable[Path]) -> str:
+def fingerprint(paths: Iterable[Path]) -> str:
+    """A short hash of the files' names and contents."""
     digest = hashlib.sha256()
     for path in sorted(paths):
         digest.update(path.name.encode())
@@ -290,7 +291,7 @@ def load_knowledge(root: Path) -> KnowledgeBase:
 
     kb.synonyms = _load_synonyms(root / "synonyms.yaml", root, kb.problems)
     kb.dictionary = _load_dictionary(root / "dictionary.txt", root, kb.problems)
-    kb.fingerprint = _fingerprint(knowledge_files(root))
+    kb.fingerprint = fingerprint(knowledge_files(root))
     return kb
 
 
