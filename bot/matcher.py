@@ -137,6 +137,7 @@ class Matcher:
             norm2.append(total_w2 or 1.0)
         self._norm2 = np.array(norm2)
         self._key_compacts = [[self._compacts[d] for d in docs] for docs in self._key_docs]
+        self._key_long = [[c for c in compacts if len(c) >= 4] for compacts in self._key_compacts]
         self._postings = {t: (np.array(ids, dtype=np.int32), np.array(values))
                           for t, (ids, values) in postings.items()}
         self._key_terms = [dict(counts) for counts in self._key_terms]
@@ -192,24 +193,30 @@ class Matcher:
         if hits.size > TOP_DOCS:
             keep = np.argpartition(-cos, TOP_DOCS)[:TOP_DOCS]
             hits, cos = hits[keep], cos[keep]
-        order = np.argsort(-cos)
-        summary: dict[int, list[float]] = {}  # key -> [best cos, dcov of best, cos, cos, cos]
-        for doc_id, value in zip(hits[order].tolist(), cos[order].tolist(), strict=True):
-            k = int(self._doc_key[doc_id])
-            row = summary.get(k)
-            if row is None:
-                summary[k] = [value, float(dots[doc_id] / self._norm2[doc_id]), value]
-            elif len(row) < 5:
-                row.append(value)
-        scored = sorted(summary.items(), key=lambda kv: 0.6 * kv[1][0] + 0.4 * sum(kv[1][2:]) / 3,
-                        reverse=True)[:CANDIDATES]
+        # Group the documents by entry: best cosine, mean of the best three, and the best
+        # document's coverage, all in numpy (a Python loop here was half the time per question).
+        order = np.lexsort((-cos, self._doc_key[hits]))  # by entry, best document first
+        keys = self._doc_key[hits][order]
+        cos_sorted = cos[order]
+        starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+        sizes = np.diff(np.r_[starts, len(keys)])
+        group = np.repeat(np.arange(len(starts)), sizes)
+        in_top3 = np.arange(len(keys)) - starts[group] < 3
+        top3 = np.bincount(group[in_top3], weights=cos_sorted[in_top3],
+                           minlength=len(starts)) / 3
+        best = cos_sorted[starts]
+        best_docs = hits[order][starts]
+        ranking = 0.6 * best + 0.4 * top3
+        chosen = np.argsort(-ranking)[:CANDIDATES]
+        scored = [(int(keys[starts[g]]), float(best[g]), float(top3[g]),
+                   float(dots[best_docs[g]] / self._norm2[best_docs[g]])) for g in chosen]
         about_cert = any(word in compact for word in CERTIFICATION_WORDS)
         off_topic = not any(word in compact for word in TOPIC_WORDS)
         held_key = int(self._doc_key[exclude_doc]) if exclude_doc >= 0 else -1
-        first = scored[0][1][0]
-        second = scored[1][1][0] if len(scored) > 1 else 0.0
+        first = scored[0][1]
+        second = scored[1][1] if len(scored) > 1 else 0.0
         result = []
-        for k, row in scored:
+        for k, best_cos, top3_mean, dcov in scored:
             key = self._keys[k]
             counts = self._key_terms[k]
             shared = counts.keys() & query.keys()
@@ -219,17 +226,17 @@ class Matcher:
             docs = self._key_compacts[k] if k != held_key else [
                 self._compacts[d] for d in self._key_docs[k] if d != exclude_doc]
             ratio = process.extractOne(compact, docs, scorer=fuzz.ratio) if docs else None
-            long_docs = [d for d in docs if len(d) >= 4]
+            long_docs = self._key_long[k] if k != held_key else [d for d in docs if len(d) >= 4]
             partial = (process.extractOne(compact, long_docs, scorer=fuzz.partial_ratio)
                        if long_docs and compact else None)
             provinces = self._provinces.get(key, set())
             is_oos = key.startswith(OOS_PREFIX)
             result.append((key, {
-                "bias": 1.0, "cos": row[0], "top3": sum(row[2:]) / 3,
-                "qcov_entry": covered / q_norm2, "dcov": row[1],
+                "bias": 1.0, "cos": best_cos, "top3": top3_mean,
+                "qcov_entry": covered / q_norm2, "dcov": dcov,
                 "ratio": ratio[1] / 100 if ratio else 0.0,
                 "partial": partial[1] / 100 if partial else 0.0,
-                "gap": row[0] - (second if row[0] == first else first),
+                "gap": best_cos - (second if best_cos == first else first),
                 "region_match": float(bool(place) and place in provinces),
                 "region_mismatch": float(bool(place and provinces) and place not in provinces),
                 "is_oos": float(is_oos),
@@ -239,9 +246,11 @@ class Matcher:
             }))
         for name, short in zip(RELATIVE, ("ratio", "partial", "qcov", "top3"), strict=True):
             values = [f[name] for _, f in result]
+            leader = max(range(len(values)), key=values.__getitem__)
+            runner_up = max(values[:leader] + values[leader + 1:], default=0.0)
             for index, (_, features) in enumerate(result):
-                others = values[:index] + values[index + 1:]
-                features[f"{short}_gap"] = features[name] - (max(others) if others else 0.0)
+                best_other = runner_up if index == leader else values[leader]
+                features[f"{short}_gap"] = features[name] - best_other
         return result
 
     def _probability(self, features: dict[str, float]) -> float:
