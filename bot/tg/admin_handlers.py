@@ -75,7 +75,7 @@ from bot.broadcasts import (
 )
 from bot.schemes import SCHEMES
 from bot.storage import get_group, remember_group
-from bot.tg.sending import send_text
+from bot.tg.sending import retry_delay, send_text
 from bot.tg.services import Services, services
 
 log = logging.getLogger(__name__)
@@ -230,11 +230,6 @@ def report_text(row: dict[str, Any], p: Progress) -> str:
 # ------------------------------------------------------------------ the background runner
 
 
-def _retry_after_seconds(exc: RetryAfter) -> float:
-    value = exc.retry_after
-    return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
-
-
 def _not_sent(exc: NetworkError) -> bool:
     """Whether a network error certainly happened before Telegram got the message."""
     cause = exc.__cause__
@@ -372,7 +367,7 @@ class BroadcastRunner:
             sent = await bot.send_message(recipient.chat_id, message.text,
                                           reply_markup=link_keyboard(message.buttons))
         except RetryAfter as exc:
-            raise RetryLater(_retry_after_seconds(exc)) from exc
+            raise RetryLater(retry_delay(exc)) from exc
         except Forbidden as exc:
             raise Blocked(exc.message) from exc
         except ChatMigrated as exc:

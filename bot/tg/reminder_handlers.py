@@ -54,6 +54,7 @@ from bot.storage import (
 from bot.tg import texts
 from bot.tg.deadline_flow import HOW_TO_FIND_DATE, SKIP_WORDS, UNKNOWN_DATE_WORDS
 from bot.tg.keyboards import city_keyboard, main_keyboard, scheme_keyboard
+from bot.tg.sending import retry_delay
 from bot.tg.services import Services, services
 
 log = logging.getLogger(__name__)
@@ -731,10 +732,6 @@ class SendStats:
     migrated: int = 0
 
 
-def _seconds(value: float | dt.timedelta) -> float:
-    return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
-
-
 class ReminderSender:
     """Drains the outbox: each send is marked before the call and settled after it."""
 
@@ -818,8 +815,8 @@ class ReminderSender:
                     rm.retry_later(db, row.id, self.clock.now() + dt.timedelta(minutes=1),
                                    "flood", self.clock.now())
                     return "pending"
-                log.info("reminders: flood control, waiting %.1fs", _seconds(exc.retry_after))
-                await self._sleep(_seconds(exc.retry_after))
+                log.info("reminders: flood control, waiting %.1fs", retry_delay(exc))
+                await self._sleep(retry_delay(exc))
                 if not self.running():
                     rm.retry_later(db, row.id, self.clock.now(), "shutdown", self.clock.now())
                     return "pending"

@@ -14,6 +14,12 @@ log = logging.getLogger(__name__)
 MAX_MESSAGE_CHARS = 4000
 
 
+def retry_delay(exc: RetryAfter) -> float:
+    """Seconds Telegram asks us to wait (python-telegram-bot gives a number or a timedelta)."""
+    value = exc.retry_after
+    return value.total_seconds() if hasattr(value, "total_seconds") else float(value)
+
+
 def split_text(text: str, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
     """Split at paragraph, then line, then hard boundaries so no part exceeds `limit`."""
     text = text.strip() or "…"
@@ -52,8 +58,7 @@ async def send_text(bot: Bot, chat_id: int, text: str, *, reply_markup: Markup |
         try:
             message = await bot.send_message(**kwargs)
         except RetryAfter as exc:
-            delay = exc.retry_after if isinstance(exc.retry_after, (int, float)) else \
-                exc.retry_after.total_seconds()
+            delay = retry_delay(exc)
             log.info("flood control: waiting %.1fs", delay)
             await asyncio.sleep(delay)
             message = await bot.send_message(**kwargs)
