@@ -139,15 +139,25 @@ def _parse_sources(raw: Any, where: str, problems: list[str]) -> list[Source]:
     return sources
 
 
-def _parse_entry(raw: Any, name: str, index: int, problems: list[str]) -> Entry | None:
+def _item_start(raw: Any, name: str, index: int, problems: list[str],
+                example: str) -> tuple[str, str] | None:
+    """(id, "file: id" for messages) of one list item, reporting a missing or bad id."""
     if not isinstance(raw, dict):
         problems.append(f"{name}: 第{index}条: 应是一组 字段: 值")
         return None
-    entry_id = raw.get("id")
-    where = f"{name}: {entry_id if isinstance(entry_id, str) else f'第{index}条'}"
+    item_id = raw.get("id")
+    where = f"{name}: {item_id if isinstance(item_id, str) else f'第{index}条'}"
+    if not isinstance(item_id, str) or not ID_PATTERN.match(item_id):
+        problems.append(f"{where}: id 只能用小写字母、数字和连字符，例如 {example}")
+    return item_id, where
+
+
+def _parse_entry(raw: Any, name: str, index: int, problems: list[str]) -> Entry | None:
     before = len(problems)
-    if not isinstance(entry_id, str) or not ID_PATTERN.match(entry_id):
-        problems.append(f"{where}: id 只能用小写字母、数字和连字符，例如 face-fail-reasons")
+    start = _item_start(raw, name, index, problems, "face-fail-reasons")
+    if start is None:
+        return None
+    entry_id, where = start
     unknown = set(raw) - {"id", "question", "phrasings", "answer", "tags", "regions",
                           "sources", "reviewed"}
     if unknown:
@@ -197,14 +207,11 @@ def _parse_entry(raw: Any, name: str, index: int, problems: list[str]) -> Entry 
 
 
 def _parse_oos(raw: Any, name: str, index: int, problems: list[str]) -> OutOfScopeTopic | None:
-    if not isinstance(raw, dict):
-        problems.append(f"{name}: 第{index}条: 应是一组 字段: 值")
-        return None
-    topic_id = raw.get("id")
-    where = f"{name}: {topic_id if isinstance(topic_id, str) else f'第{index}条'}"
     before = len(problems)
-    if not isinstance(topic_id, str) or not ID_PATTERN.match(topic_id):
-        problems.append(f"{where}: id 只能用小写字母、数字和连字符")
+    start = _item_start(raw, name, index, problems, "oos-weather")
+    if start is None:
+        return None
+    topic_id, where = start
     label = raw.get("label")
     if not isinstance(label, str) or not label.strip():
         problems.append(f"{where}: 缺少 label（话题名称）")
