@@ -70,12 +70,14 @@ def reply_to_deadline_question(text: str, today: date) -> DeadlineReply | None:
     if not clean:
         return None
     compact = re.sub(r"\s+", "", clean)
-    scheme = find_scheme(compact)
     found = scan_date(compact, today)
+    has_timing = bool(_TIMING.search(compact))
+    if found is None and not has_timing:
+        return None  # neither a date nor "when": most messages stop here, before the scheme
+    scheme = find_scheme(compact)
     if found is not None and _DEADLINE_AFTER.match(compact[found.end :]):
         found = None  # "3月10号前要认证": a deadline they were told, not their last certification
     has_cert = bool(_CERT.search(compact))
-    has_timing = bool(_TIMING.search(compact))
     is_start = found is not None and _date_is_start(compact, found)
 
     date_counts = found is not None and (has_cert or is_start or scheme is not None)

@@ -16,7 +16,7 @@ import math
 import random
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -29,18 +29,23 @@ PLACE_PREFIX = "@"
 BIGRAM_WEIGHT = 0.6
 CANDIDATES = 5
 GENERIC_SHARE = 0.2  # a word in more than this share of entries is generic
-TOP_DOCS = 120  # documents looked at per question before grouping them by entry
 # Decision thresholds on the calibrated probability; see `decide`.
 ANSWER_AT = 0.7
 SUGGEST_AT = 0.18
 ANSWER_MARGIN = 0.15
 
-FEATURES = ("bias", "cos", "top3", "qcov_entry", "dcov", "ratio", "partial", "gap",
+FEATURES = ("bias", "cos", "top3", "qcov_entry", "dcov", "ratio", "gap",
             "region_match", "region_mismatch", "is_oos", "oos_but_certification",
             "entry_but_off_topic", "unknown_share",
-            "ratio_gap", "partial_gap", "qcov_gap", "top3_gap")
+            "ratio_gap", "qcov_gap", "top3_gap")
 # Features also given relative to the best other candidate: the model then sees the contest.
-RELATIVE = ("ratio", "partial", "qcov_entry", "top3")
+RELATIVE = ("ratio", "qcov_entry", "top3")
+(_BIAS, _COS, _TOP3, _QCOV, _DCOV, _RATIO, _GAP, _REGION_MATCH, _REGION_MISMATCH,
+ _IS_OOS, _OOS_CERT, _OFF_TOPIC, _UNKNOWN) = range(13)
+_RELATIVE_FROM = [FEATURES.index(name) for name in RELATIVE]
+_RELATIVE_TO = [FEATURES.index(f"{short}_gap") for short in ("ratio", "qcov", "top3")]
+_RELATIVE_SPAN = np.arange(len(RELATIVE))
+_NO_ROWS = np.zeros((0, len(FEATURES)))
 # Words that make a question about certification, whatever else it mentions.
 CERTIFICATION_WORDS = ("认证", "刷脸", "代认证", "静默认证", "上门认证", "补认证")
 # Words without which a question is unlikely to be about benefits at all (去海南旅游哪里好玩).
@@ -56,7 +61,6 @@ class Candidate:
 
     key: str  # entry id, or "oos:<topic id>"
     probability: float
-    features: dict[str, float] = field(default_factory=dict)
 
     @property
     def is_out_of_scope(self) -> bool:
@@ -121,26 +125,34 @@ class Matcher:
         self._key_docs: list[list[int]] = [[] for _ in self._keys]
         # How many phrasings of each entry use a term: lets calibration leave one out.
         self._key_terms: list[dict[str, int]] = [defaultdict(int) for _ in self._keys]
-        postings: dict[str, tuple[list[int], list[float]]] = defaultdict(lambda: ([], []))
+        postings: dict[str, list[int]] = defaultdict(list)
         norm2 = []
         for doc_id, (key, _compact, terms) in enumerate(analysed):
             k = key_index[key]
             self._key_docs[k].append(doc_id)
-            total_w2 = 0.0
             for term in terms:
-                weight = self._weight(term)
-                ids, values = postings[term]
-                ids.append(doc_id)
-                values.append(weight)
-                total_w2 += weight * weight
+                postings[term].append(doc_id)
                 self._key_terms[k][term] += 1
-            norm2.append(total_w2 or 1.0)
+            norm2.append(sum(self._weight(term) ** 2 for term in terms) or 1.0)
         self._norm2 = np.array(norm2)
         self._key_compacts = [[self._compacts[d] for d in docs] for docs in self._key_docs]
-        self._key_long = [[c for c in compacts if len(c) >= 4] for compacts in self._key_compacts]
-        self._postings = {t: (np.array(ids, dtype=np.int32), np.array(values))
-                          for t, (ids, values) in postings.items()}
+        self._postings = {t: np.array(ids, dtype=np.int32) for t, ids in postings.items()}
+        self._squares = {t: self._weight(t) ** 2 for t in self._postings}
+        self._key_postings = {t: np.unique(self._doc_key[ids]) for t, ids in self._postings.items()}
         self._key_terms = [dict(counts) for counts in self._key_terms]
+        # Entries × phrasings, padded with a document that matches nothing (index = count).
+        width = max(len(docs) for docs in self._key_docs)
+        self._padded = np.full((len(self._keys), width), len(self._compacts), dtype=np.int32)
+        for k, docs in enumerate(self._key_docs):
+            self._padded[k, :len(docs)] = docs
+        self._inv_norm = 1 / np.sqrt(self._norm2)
+        self._padded_inv_norm = np.append(self._inv_norm, 0.0)[self._padded]
+        self._key_is_oos = np.array([key.startswith(OOS_PREFIX) for key in self._keys])
+        self._key_has_province = np.array([bool(self._provinces.get(key)) for key in self._keys])
+        self._no_keys = np.zeros(len(self._keys), dtype=bool)
+        self._province_keys = {
+            place: np.array([place in self._provinces.get(key, ()) for key in self._keys])
+            for place in set().union(*self._provinces.values())}
         # Words most entries use (认证, 养老金, 怎么办) say nothing about which entry is meant.
         spread: dict[str, int] = defaultdict(int)
         for counts in self._key_terms:
@@ -157,113 +169,119 @@ class Matcher:
         return weight * (BIGRAM_WEIGHT if term[0] == BIGRAM_PREFIX else 1.0)
 
     # -- ranking -------------------------------------------------------------------------------
+    # This runs on every message, so it works on whole arrays (about twenty numpy calls) plus
+    # one rapidfuzz call per candidate: no Python loop over documents.
 
     def _features(self, text: str, exclude_doc: int = -1, place: str | None = None,
                   analysed: tuple[str, list[str], list[str]] | None = None,
-                  ) -> list[tuple[str, dict[str, float]]]:
+                  ) -> tuple[list[str], np.ndarray]:
+        """The candidate keys for `text` and their feature rows (columns as in FEATURES)."""
         compact, _words, terms = analysed or self.segmenter.analyse(text)
-        terms = list(terms)
         if place is None:
             place = self._locate(text)
+        unique = set(terms)
         if place:
-            terms.append(PLACE_PREFIX + place)
-        query = {t: self._weight(t) for t in set(terms)}
-        q_norm2 = sum(w * w for w in query.values()) or 1.0
+            unique.add(PLACE_PREFIX + place)
+        # Document vectors are binary times the term weight, so a shared term adds weight².
+        squares = {t: self._square(t) for t in unique}
+        q_norm2 = sum(squares.values()) or 1.0
         held_out = self._doc_terms[exclude_doc] if exclude_doc >= 0 else frozenset()
         unknown = 0.0
-        id_parts, value_parts = [], []
-        for term, weight in query.items():
+        id_parts, key_parts, part_squares, part_sizes, key_sizes = [], [], [], [], []
+        for term, square in squares.items():
             posting = self._postings.get(term)
-            if posting is None or (len(posting[0]) == 1 and term in held_out):
-                unknown += weight * weight
+            if posting is None or (len(posting) == 1 and term in held_out):
+                unknown += square
                 continue
-            id_parts.append(posting[0])
-            value_parts.append(posting[1] * weight)
+            id_parts.append(posting)
+            part_squares.append(square)
+            part_sizes.append(len(posting))
+            key_parts.append(self._key_postings[term])
+            key_sizes.append(len(key_parts[-1]))
         if not id_parts:
-            return []
-        # One C-level pass sums every term's contribution per document.
-        dots = np.bincount(np.concatenate(id_parts), weights=np.concatenate(value_parts),
+            return [], _NO_ROWS
+        # One C-level pass sums every term's contribution per document, one more per entry
+        # (the share of the question an entry's phrasings cover between them).
+        dots = np.bincount(np.concatenate(id_parts), weights=np.repeat(part_squares, part_sizes),
                            minlength=len(self._norm2))
+        covered = np.bincount(np.concatenate(key_parts),
+                              weights=np.repeat(part_squares, key_sizes), minlength=len(self._keys))
         if exclude_doc >= 0:
             dots[exclude_doc] = 0.0
-        hits = np.flatnonzero(dots)
-        if not hits.size:
-            return []
-        cos = dots[hits] / np.sqrt(q_norm2 * self._norm2[hits])
-        if hits.size > TOP_DOCS:
-            keep = np.argpartition(-cos, TOP_DOCS)[:TOP_DOCS]
-            hits, cos = hits[keep], cos[keep]
-        # Group the documents by entry: best cosine, mean of the best three, and the best
-        # document's coverage, all in numpy (a Python loop here was half the time per question).
-        order = np.lexsort((-cos, self._doc_key[hits]))  # by entry, best document first
-        keys = self._doc_key[hits][order]
-        cos_sorted = cos[order]
-        starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
-        sizes = np.diff(np.r_[starts, len(keys)])
-        group = np.repeat(np.arange(len(starts)), sizes)
-        in_top3 = np.arange(len(keys)) - starts[group] < 3
-        top3 = np.bincount(group[in_top3], weights=cos_sorted[in_top3],
-                           minlength=len(starts)) / 3
-        best = cos_sorted[starts]
-        best_docs = hits[order][starts]
+        # Per entry, from a padded entries × phrasings table: the best cosine, the mean of the
+        # best three (padding counts as 0) and the best phrasing's share of itself matched.
+        cos = self._padded_inv_norm * np.append(dots, 0.0)[self._padded]
+        best_column = cos.argmax(axis=1)
+        cos.sort(axis=1)
+        best = cos[:, -1]
+        top3 = cos[:, -3:].sum(axis=1) / 3
         ranking = 0.6 * best + 0.4 * top3
         chosen = np.argsort(-ranking)[:CANDIDATES]
-        scored = [(int(keys[starts[g]]), float(best[g]), float(top3[g]),
-                   float(dots[best_docs[g]] / self._norm2[best_docs[g]])) for g in chosen]
-        about_cert = any(word in compact for word in CERTIFICATION_WORDS)
-        off_topic = not any(word in compact for word in TOPIC_WORDS)
+        chosen = chosen[ranking[chosen] > 0]
+        if not chosen.size:
+            return [], _NO_ROWS
+        q_norm = math.sqrt(q_norm2)
+        rows = np.zeros((chosen.size, len(FEATURES)))
+        rows[:, _BIAS] = 1.0
+        rows[:, _COS] = best[chosen] / q_norm
+        rows[:, _TOP3] = top3[chosen] / q_norm
+        best_docs = self._padded[chosen, best_column[chosen]]
+        rows[:, _DCOV] = dots[best_docs] / self._norm2[best_docs]
+        # The lead over the best other candidate by ranking (ties with the first count as it).
+        first = rows[0, _COS]
+        second = rows[1, _COS] if chosen.size > 1 else 0.0
+        rows[:, _GAP] = rows[:, _COS] - np.where(rows[:, _COS] == first, second, first)
+        rows[:, _UNKNOWN] = unknown / q_norm2
+        rows[:, _QCOV] = covered[chosen] / q_norm2
+        is_oos = self._key_is_oos[chosen]
+        rows[:, _IS_OOS] = is_oos
+        if any(word in compact for word in CERTIFICATION_WORDS):
+            rows[:, _OOS_CERT] = is_oos
+        if not any(word in compact for word in TOPIC_WORDS):
+            rows[:, _OFF_TOPIC] = ~is_oos
+        if place:
+            in_place = self._province_keys.get(place, self._no_keys)[chosen]
+            rows[:, _REGION_MATCH] = in_place
+            rows[:, _REGION_MISMATCH] = self._key_has_province[chosen] & ~in_place
         held_key = int(self._doc_key[exclude_doc]) if exclude_doc >= 0 else -1
-        first = scored[0][1]
-        second = scored[1][1] if len(scored) > 1 else 0.0
-        result = []
-        for k, best_cos, top3_mean, dcov in scored:
-            key = self._keys[k]
-            counts = self._key_terms[k]
-            shared = counts.keys() & query.keys()
+        names = [self._keys[k] for k in chosen.tolist()]
+        for row, k in enumerate(chosen.tolist()):
             if k == held_key:  # terms only the held-out phrasing had do not count
-                shared = {t for t in shared if counts[t] - (t in held_out) > 0}
-            covered = sum(query[t] ** 2 for t in shared)
-            docs = self._key_compacts[k] if k != held_key else [
-                self._compacts[d] for d in self._key_docs[k] if d != exclude_doc]
-            ratio = process.extractOne(compact, docs, scorer=fuzz.ratio) if docs else None
-            long_docs = self._key_long[k] if k != held_key else [d for d in docs if len(d) >= 4]
-            partial = (process.extractOne(compact, long_docs, scorer=fuzz.partial_ratio)
-                       if long_docs and compact else None)
-            provinces = self._provinces.get(key, set())
-            is_oos = key.startswith(OOS_PREFIX)
-            result.append((key, {
-                "bias": 1.0, "cos": best_cos, "top3": top3_mean,
-                "qcov_entry": covered / q_norm2, "dcov": dcov,
-                "ratio": ratio[1] / 100 if ratio else 0.0,
-                "partial": partial[1] / 100 if partial else 0.0,
-                "gap": best_cos - (second if best_cos == first else first),
-                "region_match": float(bool(place) and place in provinces),
-                "region_mismatch": float(bool(place and provinces) and place not in provinces),
-                "is_oos": float(is_oos),
-                "oos_but_certification": float(is_oos and about_cert),
-                "entry_but_off_topic": float(not is_oos and off_topic),
-                "unknown_share": unknown / q_norm2,
-            }))
-        for name, short in zip(RELATIVE, ("ratio", "partial", "qcov", "top3"), strict=True):
-            values = [f[name] for _, f in result]
-            leader = max(range(len(values)), key=values.__getitem__)
-            runner_up = max(values[:leader] + values[leader + 1:], default=0.0)
-            for index, (_, features) in enumerate(result):
-                best_other = runner_up if index == leader else values[leader]
-                features[f"{short}_gap"] = features[name] - best_other
-        return result
+                counts = self._key_terms[k]
+                alone = sum(sq for t, sq in squares.items()
+                            if t in held_out and counts[t] == 1 and len(self._postings[t]) > 1)
+                rows[row, _QCOV] -= alone / q_norm2
+                docs = [self._compacts[d] for d in self._key_docs[k] if d != exclude_doc]
+            else:
+                docs = self._key_compacts[k]
+            if docs:
+                rows[row, _RATIO] = process.extractOne(compact, docs, scorer=fuzz.ratio)[1] / 100
+        # Each relative feature: the candidate's value minus the best other candidate's.
+        values = rows[:, _RELATIVE_FROM]
+        if len(names) == 1:
+            rows[:, _RELATIVE_TO] = values
+            return names, rows
+        ordered = np.sort(values, axis=0)
+        gaps = values - ordered[-1]
+        gaps[values.argmax(axis=0), _RELATIVE_SPAN] = ordered[-1] - ordered[-2]
+        rows[:, _RELATIVE_TO] = gaps
+        return names, rows
 
-    def _probability(self, features: dict[str, float]) -> float:
-        z = sum(w * features[name] for w, name in zip(self.weights, FEATURES, strict=True))
-        return 1 / (1 + math.exp(-max(-30.0, min(30.0, z))))
+    def _square(self, term: str) -> float:
+        square = self._squares.get(term)
+        if square is None:
+            square = self._weight(term) ** 2
+        return square
 
     def match(self, text: str) -> MatchResult:
         """Rank entries for `text` (already normalised) and decide what to do."""
         place = self._locate(text) or ""
         analysed = self.segmenter.analyse(text)
-        candidates = [Candidate(key, self._probability(features), features)
-                      for key, features in self._features(text, place=place, analysed=analysed)]
-        candidates.sort(key=lambda c: c.probability, reverse=True)
+        keys, rows = self._features(text, place=place, analysed=analysed)
+        z = np.clip(rows @ np.asarray(self.weights), -30.0, 30.0)
+        probabilities = (1 / (1 + np.exp(-z))).tolist()
+        candidates = sorted((Candidate(key, p) for key, p in zip(keys, probabilities, strict=True)),
+                            key=lambda c: c.probability, reverse=True)
         decision = decide(candidates)
         specific = bool(place) or any(w not in self._generic for w in analysed[1])
         if decision == "answer" and not specific:
@@ -283,10 +301,10 @@ class Matcher:
                 cut = rng.randrange(len(compact))
                 queries.append(compact[:cut] + compact[cut + 1:])
             for query in queries:
-                for key, features in self._features(query, exclude_doc=doc_id):
-                    rows.append([features[name] for name in FEATURES])
-                    labels.append(1.0 if key == gold else 0.0)
-        x = np.array(rows)
+                keys, features = self._features(query, exclude_doc=doc_id)
+                rows.append(features)
+                labels += [1.0 if key == gold else 0.0 for key in keys]
+        x = np.concatenate(rows)
         y = np.array(labels)
         w = np.zeros(len(FEATURES))
         ridge = 1e-2

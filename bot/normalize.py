@@ -81,6 +81,8 @@ def _replace_numeral(match: re.Match[str]) -> str:
     return match.group(1) if value is None else str(value)
 
 
+# A message is normalised by each part that reads it (safety, deadline, matcher): do it once.
+@lru_cache(maxsize=512)
 def normalize(text: str) -> str:
     """Canonical form of a user message.
 
