@@ -8,12 +8,15 @@ Nothing sensitive is stored: question text is redacted before it gets here.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import sqlite3
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 from sqlite_utils.db import NotFoundError
+
+log = logging.getLogger(__name__)
 
 
 class StorageError(Exception):
@@ -140,15 +143,38 @@ def migrate_group(db: sqlite_utils.Database, old_chat_id: int, new_chat_id: int)
         db["groups"].update(old_chat_id, {"active": 0, "migrated_to": new_chat_id})
 
 
+class QuestionIds:
+    """Hands out question ids before their rows exist.
+
+    A reply's 有用/没用 buttons carry the question's id, and the row is written after the reply
+    has gone out, so that the user does not wait for the database. One bot process per
+    database, and no await between taking an id and using it, so a counter is enough.
+    """
+
+    def __init__(self, db: sqlite_utils.Database):
+        row = db.execute("select coalesce(max(id), 0) from questions").fetchone()
+        self._last = int(row[0])
+
+    def take(self) -> int:
+        self._last += 1
+        return self._last
+
+
 def record_question(db: sqlite_utils.Database, *, at: dt.datetime, chat_id: int,
                     chat_type: str, user_id: int | None, text: str, kind: str,
-                    entry_id: str | None, score: float) -> int:
+                    entry_id: str | None, score: float, question_id: int | None = None) -> int:
     """Store an (already redacted) question and how it was answered; returns its id."""
-    cursor = db.execute(
-        "insert into questions (at, chat_id, chat_type, user_id, text, kind, entry_id, score) "
-        "values (?, ?, ?, ?, ?, ?, ?, ?)",
-        [_iso(at), chat_id, chat_type, user_id, text[:500], kind, entry_id, round(score, 3)],
-    )
+    values = [_iso(at), chat_id, chat_type, user_id, text[:500], kind, entry_id, round(score, 3)]
+    columns = "at, chat_id, chat_type, user_id, text, kind, entry_id, score"
+    if question_id is not None:
+        try:
+            db.execute(f"insert into questions (id, {columns}) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       [question_id, *values])
+            return question_id
+        except sqlite3.IntegrityError:  # the id was taken meanwhile: keep the row anyway
+            log.warning("question id %s already used; storing under a new id", question_id)
+    cursor = db.execute(f"insert into questions ({columns}) values (?, ?, ?, ?, ?, ?, ?, ?)",
+                        values)
     return int(cursor.lastrowid)
 
 

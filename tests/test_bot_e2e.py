@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.botapi import BotApiServer, BotProcess
+from tests.botapi import BotApiServer, BotProcess, wait_for_row
 
 ADMIN = 9001
 VALID_ID = "11010519491231002X"
@@ -98,7 +98,7 @@ def test_unsure_question_offers_topics_as_buttons(server, bot):
 def test_out_of_scope_is_declined_politely(server, bot, db):
     (reply,) = server.ask(1005, "明天北京会下雨吗")
     assert "12333" in reply["text"] and "来源" not in reply["text"]
-    (kind,) = db.execute("select kind from questions where user_id = 1005").fetchone()
+    (kind,) = wait_for_row(db, "select kind from questions where user_id = 1005")
     assert kind == "decline"
 
 
@@ -150,6 +150,7 @@ def test_non_text_gets_a_note(server, bot, kind):
 def test_id_number_warned_and_never_stored(server, bot, db, workdir):
     (reply,) = server.ask(1011, f"我妈身份证{VALID_ID}，帮我看看怎么认证")
     assert "请不要在聊天里发送身份证号" in reply["text"]
+    wait_for_row(db, "select 1 from questions where user_id = 1011")
     stored = " ".join(row[0] for row in db.execute("select text from questions"))
     assert VALID_ID not in stored
     assert VALID_ID not in (workdir / "bot.log").read_text(encoding="utf-8")

@@ -81,19 +81,22 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 async def _send_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply,
                       *, reply_to: int | None = None) -> Message:
-    """Store the (redacted) question, then send the reply with its buttons."""
+    """Send the reply with its buttons, then store the (redacted) question."""
     svc = services(context)
     chat, user = update.effective_chat, update.effective_user
-    question_id = record_question(
-        svc.db, at=svc.clock.now(), chat_id=chat.id, chat_type=chat.type,
-        user_id=user.id if user else None, text=redact(reply.question), kind=reply.kind,
-        entry_id=reply.id, score=reply.score,
-    )
+    question_id = svc.question_ids.take()
     if reply.kind in ("answer", "deadline"):
         markup = answer_keyboard(question_id, [], [], feedback=True)
     else:  # unsure or declined: the closest topics as buttons
         markup = answer_keyboard(None, reply.suggestion_ids, reply.suggestions, feedback=False)
-    return await _send(context, chat.id, reply.text, markup, reply_to)
+    try:
+        return await _send(context, chat.id, reply.text, markup, reply_to)
+    finally:  # after the reply, so the user does not wait for it; stored even if sending failed
+        record_question(
+            svc.db, at=svc.clock.now(), chat_id=chat.id, chat_type=chat.type,
+            user_id=user.id if user else None, text=redact(reply.question), kind=reply.kind,
+            entry_id=reply.id, score=reply.score, question_id=question_id,
+        )
 
 
 async def _send(context: ContextTypes.DEFAULT_TYPE, chat_id: int, text: str,
@@ -108,13 +111,15 @@ async def _send(context: ContextTypes.DEFAULT_TYPE, chat_id: int, text: str,
 
 async def private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Answer a question typed in a private chat."""
-    _remember(update, context)
     svc = services(context)
     message = update.effective_message
     text = texts.BUTTON_QUESTIONS.get(message.text.strip(), message.text)
     user_id = update.effective_user.id if update.effective_user else 0
     reply = _with_deadline_memory(context, text, svc, user_id)
-    await _send_reply(update, context, reply)
+    try:
+        await _send_reply(update, context, reply)
+    finally:  # the user row is bookkeeping: write it once the answer is on its way
+        _remember(update, context)
 
 
 def _with_deadline_memory(context: ContextTypes.DEFAULT_TYPE, text: str, svc: Services,

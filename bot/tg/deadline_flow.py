@@ -123,7 +123,7 @@ async def date_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     question_id = record_question(
         svc.db, at=svc.clock.now(), chat_id=update.effective_chat.id, chat_type="private",
         user_id=user_id, text=f"/deadline {scheme} {region or ''}", kind="deadline",
-        entry_id="next-due-how", score=1.0)
+        entry_id="next-due-how", score=1.0, question_id=svc.question_ids.take())
     await send_text(context.bot, update.effective_chat.id, result.explanation,
                     reply_markup=answer_keyboard(question_id, [], [], feedback=True))
     return ConversationHandler.END

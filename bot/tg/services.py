@@ -11,6 +11,7 @@ from telegram.ext import ContextTypes
 from bot.clock import Clock
 from bot.config import Settings
 from bot.engine import Engine
+from bot.storage import QuestionIds
 
 
 @dataclass
@@ -22,6 +23,10 @@ class Services:
     db: sqlite_utils.Database
     clock: Clock
     extras: dict[str, Any] = field(default_factory=dict)  # feature modules keep state here
+    question_ids: QuestionIds = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.question_ids = QuestionIds(self.db)
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:

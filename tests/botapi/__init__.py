@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tests.botapi.database import wait_for_row
 from tests.botapi.server import (
     ApiError,
     BotApiServer,
@@ -11,4 +12,5 @@ from tests.botapi.server import (
     WaitTimeout,
 )
 
-__all__ = ["ApiError", "BotApiServer", "BotProcess", "Call", "RateLimit", "WaitTimeout"]
+__all__ = ["ApiError", "BotApiServer", "BotProcess", "Call", "RateLimit", "WaitTimeout",
+           "wait_for_row"]
