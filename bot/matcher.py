@@ -183,7 +183,10 @@ class Matcher:
         if place:
             unique.add(PLACE_PREFIX + place)
         # Document vectors are binary times the term weight, so a shared term adds weight².
-        squares = {t: self._square(t) for t in unique}
+        squares = dict(zip(unique, map(self._squares.get, unique), strict=True))
+        for term, square in squares.items():
+            if square is None:  # a term no phrasing has: weighs like the rarest
+                squares[term] = self._weight(term) ** 2
         q_norm2 = sum(squares.values()) or 1.0
         held_out = self._doc_terms[exclude_doc] if exclude_doc >= 0 else frozenset()
         unknown = 0.0
@@ -266,12 +269,6 @@ class Matcher:
         gaps[values.argmax(axis=0), _RELATIVE_SPAN] = ordered[-1] - ordered[-2]
         rows[:, _RELATIVE_TO] = gaps
         return names, rows
-
-    def _square(self, term: str) -> float:
-        square = self._squares.get(term)
-        if square is None:
-            square = self._weight(term) ** 2
-        return square
 
     def match(self, text: str) -> MatchResult:
         """Rank entries for `text` (already normalised) and decide what to do."""
