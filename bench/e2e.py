@@ -2,7 +2,11 @@
 with a minimal echo bot, in one run. Both run at once, each against its own local Bot API
 server, and are asked the same questions in turn. Prints numbers only.
 
-    python3 bench/e2e.py [--messages 300] [--burst 200]
+    python3 bench/e2e.py [--messages 300] [--burst 200] [--decompose]
+
+--decompose adds two more copies of our bot with answering replaced (bench/stub_bot.py): one
+echoing the question without buttons, one sending a fixed answer-sized reply with 有用/没用. The
+steps between the four rows show what the handlers, the reply and the answering each cost.
 """
 
 from __future__ import annotations
@@ -70,14 +74,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--messages", type=int, default=300)
     parser.add_argument("--burst", type=int, default=200)
+    parser.add_argument("--decompose", action="store_true")
     args = parser.parse_args()
     texts = questions(args.messages)
-    bots = (("echo bot", ["-m", "tests.botapi.echo_bot"]), ("our bot", ["-m", "bot", "run"]))
+    bots = [("echo bot", ["-m", "tests.botapi.echo_bot"])]
+    if args.decompose:
+        bots += [("ours, echo", ["bench/stub_bot.py", "echo"]),
+                 ("ours, fixed reply", ["bench/stub_bot.py", "reply"])]
+    bots.append(("our bot", ["-m", "bot", "run"]))
     with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
         pairs, procs = [], {}
         for name, command in bots:
             server = stack.enter_context(BotApiServer())
-            env = {"DATABASE_PATH": str(Path(tmp) / f"{name[:4]}.db")}
+            env = {"DATABASE_PATH": str(Path(tmp) / f"{len(procs)}.db")}
             procs[name] = stack.enter_context(BotProcess(server, command, env=env))
             pairs.append((server, name))
         for server, _ in pairs:  # warm-up
@@ -86,15 +95,18 @@ def main() -> None:
         latencies = interleaved_latency(pairs, texts)
         rates = {name: burst_rate(server, texts, args.burst) for server, name in pairs}
         rss = {name: rss_mb(proc.pid) for name, proc in procs.items()}
-    print(f"{args.messages} questions asked of both bots in turn, "
+    print(f"{args.messages} questions asked of each bot in turn, "
           f"then a burst of {args.burst} each")
     header = ("", "p50 ms", "p99 ms", "mean ms", "replies/s", "peak RSS MB")
-    print(f"{header[0]:10} {header[1]:>8} {header[2]:>8} {header[3]:>8} {header[4]:>10} "
-          f"{header[5]:>12}")
+    print(f"{header[0]:18} {header[1]:>8} {header[2]:>8} {header[3]:>8} {header[4]:>10} "
+          f"{header[5]:>12} {'p50 / echo':>11}")
+    echo_p50 = percentile(latencies["echo bot"], 50)
     for name, values in latencies.items():
-        print(f"{name:10} {percentile(values, 50):8.1f} {percentile(values, 99):8.1f} "
-              f"{statistics.mean(values):8.1f} {rates[name]:10.1f} {rss[name]:12.0f}")
-    ratio = percentile(latencies["our bot"], 50) / percentile(latencies["echo bot"], 50)
+        p50 = percentile(values, 50)
+        print(f"{name:18} {p50:8.2f} {percentile(values, 99):8.1f} "
+              f"{statistics.mean(values):8.2f} {rates[name]:10.1f} {rss[name]:12.0f} "
+              f"{p50 / echo_p50:11.2f}")
+    ratio = percentile(latencies["our bot"], 50) / echo_p50
     print(f"p50 ratio (our bot / echo bot): {ratio:.2f}")
 
 
