@@ -509,16 +509,27 @@ class TokenBucket:
         self.tokens -= 1
 
 
+def bulk_budget(rate: float, now: float) -> TokenBucket:
+    """The overall budget for bulk sending.
+
+    The bot keeps one and shares it between broadcasts and reminders, so that together they
+    stay under Telegram's overall limit. It holds a fifth of a second's worth, so a late
+    wake-up can catch up without a burst.
+    """
+    return TokenBucket(rate, rate / 5, now)
+
+
 class RateLimiter:
     """Telegram's limits for bulk sending: overall, per chat (1/s), per group (20/min).
 
-    The overall bucket holds a fifth of a second's worth, so a late wake-up can catch up
-    without ever bursting past Telegram's 30/s. Flood control pauses everything.
+    The overall bucket may be shared with the bot's other bulk sender (see `bulk_budget`).
+    Flood control pauses everything.
     """
 
     def __init__(self, rate: float, now: float, *, per_chat: float = PER_CHAT_PER_SECOND,
-                 per_group_per_minute: float = PER_GROUP_PER_MINUTE) -> None:
-        self.overall = TokenBucket(rate, rate / 5, now)
+                 per_group_per_minute: float = PER_GROUP_PER_MINUTE,
+                 overall: TokenBucket | None = None) -> None:
+        self.overall = overall or bulk_budget(rate, now)
         self.per_chat = per_chat
         self.per_group = per_group_per_minute / 60
         self.chats: dict[int, TokenBucket] = {}
@@ -604,7 +615,8 @@ class Broadcaster:
     def __init__(self, db: sqlite_utils.Database, broadcast_id: int, send: SendFn, *,
                  rate: float, now: Callable[[], dt.datetime],
                  monotonic: Callable[[], float] = time.monotonic,
-                 concurrency: int | None = None, max_attempts: int = MAX_ATTEMPTS) -> None:
+                 concurrency: int | None = None, max_attempts: int = MAX_ATTEMPTS,
+                 budget: TokenBucket | None = None) -> None:
         self.db = db
         self.broadcast_id = broadcast_id
         self.rate = rate
@@ -617,7 +629,7 @@ class Broadcaster:
         self._wake = asyncio.Event()
         self.started = monotonic()
         self.sent_this_run = 0
-        self.limiter = RateLimiter(rate, monotonic())
+        self.limiter = RateLimiter(rate, monotonic(), overall=budget)
 
     # -------------------------------------------------------------- control
 

@@ -308,7 +308,8 @@ class BroadcastRunner:
                                           reply_markup=_stop_keyboard(broadcast_id))
                 set_progress_message(svc.db, broadcast_id, message.chat_id, message.message_id)
         broadcaster = Broadcaster(svc.db, broadcast_id, self._send,
-                                  rate=svc.settings.broadcast_rate, now=svc.clock.now)
+                                  rate=svc.settings.broadcast_rate, now=svc.clock.now,
+                                  budget=svc.bulk_budget)
         self.broadcasters[broadcast_id] = broadcaster
         ticker = asyncio.create_task(self._tick(broadcast_id, broadcaster))
         result = None

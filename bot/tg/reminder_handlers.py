@@ -39,6 +39,7 @@ from telegram.ext import (
 )
 
 from bot import reminders as rm
+from bot.broadcasts import TokenBucket
 from bot.clock import Clock
 from bot.dates import DateParseError, parse_date_match
 from bot.regions import lookup_region, rule_for
@@ -739,9 +740,11 @@ class ReminderSender:
                  rate: float | None = REMINDER_RATE, batch: int = 50,
                  crash_after_outbox: bool = False,
                  running: Callable[[], bool] = lambda: True,
-                 retry_delays: tuple[float, ...] = NETWORK_RETRY_DELAYS):
+                 retry_delays: tuple[float, ...] = NETWORK_RETRY_DELAYS,
+                 budget: TokenBucket | None = None):
         self.bot, self.db, self.clock = bot, db, clock
         self.interval = 1.0 / rate if rate else 0.0
+        self.budget = budget  # shared with broadcasts
         self.batch = batch
         self.crash_after_outbox = crash_after_outbox
         self.running = running
@@ -766,12 +769,17 @@ class ReminderSender:
         return stats
 
     async def _pace(self) -> None:
-        if not self.interval:
-            return
-        wait = self._next_slot - time.monotonic()
-        if wait > 0:
+        if self.interval:
+            wait = self._next_slot - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._next_slot = max(self._next_slot, time.monotonic()) + self.interval
+        while self.budget is not None:
+            wait = self.budget.delay(time.monotonic())
+            if wait <= 0:
+                self.budget.take()
+                return
             await asyncio.sleep(wait)
-        self._next_slot = max(self._next_slot, time.monotonic()) + self.interval
 
     async def _sleep(self, seconds: float) -> None:
         """Sleep, but give up early when the bot is shutting down."""
@@ -910,7 +918,7 @@ async def _on_start(application: Application) -> None:
     sender = ReminderSender(
         application.bot, svc.db, svc.clock,
         crash_after_outbox=os.environ.get("BOT_CRASH_AFTER_OUTBOX", "") == "1",
-        running=lambda: application.running)
+        running=lambda: application.running, budget=svc.bulk_budget)
     svc.extras["reminder_sender"] = sender
     if application.job_queue is not None:
         application.job_queue.run_once(_tick, 0.1, name="reminders")

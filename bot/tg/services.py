@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlite_utils
 from telegram.ext import ContextTypes
 
+from bot.broadcasts import TokenBucket, bulk_budget
 from bot.clock import Clock
 from bot.config import Settings
 from bot.engine import Engine
@@ -24,9 +26,12 @@ class Services:
     clock: Clock
     extras: dict[str, Any] = field(default_factory=dict)  # feature modules keep state here
     question_ids: QuestionIds = field(init=False)
+    # One overall budget for broadcasts and reminders together (Telegram counts them together).
+    bulk_budget: TokenBucket = field(init=False)
 
     def __post_init__(self) -> None:
         self.question_ids = QuestionIds(self.db)
+        self.bulk_budget = bulk_budget(self.settings.broadcast_rate, time.monotonic())
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
