@@ -147,8 +147,9 @@ class QuestionIds:
     """Hands out question ids before their rows exist.
 
     A reply's 有用/没用 buttons carry the question's id, and the row is written after the reply
-    has gone out, so that the user does not wait for the database. One bot process per
-    database, and no await between taking an id and using it, so a counter is enough.
+    has gone out, so that the user does not wait for the database. Handlers taking ids at the
+    same time still get different ones; a row stored without an id meanwhile could take one
+    that is handed out, and `record_question` then stores the later row under a fresh id.
     """
 
     def __init__(self, db: sqlite_utils.Database):
