@@ -24,13 +24,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot import reminders as rm  # noqa: E402
-from bot.clock import Clock  # noqa: E402
+from bot.clock import FixedClock  # noqa: E402
 from bot.storage import open_database  # noqa: E402
 from bot.tg.reminder_handlers import REMINDER_RATE, ReminderSender  # noqa: E402
 from tests.botapi import BotApiServer  # noqa: E402
@@ -39,15 +38,6 @@ BASE = dt.date(2026, 1, 1)
 CITIES = [None, "锦州", "广州", "武汉", "北京", "成都", "沈阳", "杭州"]
 SCHEMES = ["enterprise", "enterprise", "enterprise", "institution", "resident"]
 LEADS = [rm.DEFAULT_LEADS] * 8 + [(30, 7, 1), (7, 1)]
-
-
-class FixedClock(Clock):
-    def __init__(self, moment: dt.datetime):
-        super().__init__(ZoneInfo("Asia/Shanghai"))
-        self.moment = moment
-
-    def now(self) -> dt.datetime:
-        return self.moment
 
 
 def at(day: dt.date, hour: int = 9) -> dt.datetime:

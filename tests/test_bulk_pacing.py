@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import time
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -19,21 +18,12 @@ from bot.broadcasts import (
     create_broadcast,
     ensure_broadcast_tables,
 )
-from bot.clock import Clock
+from bot.clock import FixedClock
 from bot.storage import open_database
 from bot.tg.reminder_handlers import ReminderSender
 
 MORNING = dt.datetime(2026, 2, 8, 9, 0, tzinfo=rm.CHINA)
 USERS = 30  # each gets one broadcast and one reminder: 60 messages
-
-
-class FixedClock(Clock):
-    def __init__(self, moment: dt.datetime):
-        super().__init__(ZoneInfo("Asia/Shanghai"))
-        self.moment = moment
-
-    def now(self) -> dt.datetime:
-        return self.moment
 
 
 class Recorder:

@@ -14,7 +14,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError
 
 from bot import reminders as rm
 from bot.cli import main
-from bot.clock import Clock
+from bot.clock import FixedClock
 from bot.storage import open_database
 from bot.tg.reminder_handlers import ReminderSender, SendStats
 
@@ -353,15 +353,6 @@ def test_reminder_text_names_the_person_the_date_and_the_city_channel_first(db) 
 
 
 # --- the sender, with a stand-in bot ---------------------------------------------------------
-
-
-class FixedClock(Clock):
-    def __init__(self, moment: dt.datetime):
-        super().__init__(ZoneInfo("Asia/Shanghai"))
-        self.moment = moment
-
-    def now(self) -> dt.datetime:
-        return self.moment
 
 
 class FakeBot:
