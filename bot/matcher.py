@@ -145,8 +145,7 @@ class Matcher:
         self._padded = np.full((len(self._keys), width), len(self._compacts), dtype=np.int32)
         for k, docs in enumerate(self._key_docs):
             self._padded[k, :len(docs)] = docs
-        self._inv_norm = 1 / np.sqrt(self._norm2)
-        self._padded_inv_norm = np.append(self._inv_norm, 0.0)[self._padded]
+        self._padded_inv_norm = np.append(1 / np.sqrt(self._norm2), 0.0)[self._padded]
         self._key_is_oos = np.array([key.startswith(OOS_PREFIX) for key in self._keys])
         self._key_has_province = np.array([bool(self._provinces.get(key)) for key in self._keys])
         self._no_keys = np.zeros(len(self._keys), dtype=bool)
@@ -206,14 +205,14 @@ class Matcher:
         # One C-level pass sums every term's contribution per document, one more per entry
         # (the share of the question an entry's phrasings cover between them).
         dots = np.bincount(np.concatenate(id_parts), weights=np.repeat(part_squares, part_sizes),
-                           minlength=len(self._norm2))
+                           minlength=len(self._norm2) + 1)  # + the padding document
         covered = np.bincount(np.concatenate(key_parts),
                               weights=np.repeat(part_squares, key_sizes), minlength=len(self._keys))
         if exclude_doc >= 0:
             dots[exclude_doc] = 0.0
         # Per entry, from a padded entries × phrasings table: the best cosine, the mean of the
         # best three (padding counts as 0) and the best phrasing's share of itself matched.
-        cos = self._padded_inv_norm * np.append(dots, 0.0)[self._padded]
+        cos = self._padded_inv_norm * dots[self._padded]
         best_column = cos.argmax(axis=1)
         cos.sort(axis=1)
         best = cos[:, -1]

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import time
+from types import SimpleNamespace
 
 import pytest
 
@@ -36,13 +37,7 @@ class Recorder:
         return self._record()
 
     async def send_message(self, chat_id, text, reply_markup=None):
-        message_id = self._record()
-
-        class Message:
-            pass
-
-        Message.message_id = message_id
-        return Message()
+        return SimpleNamespace(message_id=self._record())
 
     def _record(self) -> int:
         self.times.append(time.monotonic())
