@@ -11,13 +11,19 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
+from bot.deadline_chat import DeadlineReply, reply_to_deadline_question
 from bot.engine import Engine
-from bot.knowledge import Entry
+from bot.knowledge import Entry, KnowledgeBase
 from bot.matcher import OOS_PREFIX, MatchResult
 from bot.normalize import normalize, strip_non_words
+from bot.places import PlaceReading, read_place
 from bot.safety import check_message, redact, warnings_for
 
 DEADLINE_ENTRY = "next-due-how"
+# Entries about timing, which a calculation from the user's own date answers better.
+TIMING_ENTRIES = frozenset({DEADLINE_ENTRY, "how-often", "fixed-date", "new-retiree",
+                            "missed-consequence", "certified-already"})
+CALCULATOR_YIELDS_AT = 0.8
 LOCAL_RULES_NOTE = "各地规定不完全一样，具体以当地社保经办机构的规定为准。"
 CAN_HELP_WITH = (
     "我可以帮您解答养老金资格认证的问题，比如：\n"
@@ -39,6 +45,13 @@ _THANKS = re.compile(r"^((谢谢|多谢|感谢|谢了|辛苦了|好的|知道了
 _POLITE_FILLER = re.compile(r"[啊呀哈呢吧哦嗯啦]|机器人|小助手|助手")
 SUGGEST_INTRO = "我不太确定您问的是哪一项，您是不是想问："
 SUGGEST_OUTRO = "可以点下面的按钮，或者换个说法再问我。"
+MORE_INTRO = "您可能还想问："
+# Topics whose answer depends on where the pension is paid: the place's own line is added.
+LOCAL_TAGS = frozenset({"channels", "proxy", "deadline", "missed", "offline", "schemes",
+                        "remote"})
+NOT_LOCAL_TAGS = frozenset({"abroad", "rumor", "safety"})
+NO_LOCAL_CHANNEL = ("这里还没有核实过的本地渠道，可以用国家社会保险公共服务平台网站、"
+                    "掌上12333或电子社保卡。")
 
 
 @dataclass
@@ -55,6 +68,10 @@ class Reply:
     suggestion_ids: list[str] = field(default_factory=list)
     suggestions: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    place: str = ""  # the place whose specifics were added ("" when none)
+    province: str = ""  # that place's province
+    place_choices: list[str] = field(default_factory=list)  # places to ask about when unsure
+    buttons: list[tuple[str, str]] = field(default_factory=list)  # (label, entry id) to go deeper
 
     def as_json(self) -> dict[str, object]:
         """The object of the `ask --json` contract."""
@@ -64,6 +81,7 @@ class Reply:
             "id": self.id,
             "score": round(self.score, 3),
             "answer": self.text,
+            "detail": None,
             "suggestions": self.suggestions,
         }
 
@@ -84,16 +102,26 @@ def format_entry(entry: Entry) -> str:
     return f"{entry.answer}\n\n{LOCAL_RULES_NOTE}\n{source_line(entry)}"
 
 
-def _deadline_reply(text: str, today: dt.date):
-    try:
-        from bot.deadline_chat import reply_to_deadline_question
-    except ImportError:  # calculator not installed in this build
-        return None
-    return reply_to_deadline_question(text, today)
+def _deadline_fits(deadline: DeadlineReply, result: MatchResult) -> bool:
+    """Whether the calculator, rather than a knowledge entry, should answer.
+
+    "遗属待遇要认证吗" names a scheme and says 要认证, but asks whether, not when: the entry
+    answers it. A calculation from a date the user gave stands unless an entry about something
+    other than timing is clearly what was asked; a request for the missing date only when the
+    message asks when.
+    """
+    best = result.best
+    top = best.key if result.decision == "answer" and best is not None else None
+    if deadline.complete:
+        return top is None or top in TIMING_ENTRIES or best.probability < CALCULATOR_YIELDS_AT
+    return top in (None, DEADLINE_ENTRY) and result.decision != "suggest"
 
 
-def answer(engine: Engine, message: str, today: dt.date) -> Reply:
-    """The reply to one user message. Never raises on any text."""
+def answer(engine: Engine, message: str, today: dt.date, place: str | None = None) -> Reply:
+    """The reply to one user message. Never raises on any text.
+
+    `place` is the user's remembered city, used when the message names none.
+    """
     question = message if isinstance(message, str) else str(message)
     check = check_message(question)
     warnings = warnings_for(check)
@@ -108,14 +136,16 @@ def answer(engine: Engine, message: str, today: dt.date) -> Reply:
     if courtesy is not None:
         return Reply(display, False, None, 0.0, courtesy, "empty", warnings=warnings)
 
-    deadline = _deadline_reply(safe, today)
-    if deadline is not None:
+    result = engine.matcher.match(normalized)
+    deadline = reply_to_deadline_question(safe, today)
+    if deadline is not None and _deadline_fits(deadline, result):
         text = "\n\n".join([*warnings, deadline.text])
         return Reply(display, True, DEADLINE_ENTRY, 1.0, text, "deadline",
                      complete=deadline.complete, warnings=warnings)
 
-    result = engine.matcher.match(normalized)
-    reply = _reply_for_match(engine, display, result)
+    # Places are read after typo repair, so that 粤省是 (粤省事) still names 广东.
+    where = read_place(engine.matcher.segmenter.repair(normalized), place)
+    reply = _reply_for_match(engine, display, result, where)
     if warnings:
         reply.text = "\n\n".join([*warnings, reply.text])
         reply.warnings = warnings
@@ -134,7 +164,8 @@ def _courtesy(normalized: str) -> str | None:
     return None
 
 
-def _reply_for_match(engine: Engine, question: str, result: MatchResult) -> Reply:
+def _reply_for_match(engine: Engine, question: str, result: MatchResult,
+                     where: PlaceReading) -> Reply:
     kb = engine.kb
     ids = [i for i in result.entries(3) if i in kb.entries]
     titles = [kb.entries[i].question for i in ids]
@@ -142,9 +173,11 @@ def _reply_for_match(engine: Engine, question: str, result: MatchResult) -> Repl
     if result.decision == "answer" and best is not None:
         entry = kb.entries[best.key]
         others = [i for i in ids if i != entry.id]
-        return Reply(question, True, entry.id, best.probability, format_entry(entry), "answer",
-                     suggestion_ids=others,
-                     suggestions=[kb.entries[i].question for i in others])
+        reply = compose(kb, entry, where, probability=best.probability)
+        reply.question = question
+        reply.suggestion_ids = others
+        reply.suggestions = [kb.entries[i].question for i in others]
+        return reply
     if result.decision == "suggest":
         lines = "\n".join(f"{n}. {t}" for n, t in enumerate(titles, 1))
         text = f"{SUGGEST_INTRO}\n{lines}\n{SUGGEST_OUTRO}"
@@ -157,3 +190,47 @@ def _reply_for_match(engine: Engine, question: str, result: MatchResult) -> Repl
             text = f"{topic.reply}\n\n{CAN_HELP_WITH}"
     return Reply(question, False, None, result.score, text, "decline",
                  suggestion_ids=ids, suggestions=titles)
+
+
+def is_local(entry: Entry) -> bool:
+    """Whether an answer depends on where the pension is paid."""
+    tags = set(entry.tags)
+    return bool(tags & LOCAL_TAGS) and not tags & NOT_LOCAL_TAGS
+
+
+def place_entry(kb: KnowledgeBase, province: str) -> Entry | None:
+    """The page of a province (its channels and rules), found by its short name."""
+    for entry in kb.entries.values():
+        if entry.is_place and province in entry.regions:
+            return entry
+    return None
+
+
+def place_line(kb: KnowledgeBase, place: str, province: str) -> str:
+    """One line of what is specific to a place, naming it."""
+    entry = place_entry(kb, province)
+    local = getattr(entry, "local", "") if entry else ""
+    if entry and not local:  # a province page without its one-line summary: its first line
+        local = entry.answer.strip().splitlines()[0]
+    label = place if place == province else f"{place}（{province}）"
+    return f"📍{label}：{local or NO_LOCAL_CHANNEL}"
+
+
+def compose(kb: KnowledgeBase, entry: Entry, where: PlaceReading | None = None,
+            probability: float = 1.0) -> Reply:
+    """An entry's answer, with the specifics of the place it is about when that matters."""
+    parts = [entry.answer]
+    place = province = ""
+    choices: list[str] = []
+    if where is not None and is_local(entry):
+        if where.region is not None:
+            place, province = where.name, where.province or where.name
+            parts.append(place_line(kb, place, where.province or place))
+        elif where.asked_about:
+            choices = [r.short for r in where.asked_about[:2]]
+            parts.append(f"您提到了{'和'.join(choices)}。养老金是在哪里领的？"
+                         "点下面的按钮，我补上那里的办法。")
+    text = "\n".join(parts[:1] + [""] * bool(parts[1:]) + parts[1:])
+    text = f"{text}\n\n{LOCAL_RULES_NOTE}\n{source_line(entry)}"
+    return Reply(entry.question, True, entry.id, probability, text, "answer", place=place,
+                 province=province, place_choices=choices, buttons=list(entry.buttons))

@@ -21,14 +21,16 @@ import jieba
 
 from bot import KNOWLEDGE_DIR
 from bot.knowledge import KnowledgeBase, fingerprint, load_knowledge
-from bot.matcher import Locate, Matcher
+from bot.matcher import Matcher
+from bot.places import app_names, strip_places
+from bot.regions import all_regions
 from bot.segment import Segmenter, build_pinyin_tables
 
 log = logging.getLogger(__name__)
 
 # The cache is only valid for the code that built it: key it on these modules' source.
 _BUILD_MODULES = ("engine.py", "matcher.py", "segment.py", "knowledge.py", "normalize.py",
-                  "regions.py")
+                  "regions.py", "places.py")
 CODE_VERSION = hashlib.sha256(
     b"".join((Path(__file__).parent / name).read_bytes() for name in _BUILD_MODULES)
 ).hexdigest()[:12]
@@ -73,30 +75,9 @@ def _tokenizer(dictionary: Path, words: tuple[str, ...]) -> jieba.Tokenizer:
     return tokenizer
 
 
-def default_locators() -> tuple[Locate, Locate]:
-    """(province named in a free text, province of a place name), from the region data."""
-    try:
-        from bot.regions import find_region_in_text, lookup_region
-    except ImportError:  # region data not available: no place signal
-        return (lambda _text: None), (lambda _name: None)
-
-    def in_text(text: str) -> str | None:
-        region = find_region_in_text(text)
-        return region.province_short if region else None
-
-    def by_name(name: str) -> str | None:
-        region = lookup_region(name)
-        return region.province_short if region else None
-
-    return in_text, by_name
-
-
 def _place_words() -> tuple[str, ...]:
-    try:
-        from bot.regions import all_regions
-    except ImportError:
-        return ()
-    words = []
+    """Place names and local app names: whole words for jieba and targets of typo repair."""
+    words = [*app_names()]
     for region in all_regions():
         words += [region.name, region.short]
     return tuple(w for w in dict.fromkeys(words) if len(w) >= 2)
@@ -125,7 +106,6 @@ def build_engine(knowledge_dir: Path = KNOWLEDGE_DIR, *, use_cache: bool = True)
         f"{CODE_VERSION}|{kb.fingerprint}|{regions}|{sorted(kb.problems)}".encode()
     ).hexdigest()[:20]
     cache_file = directory / f"engine-{key}.pickle"
-    locate, locate_name = default_locators()
     tokenizer = _tokenizer(dictionary, words)
     if use_cache and cache_file.exists():
         try:
@@ -134,7 +114,7 @@ def build_engine(knowledge_dir: Path = KNOWLEDGE_DIR, *, use_cache: bool = True)
             matcher = Matcher.__new__(Matcher)
             matcher.__dict__.update(state)
             matcher.segmenter = segmenter
-            matcher._locate = locate
+            matcher._prepare = strip_places
             return Engine(kb, matcher)
         except Exception:  # a stale or damaged cache is rebuilt, never fatal
             log.warning("engine cache %s unreadable; rebuilding", cache_file)
@@ -144,9 +124,9 @@ def build_engine(knowledge_dir: Path = KNOWLEDGE_DIR, *, use_cache: bool = True)
     vocabulary = set(kb.synonyms.values()) | set(kb.synonyms) | set(words)
     tables = build_pinyin_tables(vocabulary, kb.dictionary, known)
     segmenter = Segmenter(tokenizer, kb.synonyms, tables)
-    matcher = Matcher(kb, segmenter, locate, locate_name)
+    matcher = Matcher(kb, segmenter, strip_places)
     if use_cache:
-        state = {k: v for k, v in matcher.__dict__.items() if k not in ("segmenter", "_locate")}
+        state = {k: v for k, v in matcher.__dict__.items() if k not in ("segmenter", "_prepare")}
         try:
             _write_atomic(cache_file, pickle.dumps((tables, state), protocol=5))
         except OSError as exc:  # a read-only cache directory only costs start-up time

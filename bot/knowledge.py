@@ -58,6 +58,12 @@ class Entry:
     sources: tuple[Source, ...]
     reviewed: dt.date
     file: str
+    buttons: tuple[tuple[str, str], ...] = ()  # (label, entry id) shown under the answer
+
+    @property
+    def is_place(self) -> bool:
+        """A province's page: shown for where a question is about, never matched as a topic."""
+        return bool(self.regions)
 
     @property
     def texts(self) -> tuple[str, ...]:
@@ -159,7 +165,7 @@ def _parse_entry(raw: Any, name: str, index: int, problems: list[str]) -> Entry 
         return None
     entry_id, where = start
     unknown = set(raw) - {"id", "question", "phrasings", "answer", "tags", "regions",
-                          "sources", "reviewed"}
+                          "sources", "reviewed", "buttons"}
     if unknown:
         problems.append(f"{where}: 不认识的字段 {', '.join(sorted(map(str, unknown)))}")
     question = raw.get("question")
@@ -183,6 +189,7 @@ def _parse_entry(raw: Any, name: str, index: int, problems: list[str]) -> Entry 
     if regions is None:
         problems.append(f"{where}: regions 应是地名列表，例如 [辽宁, 锦州]")
     sources = _parse_sources(raw.get("sources"), where, problems)
+    buttons = _parse_buttons(raw.get("buttons", []), where, problems)
     reviewed = raw.get("reviewed")
     if isinstance(reviewed, str):
         try:
@@ -203,7 +210,24 @@ def _parse_entry(raw: Any, name: str, index: int, problems: list[str]) -> Entry 
         sources=tuple(sources),
         reviewed=reviewed,
         file=name,
+        buttons=buttons,
     )
+
+
+def _parse_buttons(raw: Any, where: str, problems: list[str]) -> tuple[tuple[str, str], ...]:
+    """`buttons:` lines written as `按钮文字: 条目id`."""
+    if not raw:
+        return ()
+    items = raw if isinstance(raw, list) else [None]
+    out = []
+    for item in items:
+        if (not isinstance(item, dict) or len(item) != 1
+                or not all(isinstance(v, str) and v for v in (*item, *item.values()))):
+            problems.append(f"{where}: buttons 每一行要写成“按钮文字: 条目id”")
+            return ()
+        ((label, target),) = item.items()
+        out.append((label.strip(), target.strip()))
+    return tuple(out)
 
 
 def _parse_oos(raw: Any, name: str, index: int, problems: list[str]) -> OutOfScopeTopic | None:
@@ -280,6 +304,11 @@ def load_knowledge(root: Path) -> KnowledgeBase:
         for entry in parsed:
             seen[entry.id] = name
             kb.entries[entry.id] = entry
+    for entry in kb.entries.values():
+        for label, target in entry.buttons:
+            if target not in kb.entries:
+                kb.problems.append(
+                    f"{entry.file}: {entry.id}: 按钮“{label}”指向不存在的条目 {target}")
     if not kb.entries and not kb.problems:
         kb.problems.append(f"{_display(root / 'entries', root)}: -: 没有找到任何知识条目")
 

@@ -25,34 +25,46 @@ from bot.knowledge import KnowledgeBase
 from bot.segment import BIGRAM_PREFIX, Segmenter
 
 OOS_PREFIX = "oos:"
-PLACE_PREFIX = "@"
 BIGRAM_WEIGHT = 0.6
 CANDIDATES = 5
 GENERIC_SHARE = 0.2  # a word in more than this share of entries is generic
 # Decision thresholds on the calibrated probability; see `decide`.
-ANSWER_AT = 0.7
-SUGGEST_AT = 0.18
-ANSWER_MARGIN = 0.15
+ANSWER_AT = 0.3
+ANSWER_MARGIN = 0.1
+SUGGEST_AT = 0.12
+OFF_TOPIC_SUGGEST_AT = 0.5
 
 FEATURES = ("bias", "cos", "top3", "qcov_entry", "dcov", "ratio", "gap",
-            "region_match", "region_mismatch", "is_oos", "oos_but_certification",
-            "entry_but_off_topic", "unknown_share",
+            "is_oos", "oos_but_certification", "entry_but_off_topic", "unknown_share",
             "ratio_gap", "qcov_gap", "top3_gap")
 # Features also given relative to the best other candidate: the model then sees the contest.
 RELATIVE = ("ratio", "qcov_entry", "top3")
-(_BIAS, _COS, _TOP3, _QCOV, _DCOV, _RATIO, _GAP, _REGION_MATCH, _REGION_MISMATCH,
- _IS_OOS, _OOS_CERT, _OFF_TOPIC, _UNKNOWN) = range(13)
+(_BIAS, _COS, _TOP3, _QCOV, _DCOV, _RATIO, _GAP, _IS_OOS, _OOS_CERT, _OFF_TOPIC,
+ _UNKNOWN) = range(11)
 _RELATIVE_FROM = [FEATURES.index(name) for name in RELATIVE]
 _RELATIVE_TO = [FEATURES.index(f"{short}_gap") for short in ("ratio", "qcov", "top3")]
 _RELATIVE_SPAN = np.arange(len(RELATIVE))
 _NO_ROWS = np.zeros((0, len(FEATURES)))
 # Words that make a question about certification, whatever else it mentions.
-CERTIFICATION_WORDS = ("认证", "刷脸", "代认证", "静默认证", "上门认证", "补认证")
+CERTIFICATION_WORDS = ("认证", "刷脸", "代认证", "静默认证", "上门认证", "补认证", "人脸", "生存",
+                       "资格", "停发", "暂停发放", "恢复发放", "12333",
+                       "去世", "死亡", "过世", "离世")
+# A message made only of these words asks "how do I certify?" in general: the overview entry
+# (tagged `overview`) answers it. Words are in their canonical form (after synonyms).
+GENERAL_WORDS = frozenset((
+    "认证", "养老金", "养老", "社保", "退休", "退休人员", "人员", "职工", "领取", "待遇",
+    "资格", "怎么", "怎么办", "怎样", "如何", "怎么样", "进行", "办", "办理", "弄",
+    "搞", "做", "操作", "流程", "步骤", "方法", "方式", "办法", "手续", "程序",
+    "在哪", "哪里", "哪儿", "去哪", "去哪里", "哪", "需要", "要", "应该", "该",
+    "得", "今年", "每年", "年度", "一下", "的", "了", "呢", "吗", "啊", "呀",
+    "我", "我们", "咱", "俺", "是", "在", "去", "到", "可以", "能", "详细",
+    "指南", "攻略", "教程", "全国", "老人", "老年人", "退休老人", "大爷", "大妈", "阿姨",
+))
 # Words without which a question is unlikely to be about benefits at all (去海南旅游哪里好玩).
 TOPIC_WORDS = (*CERTIFICATION_WORDS, "养老金", "社保", "待遇", "停发", "补发", "12333", "资格",
                "退休", "抚恤金", "津贴", "遗属", "人社", "领取", "app", "小程序", "公众号", "上门")
 
-Locate = Callable[[str], "str | None"]
+Prepare = Callable[[str], str]
 
 
 @dataclass
@@ -90,25 +102,24 @@ class MatchResult:
 class Matcher:
     """Ranks knowledge entries for a question."""
 
-    def __init__(self, kb: KnowledgeBase, segmenter: Segmenter, locate: Locate | None = None,
-                 locate_name: Locate | None = None, weights: list[float] | None = None):
+    def __init__(self, kb: KnowledgeBase, segmenter: Segmenter, prepare: Prepare | None = None,
+                 weights: list[float] | None = None):
         self.segmenter = segmenter
-        self._locate = locate or (lambda _text: None)
-        self._provinces: dict[str, set[str]] = {}
+        # Place names are taken out of every text before matching: where a question is about
+        # is read separately (bot.places), so a place never decides what is asked.
+        self._prepare = prepare or (lambda text: text)
+        self._overview = next((e.id for e in kb.entries.values() if "overview" in e.tags), None)
         texts: list[tuple[str, str]] = []
         for entry in kb.entries.values():
-            texts += [(entry.id, t) for t in entry.texts]
-            places = {(locate_name or self._locate)(r) or r for r in entry.regions}
-            self._provinces[entry.id] = {p for p in places if p}
+            if not entry.is_place:
+                texts += [(entry.id, self._prepare(t)) for t in entry.texts]
         for topic in kb.out_of_scope.values():
-            texts += [(OOS_PREFIX + topic.id, t) for t in (topic.label, *topic.examples)]
+            texts += [(OOS_PREFIX + topic.id, self._prepare(t))
+                      for t in (topic.label, *topic.examples)]
         analysed = []
         for key, text in texts:
             compact, terms = segmenter.terms(text)
-            # The province an entry is about is a term of its own, so that a question naming
-            # any city of that province finds it (大连 → @辽宁) even when no other word matches.
-            places = [PLACE_PREFIX + p for p in sorted(self._provinces.get(key, ()))]
-            analysed.append((key, compact, frozenset(terms + places)))
+            analysed.append((key, compact, frozenset(terms)))
         df: dict[str, int] = defaultdict(int)
         for _key, _compact, terms in analysed:
             for term in terms:
@@ -147,11 +158,6 @@ class Matcher:
             self._padded[k, :len(docs)] = docs
         self._padded_inv_norm = np.append(1 / np.sqrt(self._norm2), 0.0)[self._padded]
         self._key_is_oos = np.array([key.startswith(OOS_PREFIX) for key in self._keys])
-        self._key_has_province = np.array([bool(self._provinces.get(key)) for key in self._keys])
-        self._no_keys = np.zeros(len(self._keys), dtype=bool)
-        self._province_keys = {
-            place: np.array([place in self._provinces.get(key, ()) for key in self._keys])
-            for place in set().union(*self._provinces.values())}
         # Words most entries use (认证, 养老金, 怎么办) say nothing about which entry is meant.
         spread: dict[str, int] = defaultdict(int)
         for counts in self._key_terms:
@@ -171,16 +177,12 @@ class Matcher:
     # This runs on every message, so it works on whole arrays (about twenty numpy calls) plus
     # one rapidfuzz call per candidate: no Python loop over documents.
 
-    def _features(self, text: str, exclude_doc: int = -1, place: str | None = None,
+    def _features(self, text: str, exclude_doc: int = -1,
                   analysed: tuple[str, list[str], list[str]] | None = None,
                   ) -> tuple[list[str], np.ndarray]:
         """The candidate keys for `text` and their feature rows (columns as in FEATURES)."""
         compact, _words, terms = analysed or self.segmenter.analyse(text)
-        if place is None:
-            place = self._locate(text)
         unique = set(terms)
-        if place:
-            unique.add(PLACE_PREFIX + place)
         # Document vectors are binary times the term weight, so a shared term adds weight².
         squares = dict(zip(unique, map(self._squares.get, unique), strict=True))
         for term, square in squares.items():
@@ -241,10 +243,6 @@ class Matcher:
             rows[:, _OOS_CERT] = is_oos
         if not any(word in compact for word in TOPIC_WORDS):
             rows[:, _OFF_TOPIC] = ~is_oos
-        if place:
-            in_place = self._province_keys.get(place, self._no_keys)[chosen]
-            rows[:, _REGION_MATCH] = in_place
-            rows[:, _REGION_MISMATCH] = self._key_has_province[chosen] & ~in_place
         held_key = int(self._doc_key[exclude_doc]) if exclude_doc >= 0 else -1
         names = [self._keys[k] for k in chosen.tolist()]
         for row, k in enumerate(chosen.tolist()):
@@ -271,18 +269,20 @@ class Matcher:
 
     def match(self, text: str) -> MatchResult:
         """Rank entries for `text` (already normalised) and decide what to do."""
-        place = self._locate(text) or ""
-        analysed = self.segmenter.analyse(text)
-        keys, rows = self._features(text, place=place, analysed=analysed)
+        analysed = self.segmenter.analyse(self._prepare(text))
+        keys, rows = self._features(text, analysed=analysed)
         z = np.clip(rows @ np.asarray(self.weights), -30.0, 30.0)
         probabilities = (1 / (1 + np.exp(-z))).tolist()
         candidates = sorted((Candidate(key, p) for key, p in zip(keys, probabilities, strict=True)),
                             key=lambda c: c.probability, reverse=True)
-        decision = decide(candidates)
-        specific = bool(place) or any(w not in self._generic for w in analysed[1])
-        if decision == "answer" and not specific:
-            decision = "suggest"  # only generic words: offer topics rather than guess one
-        return MatchResult(decision, candidates)
+        compact, words = analysed[0], analysed[1]
+        if self._overview and words and set(words) <= GENERAL_WORDS and any(
+                word in compact for word in CERTIFICATION_WORDS):
+            # Only general words: the general answer, with buttons to go deeper.
+            candidates = [Candidate(self._overview, 1.0),
+                          *(c for c in candidates if c.key != self._overview)]
+            return MatchResult("answer", candidates)
+        return MatchResult(decide(candidates, on_topic=on_topic(compact)), candidates)
 
     # -- calibration ---------------------------------------------------------------------------
 
@@ -315,18 +315,28 @@ class Matcher:
         return [float(v) for v in w]
 
 
-def decide(candidates: list[Candidate]) -> str:
+def on_topic(compact: str) -> bool:
+    """Whether a (canonical, compact) message mentions certification at all."""
+    return any(word in compact for word in CERTIFICATION_WORDS)
+
+
+def decide(candidates: list[Candidate], *, on_topic: bool = True) -> str:
     """answer / suggest / decline from the ranked candidates.
 
-    A confident wrong answer is the worst outcome, so answering needs both a high probability
-    and a clear lead over the runner-up; an out-of-scope topic on top means decline.
+    Answer the first candidate whenever it is clearly ahead: an elder who gets "我不太确定" for
+    a question the bot knows is failed too. Suggestions alone are for a real tie; declining is
+    for out-of-scope topics and messages about nothing the bot knows. A message with no word
+    about certification or benefits needs a stronger lead, since a confident wrong answer is
+    the worst outcome.
     """
     if not candidates:
         return "decline"
     best = candidates[0]
     if best.is_out_of_scope:
         return "decline"
-    runner_up = next((c.probability for c in candidates[1:] if not c.is_out_of_scope), 0.0)
+    runner_up = candidates[1].probability if len(candidates) > 1 else 0.0
+    if not on_topic:  # a word-level likeness is not enough without a word about certification
+        return "suggest" if best.probability >= OFF_TOPIC_SUGGEST_AT else "decline"
     if best.probability >= ANSWER_AT and best.probability - runner_up >= ANSWER_MARGIN:
         return "answer"
     if best.probability >= SUGGEST_AT:

@@ -444,8 +444,16 @@ def find_region_in_text(text: str | None) -> Region | None:
                          strict_words=True)
 
 
-def _best_in_text(text: str, data: RegionData, *, strict_words: bool) -> Region | None:
-    found: list[tuple[int, int, int, Region]] = []
+def find_regions_in_text(text: str | None) -> list[tuple[int, str, Region]]:
+    """Every place a free-text message names, as (position, word as typed, region), in order."""
+    if not text:
+        return []
+    return _mentions(unicodedata.normalize("NFKC", text), load_region_data(), strict_words=True)
+
+
+def _mentions(text: str, data: RegionData, *, strict_words: bool
+              ) -> list[tuple[int, str, Region]]:
+    found: list[tuple[int, str, Region]] = []
     starts = _name_starts(data)
     i = 0
     while i < len(text):
@@ -457,10 +465,16 @@ def _best_in_text(text: str, data: RegionData, *, strict_words: bool) -> Region 
             region = data.by_name.get(word)
             if region is None or not _counts_as_place(text, i, word, region, strict_words):
                 continue
-            found.append((0 if region.is_province else 1, length, -i, region))
+            found.append((i, word, region))
             i += length - 1
             break
         i += 1
+    return found
+
+
+def _best_in_text(text: str, data: RegionData, *, strict_words: bool) -> Region | None:
+    found = [(0 if region.is_province else 1, len(word), -i, region)
+             for i, word, region in _mentions(text, data, strict_words=strict_words)]
     return max(found, key=lambda item: item[:3])[3] if found else None
 
 

@@ -1,0 +1,143 @@
+"""Where a question is about, decided apart from what it asks.
+
+A message may name no place (then the user's remembered city is used), one place, or two: a
+son in 深圳 asking about his father in a 河南 village. The place that counts is the one tied to
+the pension (老家, 户口, 参保地, where the parent lives and is paid); when the words do not say
+which, the bot asks rather than guesses.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.regions import Region, RegionData, find_regions_in_text, load_region_data, lookup_region
+
+# Words in a place's clause that tie the place to the pension ...
+_PENSION_TIES = ("老家", "户口", "户籍", "参保", "社保在", "退休", "领", "发放", "原单位",
+                 "单位在", "缴", "养老金在")
+_FAMILY = ("爸", "妈", "父", "母", "老人", "公公", "婆婆", "岳父", "岳母", "爷爷", "奶奶",
+           "外公", "外婆", "姥姥", "姥爷", "老伴", "丈夫", "老公", "妻子", "老婆", "舅", "姨",
+           "叔", "伯", "姑")
+# ... and words that say it is only where the person asking lives or works.
+_ASKER_HERE = re.compile(r"(我|本人|俺|自己|孩子|儿子|女儿|子女)(现在|目前|人|一直)?"
+                         r"(在|住|住在|定居|工作|上班|打工)")
+_CLAUSE_BREAK = re.compile(r"[，,。.;；！!？?\s、]")
+# A local app or mini program names its province as surely as a place name does (京通 → 北京).
+_APP_KINDS = ("app", "mini_program", "wechat", "website")
+_APP_SUFFIX = re.compile(r"(APP|App|app|小程序|微信公众号|公众号|认证|市民云)+$")
+_APP_SPLIT = re.compile(r"[、/，,或]|（[^）]*）|\([^)]*\)|“|”|\s")
+_APP_NAMES: dict[int, dict[str, Region]] = {}
+
+
+@dataclass(frozen=True)
+class PlaceReading:
+    """The place to answer for, where it came from, and the choice when unsure."""
+
+    region: Region | None = None
+    source: str = ""  # "message" | "profile" | ""
+    asked_about: tuple[Region, ...] = ()  # two or more places the words do not decide between
+    others: tuple[Region, ...] = ()  # other places named, not the pension's (为什么没用它们)
+
+    @property
+    def province(self) -> str | None:
+        return self.region.province_short if self.region else None
+
+    @property
+    def name(self) -> str:
+        """The place as the reply names it: the city when one was named, else the province."""
+        return self.region.short if self.region else ""
+
+
+def app_names(data: RegionData | None = None) -> dict[str, Region]:
+    """Names of local apps and mini programs → their province (names shared by two provinces,
+    such as 老来网, say nothing about the place and are left out)."""
+    data = data or load_region_data()
+    cached = _APP_NAMES.get(id(data))
+    if cached is not None:
+        return cached
+    owners: dict[str, set[str]] = {}
+    for layer_name, layer in data.layers.items():
+        region = data.by_name.get(layer_name)
+        if region is None:
+            continue
+        province = data.province_of(region)
+        for channel in layer.channels:
+            if channel.kind not in _APP_KINDS:
+                continue
+            for part in _APP_SPLIT.split(channel.name):
+                name = _APP_SUFFIX.sub("", part.strip())
+                if len(name) >= 2 and not name.isascii():
+                    owners.setdefault(name, set()).add(province.name)
+    # A name inside another province's name is too general to tell (智慧人社, 老来).
+    names = {name: data.by_name[next(iter(p))] for name, p in owners.items()
+             if len(p) == 1 and not any(name in other and owners[other] != p for other in owners)}
+    _APP_NAMES[id(data)] = names
+    return names
+
+
+def _mentions(text: str) -> list[tuple[int, str, Region]]:
+    """Places and local apps named in `text`, in order of position."""
+    found = find_regions_in_text(text)
+    taken = {i for start, word, _ in found for i in range(start, start + len(word))}
+    for name, region in app_names().items():
+        start = text.find(name)
+        while start >= 0:
+            if not taken & set(range(start, start + len(name))):
+                found.append((start, name, region))
+                taken |= set(range(start, start + len(name)))
+            start = text.find(name, start + len(name))
+    return sorted(found, key=lambda m: m[0])
+
+
+def strip_places(text: str) -> str:
+    """The message without its place names, so that where never decides what is asked."""
+    mentions = _mentions(text)
+    if not mentions:
+        return text
+    out, pos = [], 0
+    for start, word, _region in mentions:
+        out.append(text[pos:start])
+        pos = start + len(word)
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def read_place(text: str, remembered: str | None = None) -> PlaceReading:
+    """The place `text` is about; the remembered city when the message names none."""
+    mentions = _mentions(text)
+    # One place per province: 辽宁锦州 is one place, the most specific name wins.
+    by_province: dict[str, tuple[int, str, Region]] = {}
+    for mention in mentions:
+        province = mention[2].province_short
+        kept = by_province.get(province)
+        if kept is None or (kept[2].is_province and not mention[2].is_province):
+            by_province[province] = mention
+    places = list(by_province.values())
+    if not places:
+        region = lookup_region(remembered) if remembered else None
+        return PlaceReading(region, "profile" if region else "")
+    if len(places) == 1:
+        return PlaceReading(places[0][2], "message")
+    scored = sorted(((_tie_score(text, start, word), start, region)
+                     for start, word, region in places), key=lambda s: (-s[0], s[1]))
+    best, runner_up = scored[0], scored[1]
+    if best[0] > runner_up[0] and best[0] > 0:
+        return PlaceReading(best[2], "message",
+                            others=tuple(region for _, _, region in scored[1:]))
+    return PlaceReading(None, "message", asked_about=tuple(region for _, _, region in scored))
+
+
+def _tie_score(text: str, start: int, word: str) -> int:
+    """How strongly the words around a place tie it to the pension (negative: the asker's)."""
+    left = _CLAUSE_BREAK.split(text[:start])[-1]
+    right = _CLAUSE_BREAK.split(text[start + len(word):])[0]
+    clause = left + word + right
+    score = 0
+    if any(tie in clause for tie in _PENSION_TIES):
+        score += 2
+    if any(member in left for member in _FAMILY):
+        score += 1
+    if _ASKER_HERE.search(left + word):
+        score -= 2
+    return score
