@@ -192,6 +192,18 @@ def _reply_for_match(engine: Engine, question: str, result: MatchResult,
                  suggestion_ids=ids, suggestions=titles)
 
 
+def topic_reply(engine: Engine, entry_id: str, place: str | None = None) -> Reply | None:
+    """The answer of one topic, as a button asks for it: no matching, no guessing.
+
+    `place` is a remembered city or a place the user picked; None when the topic is unknown
+    (the knowledge was reloaded since the button was made).
+    """
+    entry = engine.kb.entries.get(entry_id)
+    if entry is None:
+        return None
+    return compose(engine.kb, entry, read_place("", place))
+
+
 def is_local(entry: Entry) -> bool:
     """Whether an answer depends on where the pension is paid."""
     tags = set(entry.tags)

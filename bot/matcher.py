@@ -29,10 +29,11 @@ BIGRAM_WEIGHT = 0.6
 CANDIDATES = 5
 GENERIC_SHARE = 0.2  # a word in more than this share of entries is generic
 # Decision thresholds on the calibrated probability; see `decide`.
-ANSWER_AT = 0.3
-ANSWER_MARGIN = 0.1
+ANSWER_AT = 0.4
+ANSWER_MARGIN = 0.3
 SUGGEST_AT = 0.12
 OFF_TOPIC_SUGGEST_AT = 0.5
+RIDGE = 1e-2  # L2 penalty of the calibration model
 
 FEATURES = ("bias", "cos", "top3", "qcov_entry", "dcov", "ratio", "gap",
             "is_oos", "oos_but_certification", "entry_but_off_topic", "unknown_share",
@@ -56,9 +57,9 @@ GENERAL_WORDS = frozenset((
     "资格", "怎么", "怎么办", "怎样", "如何", "怎么样", "进行", "办", "办理", "弄",
     "搞", "做", "操作", "流程", "步骤", "方法", "方式", "办法", "手续", "程序",
     "在哪", "哪里", "哪儿", "去哪", "去哪里", "哪", "需要", "要", "应该", "该",
-    "得", "今年", "每年", "年度", "一下", "的", "了", "呢", "吗", "啊", "呀",
+    "得", "一下", "的", "了", "呢", "吗", "啊", "呀",
     "我", "我们", "咱", "俺", "是", "在", "去", "到", "可以", "能", "详细",
-    "指南", "攻略", "教程", "全国", "老人", "老年人", "退休老人", "大爷", "大妈", "阿姨",
+    "指南", "攻略", "教程", "全国", "老人", "老年人", "退休老人", "岁", "多岁",
 ))
 # Words without which a question is unlikely to be about benefits at all (去海南旅游哪里好玩).
 TOPIC_WORDS = (*CERTIFICATION_WORDS, "养老金", "社保", "待遇", "停发", "补发", "12333", "资格",
@@ -112,9 +113,9 @@ class Matcher:
         texts: list[tuple[str, str]] = []
         for entry in kb.entries.values():
             if not entry.is_place:
-                texts += [(entry.id, self._prepare(t)) for t in entry.texts]
+                texts += [(entry.id, self._prepare(segmenter.repair(t))) for t in entry.texts]
         for topic in kb.out_of_scope.values():
-            texts += [(OOS_PREFIX + topic.id, self._prepare(t))
+            texts += [(OOS_PREFIX + topic.id, self._prepare(segmenter.repair(t)))
                       for t in (topic.label, *topic.examples)]
         analysed = []
         for key, text in texts:
@@ -269,14 +270,16 @@ class Matcher:
 
     def match(self, text: str) -> MatchResult:
         """Rank entries for `text` (already normalised) and decide what to do."""
-        analysed = self.segmenter.analyse(self._prepare(text))
+        # Typos are repaired before places are taken out: 粤省是 is 粤省事, which names 广东.
+        analysed = self.segmenter.analyse(self._prepare(self.segmenter.repair(text)))
         keys, rows = self._features(text, analysed=analysed)
         z = np.clip(rows @ np.asarray(self.weights), -30.0, 30.0)
         probabilities = (1 / (1 + np.exp(-z))).tolist()
         candidates = sorted((Candidate(key, p) for key, p in zip(keys, probabilities, strict=True)),
                             key=lambda c: c.probability, reverse=True)
         compact, words = analysed[0], analysed[1]
-        if self._overview and words and set(words) <= GENERAL_WORDS and any(
+        if self._overview and words and all(
+                w in GENERAL_WORDS or (w.isdigit() and len(w) <= 3) for w in words) and any(
                 word in compact for word in CERTIFICATION_WORDS):
             # Only general words: the general answer, with buttons to go deeper.
             candidates = [Candidate(self._overview, 1.0),
@@ -303,7 +306,7 @@ class Matcher:
         x = np.concatenate(rows)
         y = np.array(labels)
         w = np.zeros(len(FEATURES))
-        ridge = 1e-2
+        ridge = RIDGE
         for _ in range(25):  # Newton's method; converges in a handful of steps
             p = 1 / (1 + np.exp(-np.clip(x @ w, -30, 30)))
             gradient = x.T @ (p - y) + ridge * w

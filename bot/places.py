@@ -78,15 +78,22 @@ def app_names(data: RegionData | None = None) -> dict[str, Region]:
 
 def _mentions(text: str) -> list[tuple[int, str, Region]]:
     """Places and local apps named in `text`, in order of position."""
-    found = find_regions_in_text(text)
-    taken = {i for start, word, _ in found for i in range(start, start + len(word))}
-    for name, region in app_names().items():
+    # App names first and longest first: 辽宁人社 is one name, not 辽宁 followed by 人社.
+    found: list[tuple[int, str, Region]] = []
+    taken: set[int] = set()
+    for name, region in sorted(app_names().items(), key=lambda item: -len(item[0])):
         start = text.find(name)
         while start >= 0:
-            if not taken & set(range(start, start + len(name))):
+            span = set(range(start, start + len(name)))
+            if not taken & span:
                 found.append((start, name, region))
-                taken |= set(range(start, start + len(name)))
+                taken |= span
             start = text.find(name, start + len(name))
+    for start, word, region in find_regions_in_text(text):
+        span = set(range(start, start + len(word)))
+        if not taken & span:
+            found.append((start, word, region))
+            taken |= span
     return sorted(found, key=lambda m: m[0])
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import jieba
 
@@ -64,6 +64,8 @@ class PinyinTables:
     words_by_sound: dict[tuple[str, ...], str]  # fuzzy syllables -> word
     core_words: frozenset[str]  # repaired even when the typo is itself a real word
     known_words: frozenset[str]  # words never "repaired" into something else
+    # Sounds shared by several words (锦州, 荆州): the typo keeps the one it shares characters with.
+    sound_alikes: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def char_sounds(self) -> dict[str, str]:
@@ -155,10 +157,16 @@ class Segmenter:
                 if word is None:
                     continue
                 typed = "".join(u for u, _ in units[i : i + size])
+                alikes = tables.sound_alikes.get(sounds)  # type: ignore[arg-type]
+                if alikes:  # 锦洲 is 锦州, not 荆州
+                    word = max(alikes, key=lambda w: _shared(w, typed))
                 is_chinese = all(len(u) == 1 for u, _ in units[i : i + size])
                 if typed != word and is_chinese and word not in tables.core_words and (
                         typed in tables.known_words or self._overlaps_word(units, i, size)):
                     continue  # a real word (事业 is not 失业), or part of two (老是|失败)
+                if typed != word and is_chinese and typed in tables.known_words and \
+                        self._sounds_differ(typed, word):
+                    continue  # a real word that only sounds alike: 市民 is not 实名
                 if word not in tables.core_words and self._core_word_starts_inside(
                         sounds_of, i, size):
                     continue  # "shi shi bai": 失败 beats 逝世
@@ -167,6 +175,11 @@ class Segmenter:
             out.append(piece)
             i += step
         return "".join(out)
+
+    def _sounds_differ(self, typed: str, word: str) -> bool:
+        """Whether two words differ in reading before accents are folded (shimin, shiming)."""
+        readings = self._tables.char_pinyin
+        return [readings.get(c) for c in typed] != [readings.get(c) for c in word]
 
     def _core_word_starts_inside(self, sounds: list[str | None], start: int, size: int) -> bool:
         """Whether a domain word begins inside this span and runs past its end."""
@@ -196,7 +209,9 @@ class Segmenter:
         """Normalised text with typos repaired and synonyms mapped to their standard word."""
         text = self.repair(text)
         if self._synonym_re is not None:
-            text = self._synonym_re.sub(lambda m: self._synonyms[m.group()], text)
+            # Twice: "给我妈认证" becomes "给父母认证" and only then "代认证".
+            for _ in range(2):
+                text = self._synonym_re.sub(lambda m: self._synonyms[m.group()], text)
         return text
 
     def words(self, canonical_text: str) -> list[str]:
@@ -222,6 +237,11 @@ class Segmenter:
         return compact_text, words, words + bigrams(compact_text)
 
 
+def _shared(word: str, typed: str) -> int:
+    """How many characters two equally long spellings share, position by position."""
+    return sum(a == b for a, b in zip(word, typed, strict=False))
+
+
 def bigrams(compact_text: str) -> list[str]:
     """Character bigrams of the Chinese parts, marked so they never collide with words."""
     chars = [c for c in compact_text if _CJK.match(c)]
@@ -243,6 +263,7 @@ def build_pinyin_tables(vocabulary: Iterable[str], core_words: Iterable[str],
     syllables = frozenset(char_pinyin.values())
     core = frozenset(core_words)
     words_by_sound: dict[tuple[str, ...], str] = {}
+    alikes: dict[tuple[str, ...], list[str]] = {}
     # Core words first so that they win a clash of sounds.
     for word in [*sorted(core), *sorted(set(vocabulary) - core)]:
         if not 2 <= len(word) <= MAX_WORD_UNITS or not all(_CJK.match(c) for c in word):
@@ -252,5 +273,7 @@ def build_pinyin_tables(vocabulary: Iterable[str], core_words: Iterable[str],
         for key in keys:
             if "?" not in key:
                 words_by_sound.setdefault(key, word)
+                alikes.setdefault(key, []).append(word)
     return PinyinTables(char_pinyin, syllables, words_by_sound, core,
-                        frozenset(known_words) | frozenset(vocabulary))
+                        frozenset(known_words) | frozenset(vocabulary),
+                        {key: tuple(words) for key, words in alikes.items() if len(words) > 1})

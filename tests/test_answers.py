@@ -9,9 +9,13 @@ from bot.answers import (
     GREETING_TEXT,
     LOCAL_RULES_NOTE,
     THANKS_TEXT,
+    _reply_for_match,
     answer,
     source_line,
+    topic_reply,
 )
+from bot.matcher import Candidate, MatchResult
+from bot.places import read_place
 
 
 @pytest.mark.parametrize(
@@ -57,13 +61,64 @@ def test_deadline_question_missing_scheme_asks_for_it(engine, today):
     assert reply.kind == "deadline" and not reply.complete
 
 
+@pytest.mark.parametrize("question", ["认证", "养老保险怎么认证", "养老金认证怎么办理",
+                                      "退休人员资格认证流程", "80岁老人认证怎么弄"])
+def test_general_questions_get_the_overview_with_buttons_to_go_deeper(engine, today, question):
+    reply = answer(engine, question, today)
+    assert (reply.kind, reply.id) == ("answer", "how-to-certify")
+    assert [label for label, _ in reply.buttons] == ["用自己手机", "帮家里老人", "不用手机",
+                                                     "人在外地或国外"]
+
+
 def test_unsure_offers_titles_of_entries(engine, today):
-    reply = answer(engine, "认证", today)
-    assert reply.kind == "suggest"
+    tie = MatchResult("suggest", [Candidate("face-fail-reasons", 0.4),
+                                  Candidate("face-fail-repeated", 0.38)])
+    reply = _reply_for_match(engine, "刷脸", tie, read_place(""))
+    assert reply.kind == "suggest" and not reply.matched
+    assert reply.suggestion_ids == ["face-fail-reasons", "face-fail-repeated"]
     assert reply.suggestions == [engine.kb.entries[i].question for i in reply.suggestion_ids]
     assert all(title in reply.text for title in reply.suggestions)
 
 
+@pytest.mark.parametrize(("question", "place"), [
+    ("北京养老金认证用什么app", "北京"),
+    ("京通小程序怎么认证", "北京"),
+    ("粤省是怎么认证", "广东"),
+    ("我在深圳，我爸在河南农村，怎么帮他认证", "河南"),
+])
+def test_place_is_read_apart_and_its_line_added(engine, today, question, place):
+    reply = answer(engine, question, today)
+    assert reply.kind == "answer" and reply.province == place
+    assert f"📍{place}" in reply.text
+
+
+@pytest.mark.parametrize("question", ["广东养老金上调多少", "北京退休年龄是多少",
+                                      "湖北灵活就业社保补缴", "辽宁2025年养老金涨了多少"])
+def test_a_place_never_turns_another_topic_into_a_certification_answer(engine, today, question):
+    assert answer(engine, question, today).kind == "decline"
+
+
+def test_remembered_city_is_used_when_the_message_names_none(engine, today):
+    reply = answer(engine, "用哪个APP认证", today, place="锦州")
+    assert reply.province == "辽宁" and "📍锦州（辽宁）" in reply.text
+
+
+def test_two_places_without_a_tie_to_the_pension_ask_which(engine, today):
+    reply = answer(engine, "北京和上海怎么帮老人认证", today)
+    assert reply.place_choices == ["北京", "上海"] and not reply.province
+
+
+def test_scheme_question_without_a_date_gets_the_entry_not_the_calculator(engine, today):
+    reply = answer(engine, "遗属待遇要认证吗", today)
+    assert (reply.kind, reply.id) == ("answer", "scheme-survivor")
+
+
+def test_topic_reply_needs_no_matching(engine):
+    reply = topic_reply(engine, "proxy-certify", "锦州")
+    assert reply.id == "proxy-certify" and reply.province == "辽宁"
+    assert topic_reply(engine, "no-such-topic") is None
+
+
 def test_json_contract_keys(engine, today):
     assert set(answer(engine, "刷脸失败", today).as_json()) == {
-        "question", "matched", "id", "score", "answer", "suggestions"}
+        "question", "matched", "id", "score", "answer", "detail", "suggestions"}

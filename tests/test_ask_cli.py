@@ -20,7 +20,7 @@ def test_json_one_question():
     result = ask("--json", "在微信上怎么做养老金认证")
     assert result.returncode == 0, result.stderr.decode()
     obj = json.loads(result.stdout.decode())
-    assert set(obj) == {"question", "matched", "id", "score", "answer", "suggestions"}
+    assert set(obj) == {"question", "matched", "id", "score", "answer", "detail", "suggestions"}
     assert obj["question"] == "在微信上怎么做养老金认证"
     assert 0.0 <= obj["score"] <= 1.0
 

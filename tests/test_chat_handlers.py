@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from telegram import Chat, Message, MessageEntity, User
 
+from bot.answers import Reply
 from bot.tg.chat import _addressed_text
 from bot.tg.keyboards import answer_keyboard, main_keyboard
 
@@ -41,12 +42,40 @@ def test_chatter_is_not_addressed():
     assert _addressed_text(_message("今天吃饺子"), BOT_ID, BOT_NAME) is None
 
 
-@pytest.mark.parametrize(("kind_feedback", "rows"), [(True, 3), (False, 2)])
-def test_answer_keyboard(kind_feedback, rows):
-    markup = answer_keyboard(5, ["a", "b"], ["甲" * 80, "乙"], feedback=kind_feedback)
+def _reply(kind: str, **fields) -> Reply:
+    return Reply("问", kind == "answer", "how-to-certify" if kind == "answer" else None, 0.9,
+                 "答", kind, **fields)
+
+
+@pytest.mark.parametrize(("kind", "question_id", "rows"),
+                         [("answer", 5, 3), ("suggest", None, 2), ("decline", 5, 2)])
+def test_answer_keyboard_shows_topics_and_feedback_on_answers(kind, question_id, rows):
+    markup = answer_keyboard(_reply(kind, suggestion_ids=["a", "b"],
+                                    suggestions=["甲" * 80, "乙"]), question_id)
     assert len(markup.inline_keyboard) == rows
     assert len(markup.inline_keyboard[0][0].text) <= 60
     assert markup.inline_keyboard[0][0].callback_data == "sug:a"
+    data = [b.callback_data for row in markup.inline_keyboard for b in row]
+    assert any(d.startswith("fb:") for d in data) == (kind == "answer")
+
+
+def test_answer_keyboard_puts_go_deeper_buttons_first_two_a_row():
+    deeper = [("用自己手机", "channels-overview"), ("帮家里老人", "proxy-certify"),
+              ("不用手机", "offline-where")]
+    reply = _reply("answer", buttons=deeper,
+                   suggestion_ids=["proxy-certify", "missed-makeup"], suggestions=["代", "补"])
+    rows = answer_keyboard(reply, 9).inline_keyboard
+    assert [b.text for b in rows[0]] == ["用自己手机", "帮家里老人"]
+    assert [b.callback_data for b in rows[1]] == ["sug:offline-where"]
+    # A runner-up already offered as a go-deeper button is not offered twice.
+    assert [b.callback_data for b in rows[2]] == ["sug:missed-makeup"]
+
+
+def test_answer_keyboard_asks_which_place_when_two_are_named():
+    reply = _reply("answer", place_choices=["河南", "深圳"])
+    rows = answer_keyboard(reply, None).inline_keyboard
+    assert [b.callback_data for b in rows[0]] == ["plc:how-to-certify:河南",
+                                                  "plc:how-to-certify:深圳"]
 
 
 def test_main_keyboard_has_the_five_needs():

@@ -112,6 +112,7 @@ def add_handlers(application: Application) -> None:
     application.add_handler(CommandHandler("deadline", chat.start, filters=groups))
 
     application.add_handler(CallbackQueryHandler(chat.suggestion_chosen, pattern=r"^sug:"))
+    application.add_handler(CallbackQueryHandler(chat.place_chosen, pattern=r"^plc:"))
     application.add_handler(CallbackQueryHandler(chat.feedback, pattern=r"^fb:"))
     application.add_handler(InlineQueryHandler(chat.inline_query))
 

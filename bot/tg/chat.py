@@ -19,7 +19,7 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import ChatMigrated, TelegramError
 from telegram.ext import ContextTypes
 
-from bot.answers import DEADLINE_ENTRY, Reply, answer, format_entry
+from bot.answers import DEADLINE_ENTRY, Reply, answer, format_entry, topic_reply
 from bot.normalize import normalize
 from bot.safety import redact
 from bot.schemes import display_name
@@ -85,10 +85,7 @@ async def _send_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, reply:
     svc = services(context)
     chat, user = update.effective_chat, update.effective_user
     question_id = svc.question_ids.take()
-    if reply.kind in ("answer", "deadline"):
-        markup = answer_keyboard(question_id, [], [], feedback=True)
-    else:  # unsure or declined: the closest topics as buttons
-        markup = answer_keyboard(None, reply.suggestion_ids, reply.suggestions, feedback=False)
+    markup = answer_keyboard(reply, question_id)
     try:
         return await _send(context, chat.id, reply.text, markup, reply_to)
     finally:  # after the reply, so the user does not wait for it; stored even if sending failed
@@ -113,13 +110,20 @@ async def private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     """Answer a question typed in a private chat."""
     svc = services(context)
     message = update.effective_message
-    text = texts.BUTTON_QUESTIONS.get(message.text.strip(), message.text)
     user_id = update.effective_user.id if update.effective_user else 0
-    reply = _with_deadline_memory(context, text, svc, user_id)
+    topic = texts.BUTTON_TOPICS.get(message.text.strip())
+    reply = topic_reply(svc.engine, topic, _remembered_city(svc, user_id)) if topic else None
+    if reply is None:
+        reply = _with_deadline_memory(context, message.text, svc, user_id)
     try:
         await _send_reply(update, context, reply)
     finally:  # the user row is bookkeeping: write it once the answer is on its way
         _remember(update, context)
+
+
+def _remembered_city(svc: Services, user_id: int | None) -> str | None:
+    """The city a user gave /city or /deadline, used when a question names no place."""
+    return (get_user(svc.db, user_id) or {}).get("city") if user_id else None
 
 
 def _with_deadline_memory(context: ContextTypes.DEFAULT_TYPE, text: str, svc: Services,
@@ -130,7 +134,7 @@ def _with_deadline_memory(context: ContextTypes.DEFAULT_TYPE, text: str, svc: Se
     completes it. A scheme remembered from /deadline fills the gap without asking.
     """
     today = svc.clock.today()
-    reply = answer(svc.engine, text, today)
+    reply = answer(svc.engine, text, today, _remembered_city(svc, user_id))
     pending = context.user_data.pop(PENDING_DEADLINE, None)
     if pending and reply.kind != "deadline":
         combined = answer(svc.engine, f"{pending}，{text}", today)
@@ -246,16 +250,28 @@ async def non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def suggestion_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A "did you mean" button: send that entry's answer."""
+    """A topic button ("did you mean", "您可能还想问", 用自己手机 …): send that topic's answer."""
     query = update.callback_query
     svc = services(context)
     entry_id = (query.data or "").split(":", 1)[1]
-    entry = svc.engine.kb.entries.get(entry_id)
+    reply = topic_reply(svc.engine, entry_id, _remembered_city(svc, query.from_user.id))
     await query.answer()
-    if entry is None:  # knowledge reloaded since the button was made
+    if reply is None:  # knowledge reloaded since the button was made
         await query.message.reply_text("这个话题已经更新了，请再问我一次。")
         return
-    reply = Reply(entry.question, True, entry.id, 1.0, format_entry(entry), "answer")
+    await _send_reply(update, context, reply)
+
+
+async def place_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """按河南回答: the answer again, with the specifics of the place the user picked."""
+    query = update.callback_query
+    svc = services(context)
+    _, entry_id, place = ((query.data or "") + "::").split(":")[:3]
+    reply = topic_reply(svc.engine, entry_id, place)
+    await query.answer()
+    if reply is None:
+        await query.message.reply_text("这个话题已经更新了，请再问我一次。")
+        return
     await _send_reply(update, context, reply)
 
 

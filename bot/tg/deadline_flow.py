@@ -19,7 +19,7 @@ from bot.rules import compute_deadline
 from bot.schemes import SCHEMES
 from bot.storage import get_user, record_question, set_user_profile
 from bot.tg import texts
-from bot.tg.keyboards import answer_keyboard, city_keyboard, main_keyboard, scheme_keyboard
+from bot.tg.keyboards import city_keyboard, feedback_keyboard, main_keyboard, scheme_keyboard
 from bot.tg.sending import send_text
 from bot.tg.services import services
 
@@ -125,7 +125,7 @@ async def date_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         user_id=user_id, text=f"/deadline {scheme} {region or ''}", kind="deadline",
         entry_id="next-due-how", score=1.0, question_id=svc.question_ids.take())
     await send_text(context.bot, update.effective_chat.id, result.explanation,
-                    reply_markup=answer_keyboard(question_id, [], [], feedback=True))
+                    reply_markup=feedback_keyboard(question_id))
     return ConversationHandler.END
 
 

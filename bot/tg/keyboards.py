@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
 
+from bot.answers import Reply
 from bot.schemes import SCHEMES
 from bot.tg import texts
 
@@ -24,15 +25,36 @@ def _short(text: str) -> str:
     return text if len(text) <= MAX_BUTTON_CHARS else text[: MAX_BUTTON_CHARS - 1] + "…"
 
 
-def answer_keyboard(question_id: int | None, suggestion_ids: list[str],
-                    titles: list[str], *, feedback: bool) -> InlineKeyboardMarkup | None:
-    """Suggested topics as buttons, plus 有用 / 没用 under a real answer."""
-    rows = [[InlineKeyboardButton(_short(title), callback_data=f"sug:{entry_id}")]
-            for entry_id, title in zip(suggestion_ids, titles, strict=False)]
-    if feedback and question_id is not None:
-        rows.append([InlineKeyboardButton("👍 有用", callback_data=f"fb:{question_id}:1"),
-                     InlineKeyboardButton("👎 没用", callback_data=f"fb:{question_id}:0")])
+def answer_keyboard(reply: Reply, question_id: int | None) -> InlineKeyboardMarkup | None:
+    """Buttons under a reply: go deeper, pick the place, related topics, 有用 / 没用.
+
+    Under an answer the runners-up are "您可能还想问"; under an unsure reply or a decline they
+    are the closest topics. Every topic button opens that topic's answer directly.
+    """
+    rows: list[list[InlineKeyboardButton]] = []
+    deeper = [InlineKeyboardButton(label, callback_data=f"sug:{target}")
+              for label, target in reply.buttons]
+    rows += [deeper[i:i + 2] for i in range(0, len(deeper), 2)]
+    if reply.place_choices and reply.id:
+        rows.append([InlineKeyboardButton(f"按{place}回答", callback_data=f"plc:{reply.id}:{place}")
+                     for place in reply.place_choices])
+    shown = {target for _, target in reply.buttons}
+    rows += [[InlineKeyboardButton(_short(title), callback_data=f"sug:{entry_id}")]
+             for entry_id, title in zip(reply.suggestion_ids, reply.suggestions, strict=False)
+             if entry_id not in shown]
+    if reply.kind in ("answer", "deadline") and question_id is not None:
+        rows.append(_feedback_row(question_id))
     return InlineKeyboardMarkup(rows) if rows else None
+
+
+def feedback_keyboard(question_id: int) -> InlineKeyboardMarkup:
+    """有用 / 没用 alone, under a reply that offers nothing else."""
+    return InlineKeyboardMarkup([_feedback_row(question_id)])
+
+
+def _feedback_row(question_id: int) -> list[InlineKeyboardButton]:
+    return [InlineKeyboardButton("👍 有用", callback_data=f"fb:{question_id}:1"),
+            InlineKeyboardButton("👎 没用", callback_data=f"fb:{question_id}:0")]
 
 
 def scheme_keyboard(prefix: str) -> InlineKeyboardMarkup:

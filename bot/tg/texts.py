@@ -8,12 +8,13 @@ BUTTON_FAMILY = "帮家人认证"
 BUTTON_MISSED = "错过了怎么办"
 BUTTON_REMIND = "设置提醒"
 
-# What a keyboard button asks, in the words the matcher knows best.
-BUTTON_QUESTIONS = {
-    BUTTON_HOW: "手机上怎么做养老金资格认证",
-    BUTTON_FAMILY: "怎么帮家里老人代认证",
-    BUTTON_MISSED: "错过了认证时间怎么办",
+# The topic a keyboard button opens: straight to its answer, never through the matcher.
+BUTTON_TOPICS = {
+    BUTTON_HOW: "how-to-certify",
+    BUTTON_FAMILY: "proxy-certify",
+    BUTTON_MISSED: "missed-makeup",
 }
+MORE_QUESTIONS = "您可能还想问："
 
 START = (
     "您好，{name}！我是养老金认证助手 🙂\n\n"
