@@ -177,7 +177,9 @@ def test_same_label_replaces_and_the_limit_holds(db) -> None:
         ("enterprise", None, "2026-03-05", "2027-03-05"),       # rolling 12 months
         ("enterprise", None, "2024-02-29", "2025-02-28"),       # leap day clamps
         ("enterprise", "武汉", "2026-03-05", "2027-12-31"),      # calendar year
-        ("resident", "北京", "2026-03-05", "2026-12-20"),        # next window's end
+        ("resident", "北京", "2026-03-05", "2027-03-05"),        # national: rolling too
+        ("resident", "葫芦岛", "2026-03-05", "2026-12-31"),      # next half-year window's end
+        ("survivor", "呼和浩特", "2026-03-05", "2026-04-15"),    # next monthly window's end
     ],
 )
 def test_certified_rolls_forward_from_today(db, scheme, city, today, due) -> None:
