@@ -661,5 +661,31 @@ def channels_for(place: Region | str | None = None) -> list[Channel]:
     return out
 
 
+@dataclass(frozen=True)
+class LocalHelp:
+    """What the region files hold for one place: its own channels (city, then province) and
+    its notes (city, then province). A province with no verified local channel has a note
+    pointing to the national ones instead, so one of the two is never empty."""
+
+    region: Region | None
+    channels: tuple[Channel, ...]
+    notes: tuple[str, ...]
+
+
+def local_help(place: Region | str | None) -> LocalHelp:
+    data = load_region_data()
+    region, _unknown = _region_for(place)
+    channels: list[Channel] = []
+    notes: list[str] = []
+    if region is not None:
+        chain = [region] if region.is_province else [region, data.province_of(region)]
+        for layer_region in chain:
+            layer = data.layers.get(layer_region.name)
+            if layer:
+                channels.extend(layer.channels)
+                notes.extend(layer.notes)
+    return LocalHelp(region, tuple(channels), tuple(notes))
+
+
 def all_regions() -> list[Region]:
     return list(load_region_data().regions)
