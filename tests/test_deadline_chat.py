@@ -126,6 +126,14 @@ def test_missing_date_mentions_the_local_rule():
     assert "武汉市" in reply.text and "自然年度" in reply.text
 
 
+def test_missing_date_keeps_what_the_user_must_know():
+    reply = ask("锦州的农保，下次认证什么时候")
+    assert reply.missing == ("date",)
+    assert "问清楚您那里多久认证一次" in reply.text and "葫芦岛" in reply.text
+    reply = ask("呼和浩特的企业退休，下次认证什么时候")
+    assert "领取的当月就要先认证一次" in reply.text
+
+
 def test_future_date_is_politely_corrected():
     reply = ask("企业退休，上次认证是明年3月10号")
     assert reply is not None and not reply.complete and reply.missing == ("date",)

@@ -419,3 +419,16 @@ def test_generator_short_names():
     assert module.short_name("锡林郭勒盟") == "锡林郭勒"
     assert module.short_name("香港特别行政区") == "香港"
     assert module.short_name("大兴安岭地区") == "大兴安岭"
+
+
+@pytest.mark.parametrize(("place", "words"), [("香港", "民政事务总署"), ("澳门", "社会保障基金"),
+                                             ("台湾", "公证机关")])
+def test_hk_macao_taiwan_replies_say_how_to_certify_from_there(place, words):
+    from datetime import date
+
+    from bot.rules import compute_deadline
+
+    applied = rule_for("enterprise", place)
+    assert applied.level == "national"  # the national cycle; only the way to certify differs
+    text = compute_deadline(applied, last=date(2025, 5, 1), today=date(2025, 11, 1)).explanation
+    assert words in text and "寄回" in text
