@@ -112,10 +112,12 @@ def reply_to_deadline_question(text: str, today: date) -> DeadlineReply | None:
     if base is None:
         applied = rule_for(scheme, region)
         where = "全国通用规则" if applied.level == "national" else f"{applied.label}的规定"
+        passive = applied.passive.text if applied.passive else ""
         return DeadlineReply(
-            f"好的，您领的是{SCHEMES[scheme].short}，按{where}是{applied.rule.describe()}。"
-            "请告诉我上次认证是哪一天（比如 2025年3月10日 或 去年3月10号），我帮您算出下次最晚"
-            "哪天要认证；还没认证过的，告诉我开始领取待遇的日期也行。",
+            f"{passive}好的，您领的是{SCHEMES[scheme].short}，按{where}是"
+            f"{applied.rule.describe()}。{''.join(applied.important)}"
+            "请告诉我上次认证是哪一天（比如 2025年3月10日 或 去年3月10号），我帮您算出下次认证的"
+            "到期日；还没认证过的，告诉我开始领取待遇的日期也行。",
             False,
             missing=("date",),
         )

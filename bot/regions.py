@@ -21,24 +21,32 @@ import yaml
 from bot import KNOWLEDGE_DIR
 from bot.errors import KnowledgeError
 from bot.rules import (
+    FIRST_CERTIFICATION_MODES,
     RULE_TYPES,
     SUSPENSION_MODES,
     AppliedRule,
+    Passive,
     RegionRef,
     Rule,
     parse_month_day,
 )
 from bot.schemes import SCHEMES
+from bot.sources import host_of, is_official_host
 
 REGIONS_DIR = KNOWLEDGE_DIR / "regions"
 CHANNEL_KINDS = ("app", "mini_program", "wechat", "website", "self_service", "offline", "phone",
                  "home_visit")
 NATIONAL_LABEL = "全国通用规则"
-_RULE_FIELDS = {"type", "months", "windows", "suspension", "resume_cutoff_day", "note",
-                "sources", "verified"}
-_REGION_FIELDS = {"region", "note", "note_sources", "rules", "channels", "cities"}
-_CITY_FIELDS = {"note", "note_sources", "rules", "channels"}
+# Fields of a rule override that change the computed rule; the others (note, important,
+# sources, verified) only explain it.
+_RULE_SETTINGS = ("type", "months", "windows", "suspension", "resume_cutoff_day",
+                  "first_certification")
+_RULE_FIELDS = {*_RULE_SETTINGS, "note", "important", "sources", "verified"}
+_REGION_FIELDS = {"region", "note", "note_sources", "rules", "channels", "cities", "passive_for"}
+_CITY_FIELDS = {"note", "note_sources", "rules", "channels", "passive_for"}
 _CHANNEL_FIELDS = {"name", "kind", "how", "verified", "sources"}
+_SOURCE_FIELDS = {"url", "official", "note", "ref", "issuer"}
+_PASSIVE_FIELDS = {"who", "text", "sources"}
 
 # Short city names that are also everyday words. In free text they count as a place only next
 # to words that say "place" (我是安康的, 住在东方); "祝您安康" is not a city.
@@ -67,6 +75,7 @@ class Source:
     official: bool
     note: str | None = None
     ref: str | None = None
+    issuer: str | None = None  # whose words a non-official page carries (人社部, 葫芦岛市人社局)
 
 
 @dataclass(frozen=True)
@@ -109,6 +118,7 @@ class _Layer:
     rules: dict[str, dict[str, Any]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     channels: list[Channel] = field(default_factory=list)
+    passive: Passive | None = None
 
 
 @dataclass
@@ -175,8 +185,9 @@ def _load_yaml(path: Path, problems: list[str]) -> Any:
 
 
 def _check_sources(
-    sources: Any, where: str, problems: list[str], *, need_url: bool
+    sources: Any, where: str, problems: list[str]
 ) -> tuple[Source, ...]:
+    """Every source needs a URL, or a `ref:` saying where the fact is written down."""
     if not isinstance(sources, list) or not sources:
         problems.append(f"{where}: 缺少来源（sources），至少要有一条网址")
         return ()
@@ -186,18 +197,30 @@ def _check_sources(
         if not isinstance(src, dict):
             problems.append(f"{here}: 每条来源要写成 url: … official: …")
             continue
+        for key in sorted(set(src) - _SOURCE_FIELDS):
+            problems.append(f"{here}: 不认识的字段“{key}”")
         url, ref = src.get("url"), src.get("ref")
-        if url is not None and not (
-            isinstance(url, str) and re.match(r"^(https?://\S+|seed: \S+)$", url)
-        ):
+        well_formed = isinstance(url, str) and re.match(r"^(https?://\S+|seed: \S+)$", url)
+        if url is not None and not well_formed:
             problems.append(f"{here}: 网址“{url}”格式不对（要以 http:// 或 https:// 开头）")
-        if url is None and (need_url or not ref):
+        if url is None and not ref:
             problems.append(f"{here}: 缺少来源网址（url）")
-        if not isinstance(src.get("official"), bool):
+        official = src.get("official")
+        if not isinstance(official, bool):
             problems.append(f"{here}: official 要写 true 或 false")
-        out.append(Source(url, bool(src.get("official")), src.get("note"), ref))
-    if need_url and not any(s.url for s in out):
-        problems.append(f"{where}: 缺少来源网址（url）")
+        elif official and well_formed and not is_official_host(url):
+            host = host_of(url) or url
+            problems.append(
+                f"{here}: {host} 不是政府或公共机构的网站，不能写 official: true；"
+                "请改成 official: false，转载官方通知的用 issuer 写明是谁发布的"
+            )
+        elif official and url is None:
+            problems.append(f"{here}: 没有网址的来源不能写 official: true")
+        issuer = src.get("issuer")
+        if issuer is not None and not (isinstance(issuer, str) and issuer.strip()):
+            problems.append(f"{here}: issuer 要写发布原文的机构名称，例如 人社部")
+        out.append(Source(url, official is True, src.get("note"), ref,
+                          issuer.strip() if isinstance(issuer, str) else None))
     return tuple(out)
 
 
@@ -238,9 +261,14 @@ def _check_rule(
             problems.append(f"{where}: resume_cutoff_day 要写1到31之间的整数")
     if "verified" in raw and not isinstance(raw["verified"], bool):
         problems.append(f"{where}: verified 要写 true 或 false")
-    if "note" in raw and not isinstance(raw["note"], str):
-        problems.append(f"{where}: note 要写一句话")
-    _check_sources(raw.get("sources"), where, problems, need_url=True)
+    if "first_certification" in raw and raw["first_certification"] not in FIRST_CERTIFICATION_MODES:
+        modes = "、".join(FIRST_CERTIFICATION_MODES)
+        problems.append(f"{where}: first_certification“{raw['first_certification']}”不对"
+                        f"（可选：{modes}）")
+    for key in ("note", "important"):
+        if key in raw and not (isinstance(raw[key], str) and raw[key].strip()):
+            problems.append(f"{where}: {key} 要写一句话")
+    _check_sources(raw.get("sources"), where, problems)
     return dict(raw) if len(problems) == before else None
 
 
@@ -292,7 +320,7 @@ def _check_channels(
             problems.append(f"{here}: kind“{item.get('kind')}”不对（可选：{kinds}）")
         if not isinstance(item.get("verified"), bool):
             problems.append(f"{here}: verified 要写 true 或 false")
-        sources = _check_sources(item.get("sources"), here, problems, need_url=False)
+        sources = _check_sources(item.get("sources"), here, problems)
         if len(problems) == before:
             out.append(Channel(item["name"].strip(), item["kind"], item["how"].strip(),
                                item["verified"], owner, sources))
@@ -319,10 +347,34 @@ def _check_layer(
         if not isinstance(note, str):
             problems.append(f"{where}: note 要写一句话")
         else:
-            _check_sources(raw.get("note_sources"), f"{where}/note", problems, need_url=False)
+            _check_sources(raw.get("note_sources"), f"{where}/note", problems)
             layer.notes.append(note.strip())
     layer.channels = _check_channels(raw.get("channels"), where, owner, problems)
+    if "passive_for" in raw:
+        layer.passive = _check_passive(raw["passive_for"], f"{where}/passive_for", problems)
     return layer
+
+
+def _check_passive(raw: Any, where: str, problems: list[str]) -> Passive | None:
+    """passive_for: who there is certified by data matching and needs to do nothing."""
+    if not isinstance(raw, dict):
+        problems.append(f"{where}: 要写 who（哪些人不用自己办）、text（一句说明）和 sources")
+        return None
+    before = len(problems)
+    for key in sorted(set(raw) - _PASSIVE_FIELDS):
+        problems.append(f"{where}: 不认识的字段“{key}”")
+    for key in ("who", "text"):
+        if not (isinstance(raw.get(key), str) and raw[key].strip()):
+            problems.append(f"{where}: 缺少 {key}")
+    _check_sources(raw.get("sources"), where, problems)
+    if len(problems) != before:
+        return None
+    return Passive(raw["who"].strip(), _sentence(raw["text"]))
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith(("。", "！", "？")) else text + "。"
 
 
 def _collect(directory: Path) -> tuple[RegionData | None, list[str]]:
@@ -512,7 +564,10 @@ def _region_for(place: Region | str | None) -> tuple[Region | None, str | None]:
 
 
 def rule_for(scheme: str, place: Region | str | None = None) -> AppliedRule:
-    """The rule for `scheme` at `place`: city overrides, then province, then national."""
+    """The rule for `scheme` at `place`: city overrides, then province, then national.
+
+    A rule of one city never reaches its province or its neighbours: only the place's own
+    chain (city → its province → national) is read."""
     if scheme not in SCHEMES:
         raise KeyError(scheme)
     data = load_region_data()
@@ -523,9 +578,12 @@ def rule_for(scheme: str, place: Region | str | None = None) -> AppliedRule:
             chain.append(region)
         chain.append(data.province_of(region))
 
-    merged = dict(data.national_rules[scheme])
+    national = data.national_rules[scheme]
+    merged = dict(national)
     contributors: list[Region] = []
     rule_notes: list[str] = []
+    important: list[str] = []
+    own_cycle = False  # a regional rule sets the cycle itself (type)
     for layer_region in reversed(chain):  # province first, then the city on top
         layer = data.layers.get(layer_region.name)
         if layer is None:
@@ -534,13 +592,17 @@ def rule_for(scheme: str, place: Region | str | None = None) -> AppliedRule:
             override = layer.rules.get(key)
             if not override:
                 continue
-            if "type" in override:  # a new type brings its own parameters
+            settings = {k: v for k, v in override.items() if k in _RULE_SETTINGS}
+            if "type" in settings:  # a new type brings its own parameters
                 merged = {k: v for k, v in merged.items() if k not in ("months", "windows")}
-            merged.update({k: v for k, v in override.items() if k not in ("note", "sources")})
-            if layer_region not in contributors:
+                own_cycle = True
+            merged.update(settings)
+            if settings and layer_region not in contributors:
                 contributors.append(layer_region)
             if override.get("note"):
                 rule_notes.append(override["note"])
+            if override.get("important"):
+                important.append(_sentence(override["important"]))
             if override.get("verified") is False:
                 rule_notes.append(f"{layer_region.name}的这条规定未经核实。")
 
@@ -548,16 +610,17 @@ def rule_for(scheme: str, place: Region | str | None = None) -> AppliedRule:
         type=merged["type"],
         months=merged.get("months"),
         windows=tuple(tuple(w) for w in merged.get("windows", ())),  # type: ignore[misc]
-        suspension=merged.get("suspension", "month_after_due"),
-        resume_cutoff_day=merged.get("resume_cutoff_day", 15),
+        suspension=merged.get("suspension", "due_month"),
+        resume_cutoff_day=merged.get("resume_cutoff_day"),
+        first_certification=merged.get("first_certification"),
     )
     notes: list[str] = []
-    national_note = data.national_rules[scheme].get("note")
-    if national_note and not any(
-        "type" in (data.layers[r.name].rules.get(k) or {}) for r in contributors
-        for k in ("all", scheme)
-    ):
-        rule_notes.insert(0, national_note)
+    if not own_cycle:
+        # The national cycle applies: its caveats (城乡居民、遗属 vary by place) come first.
+        if national.get("note"):
+            rule_notes.insert(0, national["note"])
+        if national.get("important"):
+            important.insert(0, _sentence(national["important"]))
     if contributors:
         level = "province" if all(r.is_province for r in contributors) else "city"
         label = "和".join(r.name for r in reversed(contributors))
@@ -569,7 +632,16 @@ def rule_for(scheme: str, place: Region | str | None = None) -> AppliedRule:
             notes.append("没有说明所在地区，按全国通用规则计算；告诉我城市可以按当地规定算。")
         else:
             notes.append(f"{region.display}没有收录到特别规定，按全国通用规则计算。")
+    passive: Passive | None = None
+    for layer_region in chain:  # the nearest passive_for counts
+        layer = data.layers.get(layer_region.name)
+        if layer is not None and layer.passive is not None:
+            passive = layer.passive
+            break
+    if passive is not None:
+        notes.append(passive.text)
     notes.extend(rule_notes)
+    notes.extend(important)
     for layer_region in chain:  # city notes before province notes
         layer = data.layers.get(layer_region.name)
         if layer:
@@ -583,6 +655,8 @@ def rule_for(scheme: str, place: Region | str | None = None) -> AppliedRule:
         place=region.display if region else None,
         unknown_place=unknown,
         notes=tuple(notes),
+        important=tuple(important),
+        passive=passive,
     )
 
 
@@ -599,6 +673,32 @@ def channels_for(place: Region | str | None = None) -> list[Channel]:
                 out.extend(layer.channels)
     out.extend(data.national_channels)
     return out
+
+
+@dataclass(frozen=True)
+class LocalHelp:
+    """What the region files hold for one place: its own channels (city, then province) and
+    its notes (city, then province). A province with no verified local channel has a note
+    pointing to the national ones instead, so one of the two is never empty."""
+
+    region: Region | None
+    channels: tuple[Channel, ...]
+    notes: tuple[str, ...]
+
+
+def local_help(place: Region | str | None) -> LocalHelp:
+    data = load_region_data()
+    region, _unknown = _region_for(place)
+    channels: list[Channel] = []
+    notes: list[str] = []
+    if region is not None:
+        chain = [region] if region.is_province else [region, data.province_of(region)]
+        for layer_region in chain:
+            layer = data.layers.get(layer_region.name)
+            if layer:
+                channels.extend(layer.channels)
+                notes.extend(layer.notes)
+    return LocalHelp(region, tuple(channels), tuple(notes))
 
 
 def all_regions() -> list[Region]:

@@ -32,7 +32,14 @@ import sqlite_utils
 from bot.dates import cn_number
 from bot.errors import BotError
 from bot.regions import channels_for, lookup_region, rule_for
-from bot.rules import DeadlineResult, cn_date, cn_month, compute_deadline, suspended_from
+from bot.rules import (
+    DeadlineResult,
+    before_due,
+    cn_date,
+    cn_month,
+    compute_deadline,
+    suspended_from,
+)
 from bot.schemes import SCHEMES
 
 try:
@@ -945,14 +952,15 @@ def channel_lines(city: str | None, limit: int = 3) -> list[str]:
 
 
 def status_line(due: dt.date, today: dt.date) -> str:
+    """How long is left, always asking for the certification before the due date."""
     days = (due - today).days
     if days > 1:
-        return f"最晚{cn_date(due)}要完成，还有{days}天。"
+        return f"到期日是{cn_date(due)}，还有{days}天，{before_due(due)}。"
     if days == 1:
-        return f"最晚明天（{cn_date(due)}）要完成。"
+        return f"明天（{cn_date(due)}）就到期了，请今天就去办。"
     if days == 0:
-        return f"今天（{cn_date(due)}）是最后一天，今天办好也算按时。"
-    return f"截止日是{cn_date(due)}，已经过了{-days}天。"
+        return f"今天（{cn_date(due)}）就是到期日，请今天就去认证，别再拖了。"
+    return f"到期日是{cn_date(due)}，已经过了{-days}天。"
 
 
 def reminder_text(reminder: Reminder, today: dt.date) -> str:
@@ -961,11 +969,14 @@ def reminder_text(reminder: Reminder, today: dt.date) -> str:
     person = who(reminder.label)
     header = "⏰ 认证提醒" + ("" if reminder.label in SELF_LABELS else f"（{reminder.label}）")
     lines = [header, f"{person}的{scheme}资格认证：{status_line(reminder.due, today)}"]
+    applied = rule_for(reminder.scheme, reminder.city)
     if reminder.due < today:
-        rule = rule_for(reminder.scheme, reminder.city).rule
-        year, month = suspended_from(rule, reminder.due)
+        year, month = suspended_from(applied.rule, reminder.due)
         lines.append(f"过期可能会从{cn_month(f'{year}-{month:02d}')}起暂停发放，暂停不是取消，"
                      "补上认证就能恢复，停发的部分会补发。请尽快去办。")
+    if applied.passive is not None:
+        lines.append(f"提示：{applied.passive.text}这个提醒是给需要自己认证的人的"
+                     f"（例如非{applied.passive.who}）。")
     where = f"（{reminder.city}）" if reminder.city else ""
     lines.append(f"怎么认证{where}：")
     lines.extend(channel_lines(reminder.city))

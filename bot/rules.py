@@ -15,8 +15,12 @@ from typing import Any
 from bot.schemes import SCHEMES
 
 RULE_TYPES = ("rolling", "windows", "calendar_year")
-SUSPENSION_MODES = ("month_after_due", "due_month")
-DEFAULT_CUTOFF_DAY = 15
+# due_month: payment stops in the month the cycle runs out (the national default, version 2);
+# next_month: a region whose official source says the month after.
+SUSPENSION_MODES = ("due_month", "next_month")
+# benefit_month: someone who has never certified must do so in the month benefits start
+# (呼和浩特), instead of within N months of it.
+FIRST_CERTIFICATION_MODES = ("benefit_month",)
 DEFAULT_SOON_DAYS = 30
 LOCAL_RULES_VARY = "各地规定不尽相同，请以当地社保经办机构规定为准"
 
@@ -28,8 +32,9 @@ class Rule:
     type: str
     months: int | None = None
     windows: tuple[tuple[str, str], ...] = ()
-    suspension: str = "month_after_due"
-    resume_cutoff_day: int = DEFAULT_CUTOFF_DAY
+    suspension: str = "due_month"
+    resume_cutoff_day: int | None = None  # None: resume the month after re-certifying
+    first_certification: str | None = None
 
     def __post_init__(self) -> None:
         # Region data is validated before it gets here; this guards hand-built rules in code.
@@ -45,8 +50,11 @@ class Rule:
                     raise ValueError(f"window {start}..{end} ends before it starts")
         if self.suspension not in SUSPENSION_MODES:
             raise ValueError(f"unknown suspension mode {self.suspension!r}")
-        if not 1 <= self.resume_cutoff_day <= 31:
+        if self.resume_cutoff_day is not None and not 1 <= self.resume_cutoff_day <= 31:
             raise ValueError("resume_cutoff_day must be 1..31")
+        if (self.first_certification is not None
+                and self.first_certification not in FIRST_CERTIFICATION_MODES):
+            raise ValueError(f"unknown first_certification {self.first_certification!r}")
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": self.type}
@@ -56,10 +64,18 @@ class Rule:
             out["windows"] = [[start, end] for start, end in self.windows]
         out["suspension"] = self.suspension
         out["resume_cutoff_day"] = self.resume_cutoff_day
+        if self.first_certification:
+            out["first_certification"] = self.first_certification
         return out
 
     def describe(self) -> str:
         """The rule in plain Chinese, e.g. 每12个月认证一次（从上次认证那天往后推算）."""
+        text = self._describe_cycle()
+        if self.first_certification == "benefit_month":
+            text += "；刚开始领待遇的，领取的当月就要先认证一次"
+        return text
+
+    def _describe_cycle(self) -> str:
         if self.type == "rolling":
             return f"每{self.months}个月认证一次（从上次认证那天往后推算）"
         if self.type == "calendar_year":
@@ -99,6 +115,17 @@ class AppliedRule:
     place: str | None = None  # the user's place for the text, e.g. 锦州市（辽宁省）
     unknown_place: str | None = None  # a name we were given but do not know
     notes: tuple[str, ...] = ()
+    # Sentences that change what the user must do: always part of the explanation.
+    important: tuple[str, ...] = ()
+    passive: Passive | None = None
+
+
+@dataclass(frozen=True)
+class Passive:
+    """A place that certifies some people by data matching (上海, 广州: 本市户籍)."""
+
+    who: str  # 本市户籍
+    text: str  # who normally needs to do nothing there, in plain words
 
 
 @dataclass(frozen=True)
@@ -231,6 +258,22 @@ def due_date(rule: Rule, base: date) -> tuple[date, tuple[date, date] | None]:
     return window[1], window
 
 
+def first_due_date(rule: Rule, start: date) -> tuple[date, tuple[date, date] | None]:
+    """The first certification of someone whose benefits began on `start`.
+
+    Usually the benefit start stands in for a certification (start + N months, as the spec
+    says); a region with `first_certification: benefit_month` wants it in the month benefits
+    begin: by the month's last day, or in the window that holds (or follows) `start`."""
+    if rule.first_certification != "benefit_month":
+        return due_date(rule, start)
+    if rule.type == "windows":
+        candidates = windows_of_year(rule, start.year) + windows_of_year(rule, start.year + 1)
+        window = next(w for w in candidates if w[1] >= start)
+        return window[1], window
+    month_end = date(start.year, start.month, calendar.monthrange(start.year, start.month)[1])
+    return month_end, None
+
+
 def status_for(days_left: int, soon_days: int = DEFAULT_SOON_DAYS) -> str:
     if days_left < 0:
         return "overdue"
@@ -240,14 +283,16 @@ def status_for(days_left: int, soon_days: int = DEFAULT_SOON_DAYS) -> str:
 
 
 def suspended_from(rule: Rule, due: date) -> tuple[int, int]:
-    if rule.suspension == "due_month":
-        return due.year, due.month
-    return _next_month(due.year, due.month)
+    if rule.suspension == "next_month":
+        return _next_month(due.year, due.month)
+    return due.year, due.month
 
 
 def resumption(rule: Rule, suspended: tuple[int, int], certified: date) -> Resumption:
-    step = 1 if certified.day <= rule.resume_cutoff_day else 2
-    resume = _next_month(certified.year, certified.month, step)
+    """Payment after re-certifying on `certified`: from the next month, or, where the region
+    has a cutoff day and it has passed, the month after that; back pay for the months between."""
+    late = rule.resume_cutoff_day is not None and certified.day > rule.resume_cutoff_day
+    resume = _next_month(certified.year, certified.month, 2 if late else 1)
     months: list[str] = []
     cursor = suspended
     while cursor < resume:
@@ -273,10 +318,12 @@ def compute_deadline(
     """
     if (last is None) == (start is None):
         raise ValueError("give exactly one of last= or start=")
-    base = last if last is not None else start
-    assert base is not None
     rule = applied.rule
-    due, window = due_date(rule, base)
+    if last is not None:
+        due, window = due_date(rule, last)
+    else:
+        assert start is not None
+        due, window = first_due_date(rule, start)
     days_left = (due - today).days
     status = status_for(days_left, soon_days)
 
@@ -289,10 +336,15 @@ def compute_deadline(
         after = resumption(rule, month, today)
         notes.append("逾期是暂停发放，不是取消资格；补认证后恢复发放并补发，补发不计利息。")
     if days_left == 0:
-        notes.append("今天是最后一天，今天认证也算按时。")
+        notes.append("今天就是到期日，请今天就去认证。")
     if last is None:
-        notes.append("还没有认证记录，按开始领取待遇的日期起算。")
+        if rule.first_certification == "benefit_month":
+            notes.append("还没有认证记录：按当地规定，领取待遇的当月就要先认证一次。")
+        else:
+            notes.append("还没有认证记录，按开始领取待遇的日期起算。")
     if day_assumed:
+        base = last or start
+        assert base is not None
         notes.append(f"只知道月份，按{base.month}月1日计算，实际截止日可能稍晚。")
     notes.extend(applied.notes)
 
@@ -332,6 +384,11 @@ def status_words(days_left: int) -> str:
     return f"已超期{-days_left}天"
 
 
+def before_due(due: date) -> str:
+    """The one way every reply and reminder asks for it: before the due date, not on it."""
+    return f"请在{cn_date(due)}之前办好"
+
+
 def _benefit_word(scheme: str) -> str:
     return "养老金" if scheme in ("enterprise", "institution", "resident") else "待遇"
 
@@ -347,7 +404,13 @@ def _with_explanation(
     scheme = SCHEMES[result.scheme]
     rule = result.rule
     money = _benefit_word(result.scheme)
+    passive = applied.passive
     parts: list[str] = []
+
+    if passive is not None:
+        # Most people there do nothing; the figures below are for the others.
+        parts.append(passive.text)
+        parts.append(f"如果您不是这种情况（例如非{passive.who}），就要自己认证，日期这样算：")
 
     if applied.level == "national":
         if applied.place:
@@ -373,49 +436,59 @@ def _with_explanation(
     else:
         parts.append(f"您从{when}开始领取待遇、还没有认证过，")
     late = result.status == "overdue"
+    first_month = last is None and rule.first_certification == "benefit_month"
+    if first_month:
+        parts.append("按当地规定，领取待遇的当月就要先认证一次，")
     if result.window and rule.type == "windows":
         start_w, end_w = result.window
         verb = "本应在" if late else "下次要在"
-        parts.append(
-            f"{verb}{cn_date(start_w)}至{cn_date(end_w)}这一期内认证，最晚{cn_date(result.due)}。"
-        )
-    elif rule.type == "calendar_year":
+        parts.append(f"{verb}{cn_date(start_w)}至{cn_date(end_w)}这一期内认证。")
+    elif rule.type == "calendar_year" and not first_month:
         verb = "本应在" if late else "下次要在"
-        parts.append(f"{verb}{result.due.year}年内认证，最晚{cn_date(result.due)}。")
+        parts.append(f"{verb}{result.due.year}年内认证，到期日是{cn_date(result.due)}。")
     elif late:
-        parts.append(f"本应在{cn_date(result.due)}前完成下一次认证。")
+        parts.append(f"本应在{cn_date(result.due)}之前认证。")
     else:
-        parts.append(f"下次最晚在{cn_date(result.due)}完成认证（当天办也算按时）。")
+        parts.append(f"下次认证的到期日是{cn_date(result.due)}。")
 
     if result.status == "ok":
-        parts.append(f"现在{status_words(result.days_left)}，不用着急，到期前办好就行。")
+        parts.append(f"{before_due(result.due)}。现在{status_words(result.days_left)}，"
+                     "时间还够，别拖到最后几天。")
     elif result.status == "due_soon":
         if result.days_left == 0:
-            parts.append("今天到期，今天认证也算按时，请抓紧今天办好。")
+            parts.append("今天就是到期日，请今天就去认证，别再拖了。")
         else:
-            parts.append(f"{status_words(result.days_left)}就到期了，建议这几天就去办。")
+            parts.append(f"{status_words(result.days_left)}就到期了，{before_due(result.due)}，"
+                         "最好这几天就去办。")
     else:
         assert result.suspended_from and result.if_certified_today
         after = result.if_certified_today
-        parts.append(f"现在{status_words(result.days_left)}。")
-        parts.append(
-            f"按规定从{cn_month(result.suspended_from)}起暂停发放{money}——暂停不是取消，"
-            "补上认证就能恢复。"
-        )
+        stop = f"从{cn_month(result.suspended_from)}起暂停发放{money}"
+        if passive is not None:
+            parts.append(f"按这个日期算，已经过了{-result.days_left}天；如果您需要自己认证又还没办，"
+                         f"可能会{stop}。暂停不是取消，补上认证就能恢复。")
+        else:
+            parts.append(f"现在{status_words(result.days_left)}。")
+            parts.append(f"按规定{stop}——暂停不是取消，补上认证就能恢复。")
         cutoff = rule.resume_cutoff_day
-        timing = f"（每月{cutoff}日及以前认证的一般次月恢复，{cutoff}日以后认证的再晚一个月）"
+        timing = ""
+        if cutoff is not None:
+            timing = (f"（按{applied.label}的规定，每月{cutoff}日及以前认证的，一般下个月恢复；"
+                      f"{cutoff}日以后认证的，再晚一个月）")
         if after.backpay_months:
             first, final = after.backpay_months[0], after.backpay_months[-1]
             span = cn_month(first) if first == final else f"{cn_month(first)}至{cn_month(final)}"
             parts.append(
-                f"如果今天完成认证，预计从{cn_month(after.resume_month)}起恢复发放{timing}，"
+                f"如果今天就去认证，预计从{cn_month(after.resume_month)}起恢复发放{timing}，"
                 f"并补发{span}共{len(after.backpay_months)}个月的{money}，补发不计利息。"
             )
         else:
             parts.append(
-                f"如果今天就补上认证，预计{cn_month(after.resume_month)}的{money}照常发放{timing}。"
+                f"如果今天就去认证，预计{cn_month(after.resume_month)}的{money}照常发放{timing}。"
             )
+        parts.append("请尽快去办。")
 
+    parts.extend(applied.important)
     parts.append(f"以上按{applied.label}推算，{LOCAL_RULES_VARY}。")
     explanation = "".join(parts)
     return DeadlineResult(**{**result.__dict__, "explanation": explanation})

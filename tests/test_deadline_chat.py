@@ -23,10 +23,12 @@ def ask(text: str, today: date = TODAY):
     ("text", "scheme", "due"),
     [
         ("企业退休，去年3月10号认证的，下次什么时候？", "enterprise", date(2026, 3, 10)),
-        ("居民养老金 2025.9.1 认证的", "resident", date(2026, 6, 20)),
-        ("我是锦州的遗属，今年5月2号认证的", "survivor", date(2026, 11, 2)),
+        ("居民养老金 2025.9.1 认证的", "resident", date(2026, 9, 1)),
+        ("我是锦州的遗属，今年5月2号认证的", "survivor", date(2027, 5, 2)),
+        ("我是葫芦岛的遗属，今年5月2号认证的", "survivor", date(2026, 11, 2)),
         ("企業退休，去年３月１０號認證的，下次什麼時候？", "enterprise", date(2026, 3, 10)),
-        ("我妈是农保，2026年9月1号认证的", "resident", date(2027, 6, 20)),
+        ("我妈是农保，2026年9月1号认证的", "resident", date(2027, 9, 1)),
+        ("葫芦岛农保，2026年9月1号认证的", "resident", date(2027, 6, 30)),
         ("事业单位退休 哈尔滨 上个月15号刷的脸", "institution", date(2027, 10, 15)),
         ("武汉企退，2025年5月20日认证的", "enterprise", date(2026, 12, 31)),
     ],
@@ -44,16 +46,50 @@ def test_first_example_says_when_payment_resumes():
     reply = ask("企业退休，去年3月10号认证的，下次什么时候？")
     assert reply.result.status == "overdue"
     assert "已超期258天" in reply.text
-    assert "2026年4月起暂停" in reply.text and "暂停不是取消" in reply.text
-    assert "2027年1月起恢复" in reply.text and "不计利息" in reply.text
+    assert "2026年3月起暂停" in reply.text and "暂停不是取消" in reply.text
+    assert "2026年12月起恢复" in reply.text and "不计利息" in reply.text
 
 
 def test_city_rules_are_used_and_named():
+    reply = ask("我是葫芦岛的遗属，今年5月2号认证的")
+    assert reply.result.region.city == "葫芦岛"
+    assert reply.result.rule.months == 6
+    assert "葫芦岛市" in reply.text
+    assert "辽宁人社" in reply.text  # the province's channel comes first
+
+
+def test_jinzhou_gets_the_national_rule_and_a_note_about_huludao():
     reply = ask("我是锦州的遗属，今年5月2号认证的")
     assert reply.result.region.city == "锦州"
-    assert reply.result.rule.months == 6
-    assert "辽宁省" in reply.text
-    assert "辽宁人社" in reply.text  # the province's channel comes first
+    assert reply.result.rule.months == 12
+    assert "锦州市" in reply.text and "葫芦岛" in reply.text
+    assert "辽宁人社" in reply.text
+
+
+@pytest.mark.parametrize("city", ["上海", "广州"])
+def test_passive_city_reply(city):
+    reply = ask(f"我在{city}，企业退休，去年3月10号认证的，下次什么时候？")
+    assert reply.complete and reply.result.status == "overdue"
+    assert reply.text.startswith(f"{city}本市户籍")
+    assert "如果您不是" in reply.text and "已暂停" not in reply.text
+
+
+def test_hohhot_new_retiree_is_not_told_to_relax():
+    reply = ask("我是呼和浩特的，这个月5号退休的，企业职工，什么时候要认证",
+                today=date(2026, 11, 10))
+    assert reply.complete
+    assert reply.result.due == date(2026, 11, 30)
+    assert "当月就要先认证一次" in reply.text and "请在2026年11月30日之前办好" in reply.text
+    assert "不用着急" not in reply.text and "时间还够" not in reply.text
+
+
+def test_replies_never_say_the_due_day_is_fine():
+    for today in (date(2026, 3, 3), date(2026, 3, 10)):
+        reply = ask("企业退休，2025年3月10号认证的", today=today)
+        assert "按时" not in reply.text
+    assert "请在2026年3月10日之前办好" in ask("企业退休，2025年3月10号认证的",
+                                          today=date(2026, 3, 3)).text
+    assert "今天就去认证" in ask("企业退休，2025年3月10号认证的", today=date(2026, 3, 10)).text
 
 
 @pytest.mark.parametrize(
@@ -88,6 +124,14 @@ def test_missing_date_is_asked_for(text):
 def test_missing_date_mentions_the_local_rule():
     reply = ask("武汉的企业退休，下次认证什么时候")
     assert "武汉市" in reply.text and "自然年度" in reply.text
+
+
+def test_missing_date_keeps_what_the_user_must_know():
+    reply = ask("锦州的农保，下次认证什么时候")
+    assert reply.missing == ("date",)
+    assert "问清楚您那里多久认证一次" in reply.text and "葫芦岛" in reply.text
+    reply = ask("呼和浩特的企业退休，下次认证什么时候")
+    assert "领取的当月就要先认证一次" in reply.text
 
 
 def test_future_date_is_politely_corrected():

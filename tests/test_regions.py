@@ -8,16 +8,21 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bot.regions import (
     REGIONS_DIR,
     all_regions,
     channels_for,
     find_region_in_text,
+    load_region_data,
+    local_help,
     lookup_region,
     rule_for,
     validate_region_data,
 )
+from bot.schemes import SCHEMES
+from bot.sources import is_official_host
 
 DIVISIONS = list(csv.DictReader((REGIONS_DIR / "divisions.csv").open(encoding="utf-8")))
 PROVINCES = [row for row in DIVISIONS if row["level"] == "province"]
@@ -184,6 +189,106 @@ def test_named_apps_are_where_facts_put_them():
     assert qinghai and not qinghai[0].verified  # weakly verified in facts.md
 
 
+# --- every province-level division has a region file ---------------------------------------------
+
+NATIONAL_CHANNEL_WORDS = ("si.12333.gov.cn", "掌上12333", "电子社保卡", "12333")
+ABROAD = {"香港": "民政事务总署", "澳门": "民政事务总署", "台湾": "公证"}
+
+
+def test_every_province_has_a_region_file():
+    data = load_region_data()
+    with_file = {name for name in data.layers if data.by_name[name].is_province}
+    assert with_file == {row["name"] for row in PROVINCES}
+    assert len(list((REGIONS_DIR / "provinces").glob("*.yaml"))) == 34
+
+
+@pytest.mark.parametrize("row", PROVINCES, ids=[r["short"] for r in PROVINCES])
+def test_every_province_resolves_and_gets_channels_or_a_note(row):
+    for name in (row["name"], row["short"]):
+        help_ = local_help(name)
+        assert help_.region is not None and help_.region.name == row["name"], name
+        assert help_.channels or help_.notes, name
+        for scheme in SCHEMES:
+            applied = rule_for(scheme, name)
+            assert applied.region.province == row["short"] and applied.region.city is None
+        assert channels_for(name)  # national channels at the least
+    help_ = local_help(row["short"])
+    if not help_.channels:
+        # nothing local is verified: say so and point to the national channels and 12333
+        text = " ".join(help_.notes)
+        assert "还没有查到核实过" in text, row["short"]
+        for word in NATIONAL_CHANNEL_WORDS:
+            assert word in text, (row["short"], word)
+    if row["short"] in ABROAD:
+        text = " ".join(help_.notes)
+        assert ABROAD[row["short"]] in text
+        assert "中国领事" in text and "12333" in text
+
+
+@pytest.mark.parametrize(
+    ("city", "province"),
+    [("深圳", "广东省"), ("杭州", "浙江省"), ("南京", "江苏省"), ("济南", "山东省"),
+     ("青岛", "山东省"), ("沈阳", "辽宁省"), ("大连", "辽宁省"), ("厦门", "福建省"),
+     ("合肥", "安徽省"), ("长春", "吉林省"), ("石家庄", "河北省")],
+)
+def test_big_cities_resolve_to_their_province(city, province):
+    for name in (city, city + "市"):
+        region = lookup_region(name)
+        assert region is not None and not region.is_province and region.province == province
+        assert rule_for("enterprise", name).region.province == province.rstrip("省")
+        help_ = local_help(name)
+        assert help_.channels or help_.notes
+
+
+def test_no_app_that_facts_do_not_verify():
+    names = [c.name for c in channels_for(None)]
+    for path in sorted((REGIONS_DIR / "provinces").glob("*.yaml")):
+        region = lookup_region(yaml.safe_load(path.read_text(encoding="utf-8"))["region"])
+        names += [c.name for c in local_help(region).channels]
+    # facts.md §5: the national platform is a website (and 掌上12333), not an APP of its own
+    assert not [n for n in names if "公共服务平台" in n and "APP" in n.upper()]
+    for word in ("辽事通", "鄂汇办", "天府通办", "秦务员", "湘易办"):
+        assert not [n for n in names if word in n], word
+
+
+@pytest.mark.parametrize(
+    ("place", "name"),
+    [("玉树", "青海人社通"), ("哈尔滨", "哈尔滨市人社"), ("达州", "达州人社"),
+     ("长沙", "长沙人社")],
+)
+def test_channels_known_only_from_content_sites_are_unverified(place, name):
+    found = [c for c in channels_for(place) if name in c.name]
+    assert found and not any(c.verified for c in found)
+
+
+def _sources(node, found):
+    if isinstance(node, dict):
+        if "official" in node:
+            found.append(node)
+        for value in node.values():
+            _sources(value, found)
+    elif isinstance(node, list):
+        for value in node:
+            _sources(value, found)
+    return found
+
+
+def test_official_only_on_government_hosts_and_issuers_recorded():
+    sources = []
+    for path in [REGIONS_DIR / "national.yaml", *sorted((REGIONS_DIR / "provinces").glob("*"))]:
+        _sources(yaml.safe_load(path.read_text(encoding="utf-8")), sources)
+    assert sources
+    for src in sources:
+        if src["official"]:
+            assert src.get("url") and is_official_host(src["url"]), src
+    issuers = {s["url"].split("/")[2]: s.get("issuer") for s in sources if s.get("url")
+               and not s["url"].startswith("seed")}
+    assert issuers["gqgt.com"] == "人社部"
+    assert issuers["www.jsqingtong.com"] == "葫芦岛市人社局"
+    assert issuers["cn.office369.com"] == "黑龙江发布"
+    assert not any("seed" in str(s.get("url")) for s in sources)  # seeds no longer back a rule
+
+
 def test_all_regions_loaded_once():
     assert len(all_regions()) == len(DIVISIONS)
 
@@ -237,6 +342,26 @@ def _edit(path: Path, old: str, new: str) -> None:
         ("provinces/fujian.yaml", "official: true", "official: maybe", "official 要写"),
         ("provinces/hainan.yaml", "url: http://www.yzzsnet.com", "url: www.yzzsnet.com",
          "格式不对"),
+        # official: true is for government and public-institution hosts only
+        ("provinces/hainan.yaml",
+         "- url: http://www.yzzsnet.com/techan/112913.html\n            official: false",
+         "- url: http://www.yzzsnet.com/techan/112913.html\n            official: true",
+         "www.yzzsnet.com 不是政府或公共机构的网站，不能写 official: true"),
+        ("provinces/liaoning.yaml", "    official: false\n    issuer: 葫芦岛市人社局",
+         "    official: true\n    issuer: 葫芦岛市人社局",
+         "www.jsqingtong.com 不是政府或公共机构的网站"),
+        ("national.yaml", "        official: false\n        issuer: 人社部",
+         "        official: true\n        issuer: 人社部", "gqgt.com 不是政府或公共机构的网站"),
+        ("provinces/jiangsu.yaml", "official: false\n", "official: true\n",
+         "没有网址的来源不能写 official: true"),
+        ("provinces/liaoning.yaml", "issuer: 葫芦岛市人社局", 'issuer: ""', "issuer 要写"),
+        ("provinces/liaoning.yaml", "issuer: 葫芦岛市人社局", "isuser: 葫芦岛市人社局",
+         "不认识的字段“isuser”"),
+        ("provinces/guangdong.yaml", "      who: 本市户籍", "      whom: 本市户籍", "缺少 who"),
+        ("provinces/neimenggu.yaml", "first_certification: benefit_month",
+         "first_certification: someday", "first_certification“someday”不对"),
+        ("provinces/liaoning.yaml", "        important: 锦州",
+         "        important: []\n        x: 锦州", "important 要写一句话"),
     ],
 )
 def test_validation_catches_broken_files(data_copy, file, old, new, expected):
@@ -248,6 +373,14 @@ def test_validation_catches_broken_files(data_copy, file, old, new, expected):
         assert LINE.match(problem), problem
     name = Path(file).name
     assert any(p.startswith(f"{name}: ") for p in problems)
+
+
+def test_issuer_is_loaded_and_optional():
+    data = load_region_data()
+    liaoning = next(c for c in data.layers["辽宁省"].channels if "辽宁人社" in c.name)
+    assert liaoning.sources[0].issuer == "葫芦岛市人社局" and not liaoning.sources[0].official
+    beijing = next(c for c in data.layers["北京市"].channels if "京通" in c.name)
+    assert all(s.issuer is None for s in beijing.sources)
 
 
 def test_validation_catches_duplicate_province(data_copy):
@@ -286,3 +419,16 @@ def test_generator_short_names():
     assert module.short_name("锡林郭勒盟") == "锡林郭勒"
     assert module.short_name("香港特别行政区") == "香港"
     assert module.short_name("大兴安岭地区") == "大兴安岭"
+
+
+@pytest.mark.parametrize(("place", "words"), [("香港", "民政事务总署"), ("澳门", "社会保障基金"),
+                                             ("台湾", "公证机关")])
+def test_hk_macao_taiwan_replies_say_how_to_certify_from_there(place, words):
+    from datetime import date
+
+    from bot.rules import compute_deadline
+
+    applied = rule_for("enterprise", place)
+    assert applied.level == "national"  # the national cycle; only the way to certify differs
+    text = compute_deadline(applied, last=date(2025, 5, 1), today=date(2025, 11, 1)).explanation
+    assert words in text and "寄回" in text

@@ -177,7 +177,9 @@ def test_same_label_replaces_and_the_limit_holds(db) -> None:
         ("enterprise", None, "2026-03-05", "2027-03-05"),       # rolling 12 months
         ("enterprise", None, "2024-02-29", "2025-02-28"),       # leap day clamps
         ("enterprise", "武汉", "2026-03-05", "2027-12-31"),      # calendar year
-        ("resident", "北京", "2026-03-05", "2026-12-20"),        # next window's end
+        ("resident", "北京", "2026-03-05", "2027-03-05"),        # national: rolling too
+        ("resident", "葫芦岛", "2026-03-05", "2026-12-31"),      # next half-year window's end
+        ("survivor", "呼和浩特", "2026-03-05", "2026-04-15"),    # next monthly window's end
     ],
 )
 def test_certified_rolls_forward_from_today(db, scheme, city, today, due) -> None:
@@ -350,6 +352,47 @@ def test_reminder_text_names_the_person_the_date_and_the_city_channel_first(db) 
     assert "已经过了1天" in late and "暂停发放" in late
     mine = rm.reminder_text(add(db, "2026-03-10", label="自己"), dt.date(2026, 3, 10))
     assert "您的" in mine and "今天" in mine
+
+
+@pytest.mark.parametrize(
+    ("today", "words"),
+    [
+        ("2026-02-08", "请在2026年3月10日之前办好"),
+        ("2026-03-03", "请在2026年3月10日之前办好"),
+        ("2026-03-09", "请今天就去办"),  # the day before: today, not tomorrow
+        ("2026-03-10", "请今天就去认证"),
+        ("2026-03-11", "已经过了1天"),
+    ],
+)
+def test_reminder_text_asks_before_the_due_date(db, today: str, words: str) -> None:
+    reminder = add(db, "2026-03-10")
+    text = rm.reminder_text(reminder, dt.date.fromisoformat(today))
+    assert words in text
+    assert "按时" not in text and "也算" not in text
+
+
+@settings(max_examples=100, deadline=None)
+@given(offset=st.integers(-30, 365))
+def test_no_reminder_text_says_the_due_day_is_fine(offset: int) -> None:
+    due = dt.date(2026, 3, 10)
+    line = rm.status_line(due, due - dt.timedelta(days=offset))
+    assert "按时" not in line and "最后一天" not in line
+    if offset >= 2:
+        assert "请在2026年3月10日之前办好" in line
+    elif offset in (0, 1):
+        assert "今天" in line
+
+
+def test_reminder_text_late_uses_the_due_month(db) -> None:
+    late = rm.reminder_text(add(db, "2026-03-10", label="父亲"), dt.date(2026, 4, 2))
+    assert "可能会从2026年3月起暂停发放" in late
+
+
+@pytest.mark.parametrize("city", ["上海", "广州"])
+def test_reminder_text_in_passive_cities(db, city: str) -> None:
+    text = rm.reminder_text(add(db, "2026-03-10", city=city), dt.date(2026, 3, 20))
+    assert "本市户籍" in text and "例如非本市户籍" in text
+    assert "已暂停" not in text
 
 
 # --- the sender, with a stand-in bot ---------------------------------------------------------
