@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from bot.deadline_chat import DeadlineReply, reply_to_deadline_question
 from bot.engine import Engine
-from bot.knowledge import Entry, KnowledgeBase
+from bot.knowledge import Entry, KnowledgeBase, issuer_line
 from bot.matcher import OOS_PREFIX, MatchResult
 from bot.normalize import normalize, strip_non_words
 from bot.places import PlaceReading, read_place
@@ -86,20 +86,23 @@ class Reply:
         }
 
 
-def source_line(entry: Entry) -> str:
-    """Name the sources, official ones first, at most three."""
-    ordered = sorted(entry.sources, key=lambda s: not s.official)
-    names = []
-    for source in ordered:
-        name = source.label + ("（官方）" if source.official else "")
-        if name not in names:
-            names.append(name)
-    return "来源：" + "、".join(names[:3])
+def sources_text(entry: Entry) -> str:
+    """The pages an answer rests on, for the 来源 button: official ones first, with links."""
+    lines = [f"“{entry.question}”的依据："]
+    for source in sorted(entry.sources, key=lambda s: not s.official):
+        if source.url.startswith("seed:"):
+            continue
+        who = source.issuer or ("政府网站" if source.official else "网上文章")
+        lines.append(f"• {who}：{source.url}")
+    if len(lines) == 1:
+        lines.append("• 网上公开资料（未找到官方原文）")
+    lines.append("非政府网站上的内容只作参考；有疑问请打12333核实。")
+    return "\n".join(lines)
 
 
 def format_entry(entry: Entry) -> str:
     """An entry's answer as the bot sends it: answer, local-rules note, sources."""
-    return f"{entry.answer}\n\n{LOCAL_RULES_NOTE}\n{source_line(entry)}"
+    return f"{entry.answer}\n\n{LOCAL_RULES_NOTE}\n{issuer_line(entry)}"
 
 
 def _deadline_fits(deadline: DeadlineReply, result: MatchResult) -> bool:
@@ -221,11 +224,8 @@ def place_entry(kb: KnowledgeBase, province: str) -> Entry | None:
 def place_line(kb: KnowledgeBase, place: str, province: str) -> str:
     """One line of what is specific to a place, naming it."""
     entry = place_entry(kb, province)
-    local = getattr(entry, "local", "") if entry else ""
-    if entry and not local:  # a province page without its one-line summary: its first line
-        local = entry.answer.strip().splitlines()[0]
     label = place if place == province else f"{place}（{province}）"
-    return f"📍{label}：{local or NO_LOCAL_CHANNEL}"
+    return f"📍{label}：{(entry.local if entry else '') or NO_LOCAL_CHANNEL}"
 
 
 def compose(kb: KnowledgeBase, entry: Entry, where: PlaceReading | None = None,
@@ -243,6 +243,6 @@ def compose(kb: KnowledgeBase, entry: Entry, where: PlaceReading | None = None,
             parts.append(f"您提到了{'和'.join(choices)}。养老金是在哪里领的？"
                          "点下面的按钮，我补上那里的办法。")
     text = "\n".join(parts[:1] + [""] * bool(parts[1:]) + parts[1:])
-    text = f"{text}\n\n{LOCAL_RULES_NOTE}\n{source_line(entry)}"
+    text = f"{text}\n\n{LOCAL_RULES_NOTE}\n{issuer_line(entry)}"
     return Reply(entry.question, True, entry.id, probability, text, "answer", place=place,
                  province=province, place_choices=choices, buttons=list(entry.buttons))

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from bot.errors import KnowledgeError
+from bot.sources import host_of, is_official_host
 
 try:  # the C loader is several times faster; fall back where libyaml is missing
     from yaml import CSafeLoader as _Loader
@@ -27,6 +28,8 @@ ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MIN_PHRASINGS = 5
 MAX_ANSWER_CHARS = 800
 MIN_OOS_EXAMPLES = 5
+MAX_LOCAL_CHARS = 80
+MAX_ISSUER_NAMES = 3
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,7 @@ class Source:
 
     url: str
     official: bool
+    issuer: str | None = None  # whose words a reprint carries, in plain words
 
     @property
     def label(self) -> str:
@@ -58,6 +62,7 @@ class Entry:
     sources: tuple[Source, ...]
     reviewed: dt.date
     file: str
+    local: str = ""  # one line about what is specific to the place (province entries)
     buttons: tuple[tuple[str, str], ...] = ()  # (label, entry id) shown under the answer
 
     @property
@@ -136,10 +141,24 @@ def _parse_sources(raw: Any, where: str, problems: list[str]) -> list[Source]:
         if not isinstance(official, bool):
             problems.append(f"{where}: sources 第{i}项缺少 official: true 或 false")
             continue
+        issuer = item.get("issuer")
+        if issuer is not None and (not isinstance(issuer, str) or not issuer.strip()):
+            problems.append(f"{where}: sources 第{i}项的 issuer 应是一句话，例如 福建省人社厅")
+            continue
+        issuer = issuer.strip() if issuer else None
         if isinstance(item.get("url"), str) and re.match(r"^https?://\S+$", item["url"]):
-            sources.append(Source(item["url"], official))
+            url = item["url"]
+            if official and not is_official_host(url):
+                problems.append(
+                    f"{where}: sources 第{i}项 {host_of(url) or url} 不是政府或公共机构网站，"
+                    "official 只能写 false（转载官方通知的，用 issuer: 写明是谁的话）")
+                continue
+            sources.append(Source(url, official, issuer))
         elif isinstance(item.get("seed"), str) and item["seed"].strip():
-            sources.append(Source(f"seed:{item['seed'].strip()}", official))
+            if official:
+                problems.append(f"{where}: sources 第{i}项是种子文章，official 只能写 false")
+                continue
+            sources.append(Source(f"seed:{item['seed'].strip()}", official, issuer))
         else:
             problems.append(f"{where}: sources 第{i}项的 url 必须以 http:// 或 https:// 开头")
     return sources
@@ -165,7 +184,7 @@ def _parse_entry(raw: Any, name: str, index: int, problems: list[str]) -> Entry 
         return None
     entry_id, where = start
     unknown = set(raw) - {"id", "question", "phrasings", "answer", "tags", "regions",
-                          "sources", "reviewed", "buttons"}
+                          "sources", "reviewed", "local", "buttons"}
     if unknown:
         problems.append(f"{where}: 不认识的字段 {', '.join(sorted(map(str, unknown)))}")
     question = raw.get("question")
@@ -188,6 +207,17 @@ def _parse_entry(raw: Any, name: str, index: int, problems: list[str]) -> Entry 
     regions = _strings(raw.get("regions", []) or [])
     if regions is None:
         problems.append(f"{where}: regions 应是地名列表，例如 [辽宁, 锦州]")
+    local = raw.get("local", "")
+    if local is None:
+        local = ""
+    if not isinstance(local, str):
+        problems.append(f"{where}: local 应是一句话")
+        local = ""
+    elif "\n" in local.strip():
+        problems.append(f"{where}: local 只能写一行")
+    elif len(local.strip()) > MAX_LOCAL_CHARS:
+        problems.append(
+            f"{where}: local 太长（{len(local.strip())}字，最多{MAX_LOCAL_CHARS}字）")
     sources = _parse_sources(raw.get("sources"), where, problems)
     buttons = _parse_buttons(raw.get("buttons", []), where, problems)
     reviewed = raw.get("reviewed")
@@ -210,6 +240,7 @@ def _parse_entry(raw: Any, name: str, index: int, problems: list[str]) -> Entry 
         sources=tuple(sources),
         reviewed=reviewed,
         file=name,
+        local=local.strip(),
         buttons=buttons,
     )
 
@@ -368,6 +399,59 @@ def _load_dictionary(path: Path, root: Path, problems: list[str]) -> tuple[str, 
             continue
         words.append(parts[0])
     return tuple(words)
+
+
+# Plain names of the official hosts the knowledge cites, for people who cannot judge a host name.
+OFFICIAL_HOST_LABELS = {
+    "rst.fujian.gov.cn": "福建省人社厅",
+    "rst.fj.gov.cn": "福建省人社厅",
+    "rsj.gz.gov.cn": "广州市人社局",
+    "www.enping.gov.cn": "恩平市政府",
+    "www.xixianxinqu.gov.cn": "西咸新区管委会",
+    "zdxx.lezhi.gov.cn": "四川乐至县政务公开",
+    "www.gzzy.gov.cn": "贵州紫云县政府",
+    "pnzwfw.gov.cn": "广东地方政务服务网",
+    "www.bjdch.gov.cn": "北京市东城区政府",
+    "renshichu.xaut.edu.cn": "西安理工大学人事处",
+    "osaka.china-consulate.gov.cn": "中国驻大阪总领馆",
+    "chicago.china-consulate.gov.cn": "中国驻芝加哥总领馆",
+    "papeete.china-consulate.org": "中国驻帕皮提领馆",
+    "www.mohrss.gov.cn": "人社部",
+    "si.12333.gov.cn": "国家社会保险公共服务平台",
+}
+
+
+def _official_label(url: str) -> str:
+    host = host_of(url)
+    if host in OFFICIAL_HOST_LABELS:
+        return OFFICIAL_HOST_LABELS[host]
+    if "china-consulate" in host or "china-embassy" in host:
+        return "中国驻外使领馆"
+    if host.endswith(".edu.cn"):
+        return "高校官方网站"
+    return "政府网站"
+
+
+def issuer_line(entry: Entry) -> str:
+    """Whose word an answer rests on, in plain words: "依据：人社部答问（2023）、福建省人社厅".
+
+    Named issuers come first, then official hosts by a plain label; at most three names. A
+    host that is not official is never shown by its name: users would take a look-alike host
+    such as m12333.cn for the government's. With nothing but such pages, say so honestly.
+    """
+    names: list[str] = []
+    for source in entry.sources:
+        if source.issuer and source.issuer not in names:
+            names.append(source.issuer)
+    for source in entry.sources:
+        if source.issuer or source.url.startswith("seed:") or not is_official_host(source.url):
+            continue
+        label = _official_label(source.url)
+        if label not in names:
+            names.append(label)
+    if not names:
+        return "依据：网上公开资料（未找到官方原文）"
+    return "依据：" + "、".join(names[:MAX_ISSUER_NAMES])
 
 
 def validate_knowledge(root: Path) -> list[str]:

@@ -26,7 +26,7 @@ ADMIN = 9001
 GROUP_ADMIN = 9101
 MEMBER = 9201
 CLOCK = "2026-11-23T10:00:00"
-CHANNELS_FIRST_LINE = "常用的官方手机渠道，选一个顺手的就行："
+CHANNELS_FIRST_LINE = "用手机认证，选一个官方渠道就行："
 CHANNELS_QUESTION = "手机上有哪些认证渠道？用哪个APP认证？"
 
 

@@ -11,9 +11,10 @@ from bot.answers import (
     THANKS_TEXT,
     _reply_for_match,
     answer,
-    source_line,
+    sources_text,
     topic_reply,
 )
+from bot.knowledge import issuer_line
 from bot.matcher import Candidate, MatchResult
 from bot.places import read_place
 
@@ -34,20 +35,21 @@ def test_greeting_with_a_question_is_not_just_a_greeting(engine, today):
     assert reply.id == "abroad-app"
 
 
-def test_answer_names_sources_and_local_rules(engine, today):
+def test_answer_names_issuers_in_plain_words_and_local_rules(engine, today):
     reply = answer(engine, "集中认证取消了那以后还用认证吗", today)
     entry = engine.kb.entries[reply.id]
     assert reply.kind == "answer"
     assert reply.text.startswith(entry.answer)
-    assert LOCAL_RULES_NOTE in reply.text and source_line(entry) in reply.text
+    assert LOCAL_RULES_NOTE in reply.text and issuer_line(entry) in reply.text
+    assert "http" not in reply.text and ".com" not in reply.text
 
 
-def test_official_sources_come_first(engine):
+def test_sources_text_lists_official_pages_first_with_links(engine):
     entry = next(e for e in engine.kb.entries.values()
                  if any(s.official for s in e.sources) and not all(s.official for s in e.sources))
-    line = source_line(entry)
-    first = line.removeprefix("来源：").split("、")[0]
-    assert first.endswith("（官方）")
+    lines = sources_text(entry).splitlines()
+    assert lines[1].startswith("• ") and "gov.cn" in lines[1]
+    assert all(s.url in sources_text(entry) for s in entry.sources if not s.url.startswith("seed:"))
 
 
 def test_deadline_question_goes_to_the_calculator(engine, today):

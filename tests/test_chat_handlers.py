@@ -57,6 +57,7 @@ def test_answer_keyboard_shows_topics_and_feedback_on_answers(kind, question_id,
     assert markup.inline_keyboard[0][0].callback_data == "sug:a"
     data = [b.callback_data for row in markup.inline_keyboard for b in row]
     assert any(d.startswith("fb:") for d in data) == (kind == "answer")
+    assert ("src:how-to-certify" in data) == (kind == "answer")
 
 
 def test_answer_keyboard_puts_go_deeper_buttons_first_two_a_row():

@@ -110,3 +110,176 @@ def test_kb_check_command_lists_problems(kb_dir):
     assert result.returncode == 1
     assert "/entries/good.yaml: sample-entry: 缺少 question" in result.stdout
     assert "Traceback" not in result.stderr
+
+
+# --- official sources, issuers and the `local` line -------------------------------------------
+
+MAINLAND_DIVISIONS = (
+    "北京", "天津", "河北", "山西", "内蒙古", "辽宁", "吉林", "黑龙江", "上海", "江苏", "浙江",
+    "安徽", "福建", "江西", "山东", "河南", "湖北", "湖南", "广东", "广西", "海南", "重庆",
+    "四川", "贵州", "云南", "西藏", "陕西", "甘肃", "青海", "宁夏", "新疆",
+)
+
+
+def _write(kb_dir: Path, text: str) -> None:
+    (kb_dir / "entries" / "good.yaml").write_text(text, encoding="utf-8")
+
+
+def test_kb_check_rejects_official_on_a_non_official_host(kb_dir):
+    _write(kb_dir, GOOD_ENTRY.replace("https://example.gov.cn/page",
+                                      "https://gqgt.com/zcpg/33667.html"))
+    kb = load_knowledge(kb_dir)
+    assert kb.entries == {}
+    assert any("entries/good.yaml: sample-entry: " in line and "gqgt.com" in line
+               and "official 只能写 false" in line for line in kb.problems), kb.problems
+
+
+@pytest.mark.parametrize("url", ["https://m12333.cn/policy/dabc.html",
+                                 "https://rsj.gz.gov.cn.example.com/x",
+                                 "https://posts.careerengine.us/redirect/referral/id/1"])
+def test_look_alike_hosts_cannot_be_official(kb_dir, url):
+    _write(kb_dir, GOOD_ENTRY.replace("https://example.gov.cn/page", url))
+    assert any("不是政府或公共机构网站" in line for line in load_knowledge(kb_dir).problems)
+
+
+@pytest.mark.parametrize("url", ["http://www.xixianxinqu.gov.cn:83/gzfw/x.html",
+                                 "https://renshichu.xaut.edu.cn/info/1096/4874.htm",
+                                 "http://osaka.china-consulate.gov.cn/lsfw/"])
+def test_official_hosts_stay_official(kb_dir, url):
+    _write(kb_dir, GOOD_ENTRY.replace("https://example.gov.cn/page", url))
+    kb = load_knowledge(kb_dir)
+    assert kb.problems == []
+    assert kb.entries["sample-entry"].sources[0].official is True
+
+
+def test_kb_check_command_names_the_non_official_host(kb_dir):
+    _write(kb_dir, GOOD_ENTRY.replace("https://example.gov.cn/page", "https://meipian.cn/3yhgqibx"))
+    result = _kb_check(kb_dir)
+    assert result.returncode == 1
+    assert "/entries/good.yaml: sample-entry: sources 第1项 meipian.cn 不是政府或公共机构网站" \
+        in result.stdout
+
+
+def test_issuer_is_loaded_and_must_be_text(kb_dir):
+    reprint = GOOD_ENTRY.replace(
+        "      - url: https://example.gov.cn/page\n        official: true\n",
+        "      - url: https://gqgt.com/zcpg/33667.html\n        official: false\n"
+        "        issuer: 人社部答问（2023）\n")
+    _write(kb_dir, reprint)
+    kb = load_knowledge(kb_dir)
+    assert kb.problems == []
+    assert kb.entries["sample-entry"].sources[0].issuer == "人社部答问（2023）"
+    _write(kb_dir, reprint.replace("issuer: 人社部答问（2023）", "issuer: [a, b]"))
+    assert any("issuer 应是一句话" in line for line in load_knowledge(kb_dir).problems)
+
+
+def test_local_line_is_loaded(kb_dir):
+    _write(kb_dir, GOOD_ENTRY.replace("    tags: [sample]\n",
+                                      "    tags: [sample]\n    local: 用“辽宁人社”小程序认证。\n"))
+    kb = load_knowledge(kb_dir)
+    assert kb.problems == []
+    assert kb.entries["sample-entry"].local == "用“辽宁人社”小程序认证。"
+
+
+@pytest.mark.parametrize(("local", "problem"), [
+    ("长" * 81, "local 太长（81字，最多80字）"),
+    ("[一, 二]", "local 应是一句话"),
+    ("|\n      第一行\n      第二行", "local 只能写一行"),
+], ids=["too-long", "not-text", "two-lines"])
+def test_kb_check_rejects_a_bad_local_line(kb_dir, local, problem):
+    _write(kb_dir, GOOD_ENTRY.replace("    tags: [sample]\n",
+                                      f"    tags: [sample]\n    local: {local}\n"))
+    kb = load_knowledge(kb_dir)
+    assert kb.entries == {}
+    assert any("entries/good.yaml: sample-entry: " in line and problem in line
+               for line in kb.problems), kb.problems
+
+
+def test_local_of_exactly_80_characters_is_accepted(kb_dir):
+    _write(kb_dir, GOOD_ENTRY.replace("    tags: [sample]\n",
+                                      f"    tags: [sample]\n    local: {'长' * 80}\n"))
+    assert load_knowledge(kb_dir).problems == []
+
+
+def test_no_project_source_claims_official_on_a_non_official_host():
+    from bot.sources import is_official_host
+
+    kb = load_knowledge(KNOWLEDGE_DIR)
+    wrong = [f"{e.id}: {s.url}" for e in kb.entries.values() for s in e.sources
+             if s.official and not is_official_host(s.url)]
+    assert wrong == []
+
+
+def test_every_mainland_division_has_a_province_entry_with_a_local_line():
+    kb = load_knowledge(KNOWLEDGE_DIR)
+    provinces = [e for e in kb.entries.values() if e.id.startswith("prov-")]
+    for name in MAINLAND_DIVISIONS:
+        found = [e for e in provinces if name in e.regions]
+        assert found, f"no prov-* entry lists {name} in regions"
+        assert all(e.local for e in found), f"{name}: local is empty"
+    assert len(provinces) == len(MAINLAND_DIVISIONS)
+    assert all(e.local for e in provinces)
+
+
+@pytest.mark.parametrize(("entry_id", "cities"), [
+    ("prov-guangdong", ["深圳"]), ("prov-zhejiang", ["杭州"]), ("prov-jiangsu", ["南京"]),
+    ("prov-shandong", ["济南", "青岛"]), ("prov-liaoning", ["沈阳", "大连"]),
+    ("prov-fujian", ["厦门"]), ("prov-anhui", ["合肥"]), ("prov-jilin", ["长春"]),
+    ("prov-hebei", ["石家庄"]), ("prov-henan", ["郑州"]),
+])
+def test_big_cities_are_listed_under_their_province(entry_id, cities):
+    entry = load_knowledge(KNOWLEDGE_DIR).entries[entry_id]
+    assert set(cities) <= set(entry.regions)
+
+
+def test_province_phrasings_name_the_place():
+    kb = load_knowledge(KNOWLEDGE_DIR)
+    missing = [f"{e.id}: {p}" for e in kb.entries.values() if e.id.startswith("prov-")
+               for p in e.phrasings if not any(r in p for r in e.regions)]
+    assert missing == []
+
+
+# --- issuer_line --------------------------------------------------------------------------------
+
+def _entry_with(*sources):
+    import datetime as dt
+
+    from bot.knowledge import Entry
+    return Entry(id="x", question="q", phrasings=(), answer="a", tags=(), regions=(),
+                 sources=tuple(sources), reviewed=dt.date(2026, 12, 1), file="f.yaml")
+
+
+def test_issuer_line_names_issuers_first_then_official_hosts_in_plain_words():
+    from bot.knowledge import Source, issuer_line
+    entry = _entry_with(
+        Source("https://rst.fujian.gov.cn/wz/cjwt/x.htm", True),
+        Source("https://gqgt.com/zcpg/33667.html", False, "人社部答问（2023）"),
+        Source("https://m12333.cn/policy/dabc.html", False),
+    )
+    assert issuer_line(entry) == "依据：人社部答问（2023）、福建省人社厅"
+
+
+def test_issuer_line_never_shows_a_bare_non_official_host():
+    from bot.knowledge import Source, issuer_line
+    entry = _entry_with(Source("https://m12333.cn/policy/dabc.html", False),
+                        Source("seed:001", False))
+    line = issuer_line(entry)
+    assert "m12333" not in line and "（官方）" not in line
+    assert line.startswith("依据：")
+
+
+def test_issuer_line_names_at_most_three_and_no_duplicates():
+    from bot.knowledge import Source, issuer_line
+    entry = _entry_with(*(Source(f"https://a{i}.example.com/", False, f"发布者{i % 4}")
+                          for i in range(8)),
+                        Source("http://unknown.gov.cn/x", True))
+    names = issuer_line(entry).removeprefix("依据：").split("、")
+    assert names == ["发布者0", "发布者1", "发布者2"]
+
+
+def test_issuer_line_of_every_project_entry_is_plain():
+    from bot.knowledge import issuer_line
+    for entry in load_knowledge(KNOWLEDGE_DIR).entries.values():
+        line = issuer_line(entry)
+        assert line.startswith("依据：") and line.count("、") <= 2, entry.id
+        assert not any(part in line for part in (".com", ".cn", ".net", "http")), (entry.id, line)

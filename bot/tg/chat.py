@@ -19,7 +19,7 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import ChatMigrated, TelegramError
 from telegram.ext import ContextTypes
 
-from bot.answers import DEADLINE_ENTRY, Reply, answer, format_entry, topic_reply
+from bot.answers import DEADLINE_ENTRY, Reply, answer, format_entry, sources_text, topic_reply
 from bot.normalize import normalize
 from bot.safety import redact
 from bot.schemes import display_name
@@ -260,6 +260,15 @@ async def suggestion_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) 
         await query.message.reply_text("这个话题已经更新了，请再问我一次。")
         return
     await _send_reply(update, context, reply)
+
+
+async def sources_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """来源: the pages an answer rests on, as links."""
+    query = update.callback_query
+    entry = services(context).engine.kb.entries.get((query.data or "").split(":", 1)[-1])
+    await query.answer()
+    text = sources_text(entry) if entry else "这个话题已经更新了，请再问我一次。"
+    await query.message.reply_text(text, disable_web_page_preview=True)
 
 
 async def place_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

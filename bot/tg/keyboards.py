@@ -42,8 +42,13 @@ def answer_keyboard(reply: Reply, question_id: int | None) -> InlineKeyboardMark
     rows += [[InlineKeyboardButton(_short(title), callback_data=f"sug:{entry_id}")]
              for entry_id, title in zip(reply.suggestion_ids, reply.suggestions, strict=False)
              if entry_id not in shown]
+    last: list[InlineKeyboardButton] = []
     if reply.kind in ("answer", "deadline") and question_id is not None:
-        rows.append(_feedback_row(question_id))
+        last += _feedback_row(question_id)
+    if reply.kind == "answer" and reply.id:  # the links behind "依据：…"
+        last.append(InlineKeyboardButton("来源", callback_data=f"src:{reply.id}"))
+    if last:
+        rows.append(last)
     return InlineKeyboardMarkup(rows) if rows else None
 
 
