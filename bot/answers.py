@@ -184,8 +184,10 @@ def _reply_for_match(engine: Engine, question: str, result: MatchResult,
     if result.decision == "suggest":
         lines = "\n".join(f"{n}. {t}" for n, t in enumerate(titles, 1))
         text = f"{SUGGEST_INTRO}\n{lines}\n{SUGGEST_OUTRO}"
+        # The place goes with the buttons, so the answer they open names it.
+        place, province = (where.name, where.province or "") if where.region else ("", "")
         return Reply(question, False, None, result.score, text, "suggest",
-                     suggestion_ids=ids, suggestions=titles)
+                     suggestion_ids=ids, suggestions=titles, place=place, province=province)
     text = DECLINE_TEXT
     if best is not None and best.key.startswith(OOS_PREFIX):
         topic = kb.out_of_scope.get(best.key[len(OOS_PREFIX):])

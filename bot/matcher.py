@@ -33,6 +33,8 @@ ANSWER_AT = 0.4
 ANSWER_MARGIN = 0.3
 SUGGEST_AT = 0.12
 OFF_TOPIC_SUGGEST_AT = 0.5
+OFF_TOPIC_ANSWER_AT = 0.99
+OFF_TOPIC_MARGIN = 0.6
 RIDGE = 1e-2  # L2 penalty of the calibration model
 
 FEATURES = ("bias", "cos", "top3", "qcov_entry", "dcov", "ratio", "gap",
@@ -56,10 +58,14 @@ GENERAL_WORDS = frozenset((
     "认证", "养老金", "养老", "社保", "退休", "退休人员", "人员", "职工", "领取", "待遇",
     "资格", "怎么", "怎么办", "怎样", "如何", "怎么样", "进行", "办", "办理", "弄",
     "搞", "做", "操作", "流程", "步骤", "方法", "方式", "办法", "手续", "程序",
-    "在哪", "哪里", "哪儿", "去哪", "去哪里", "哪", "需要", "要", "应该", "该",
-    "得", "一下", "的", "了", "呢", "吗", "啊", "呀",
+    "在哪", "哪里", "哪儿", "去哪", "去哪里", "哪", "要", "该",
+    "一下", "的", "了", "呢", "吗", "啊", "呀",
     "我", "我们", "咱", "俺", "是", "在", "去", "到", "可以", "能", "详细",
     "指南", "攻略", "教程", "全国", "老人", "老年人", "退休老人", "岁", "多岁",
+    "最新", "规定", "政策", "新规", "注意", "事项", "注意事项", "须知", "新手", "必看",
+    "常见问题", "解答", "问题", "详解", "全攻略", "一览", "汇总",
+    "这边", "那边", "这块", "这块儿", "当地", "本地", "上哪", "上哪儿", "在那", "哪儿", "咋",
+    "啥", "嘛", "吧", "哦", "呐", "在线等", "急",
 ))
 # Words without which a question is unlikely to be about benefits at all (去海南旅游哪里好玩).
 TOPIC_WORDS = (*CERTIFICATION_WORDS, "养老金", "社保", "待遇", "停发", "补发", "12333", "资格",
@@ -336,9 +342,15 @@ def decide(candidates: list[Candidate], *, on_topic: bool = True) -> str:
         return "decline"
     best = candidates[0]
     if best.is_out_of_scope:
-        return "decline"
+        # "刷脸 领取" is more like 领取地 than anything else, yet it says 刷脸: offer topics.
+        in_scope = next((c for c in candidates if not c.is_out_of_scope), None)
+        on_topic_runner = on_topic and in_scope is not None and in_scope.probability >= SUGGEST_AT
+        return "suggest" if on_topic_runner else "decline"
     runner_up = candidates[1].probability if len(candidates) > 1 else 0.0
-    if not on_topic:  # a word-level likeness is not enough without a word about certification
+    if not on_topic:  # a word-level likeness is rarely enough without a word about certification
+        if best.probability >= OFF_TOPIC_ANSWER_AT and \
+                best.probability - runner_up >= OFF_TOPIC_MARGIN:
+            return "answer"
         return "suggest" if best.probability >= OFF_TOPIC_SUGGEST_AT else "decline"
     if best.probability >= ANSWER_AT and best.probability - runner_up >= ANSWER_MARGIN:
         return "answer"

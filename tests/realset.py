@@ -88,6 +88,7 @@ class Score:
     declined: list[str] = field(default_factory=list)
     unsure: list[str] = field(default_factory=list)
     shown: int = 0  # the right topic among what is shown (answer or buttons)
+    first: int = 0  # the right topic first: answered, or the first suggestion (ranking alone)
     oos_total: int = 0
     oos_answered: list[str] = field(default_factory=list)
     oos_place_total: int = 0
@@ -105,6 +106,10 @@ class Score:
         return self.rate(len(self.wrong), self.total)
 
     @property
+    def first_rate(self) -> float:
+        return self.rate(self.first, self.total)
+
+    @property
     def shown_rate(self) -> float:
         return self.rate(self.shown, self.total)
 
@@ -120,7 +125,8 @@ class Score:
         return (f"in scope {self.total}: answered right {self.right} ({self.right_rate:.1%}), "
                 f"confidently wrong {len(self.wrong)} ({self.wrong_rate:.1%}), "
                 f"unsure {len(self.unsure)}, declined {len(self.declined)}, "
-                f"right topic shown {self.shown} ({self.shown_rate:.1%}); "
+                f"right topic shown {self.shown} ({self.shown_rate:.1%}), "
+                f"first {self.first} ({self.first_rate:.1%}); "
                 f"out of scope {self.oos_total}: declined "
                 f"{self.oos_total - len(self.oos_answered)} ({self.oos_declined_rate:.1%}), "
                 f"naming a place {self.oos_place_total - self.oos_place_answered}/"
@@ -142,8 +148,9 @@ def score(engine, in_scope: list[dict], out_of_scope: list[dict]) -> Score:
         want, place = labels(item), item.get("place")
         reply = answer(engine, item["q"], TODAY)
         got = DEADLINE_ID if reply.kind == "deadline" else reply.id
-        if ANY in want:  # the old province labels: right when that province's line is added
-            want = {got} if got and reply.province == place else want
+        if ANY in want:  # the old province labels: right when the reply is about that province
+            topic = got or next(iter(reply.suggestion_ids), None)
+            want = {topic} if topic and reply.province == place else want
         place_ok = not place or not reply.province or reply.province == place
         line = (f"{item['q']!r}: want {sorted(want)}{'@' + place if place else ''}, got "
                 f"{reply.kind} {got}{'@' + reply.province if reply.province else ''} "
@@ -152,6 +159,9 @@ def score(engine, in_scope: list[dict], out_of_scope: list[dict]) -> Score:
         shown = {got, *reply.suggestion_ids, *(target for _, target in reply.buttons)}
         if want & shown:
             result.shown += 1
+        first = got or next(iter(reply.suggestion_ids), None)
+        if first in want and place_ok:
+            result.first += 1
         if reply.kind in ("answer", "deadline"):
             if got in want and place_ok:
                 result.right += 1

@@ -253,8 +253,9 @@ async def suggestion_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     """A topic button ("did you mean", "您可能还想问", 用自己手机 …): send that topic's answer."""
     query = update.callback_query
     svc = services(context)
-    entry_id = (query.data or "").split(":", 1)[1]
-    reply = topic_reply(svc.engine, entry_id, _remembered_city(svc, query.from_user.id))
+    _, entry_id, place = ((query.data or "") + "::").split(":")[:3]
+    reply = topic_reply(svc.engine, entry_id,
+                        place or _remembered_city(svc, query.from_user.id))
     await query.answer()
     if reply is None:  # knowledge reloaded since the button was made
         await query.message.reply_text("这个话题已经更新了，请再问我一次。")

@@ -9,6 +9,7 @@ from bot.schemes import SCHEMES
 from bot.tg import texts
 
 MAX_BUTTON_CHARS = 60
+MAX_CALLBACK_BYTES = 64
 
 
 def main_keyboard() -> ReplyKeyboardMarkup:
@@ -39,7 +40,7 @@ def answer_keyboard(reply: Reply, question_id: int | None) -> InlineKeyboardMark
         rows.append([InlineKeyboardButton(f"按{place}回答", callback_data=f"plc:{reply.id}:{place}")
                      for place in reply.place_choices])
     shown = {target for _, target in reply.buttons}
-    rows += [[InlineKeyboardButton(_short(title), callback_data=f"sug:{entry_id}")]
+    rows += [[InlineKeyboardButton(_short(title), callback_data=_topic_data(entry_id, reply.place))]
              for entry_id, title in zip(reply.suggestion_ids, reply.suggestions, strict=False)
              if entry_id not in shown]
     last: list[InlineKeyboardButton] = []
@@ -50,6 +51,12 @@ def answer_keyboard(reply: Reply, question_id: int | None) -> InlineKeyboardMark
     if last:
         rows.append(last)
     return InlineKeyboardMarkup(rows) if rows else None
+
+
+def _topic_data(entry_id: str, place: str) -> str:
+    """sug:<id>, with the place the question named when it fits Telegram's 64 bytes."""
+    data = f"sug:{entry_id}:{place}" if place else f"sug:{entry_id}"
+    return data if len(data.encode()) <= MAX_CALLBACK_BYTES else f"sug:{entry_id}"
 
 
 def feedback_keyboard(question_id: int) -> InlineKeyboardMarkup:
