@@ -22,7 +22,7 @@ import time
 from typing import Any
 
 import httpx
-from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.error import (
     BadRequest,
@@ -74,7 +74,8 @@ from bot.broadcasts import (
     start_scheduled,
 )
 from bot.schemes import SCHEMES
-from bot.storage import get_group, remember_group
+from bot.storage import get_group, parse_id, remember_group
+from bot.tg.callbacks import INVALID_BUTTON, answer_query, callback_id
 from bot.tg.sending import retry_delay, send_text
 from bot.tg.services import Services, services
 
@@ -122,6 +123,7 @@ ASK_WHEN = "请发送发送时间，例如：2026-11-25 09:30、明天 9:30、�
 SCHEDULED_OK = "⏰ 已安排：通知 #{id} 将在 {when} 发给{label}。到时我会在这里报告进度。"
 COMPOSE_CANCELLED = "好的，这条通知不发了。"
 DRAFT_EXPIRED = "这条草稿已经失效了，请重新发送 /broadcast。"
+BAD_GROUP_LINK = "这个链接不完整或已经失效了。请在群里重新发送 /broadcast，再点我给出的按钮。"
 STOP_DENIED = "只有发起人或机器人管理员可以取消这条通知。"
 STOP_DONE = "已取消。"
 STOP_TOO_LATE = "这条通知已经结束了。"
@@ -153,13 +155,6 @@ async def is_group_admin(context: ContextTypes.DEFAULT_TYPE, chat_id: int, user_
             cached = (now + ADMIN_CACHE_FAILURE_SECONDS, frozenset())
         cache[chat_id] = cached
     return user_id in cached[1]
-
-
-async def _answer(query: CallbackQuery, text: str | None = None, *,
-                  alert: bool = False) -> None:
-    # A query answered late (slow network, restart) must not abort what the press asked for.
-    with contextlib.suppress(TelegramError):
-        await query.answer(text, show_alert=alert)
 
 
 def link_keyboard(buttons: tuple[tuple[str, str], ...] | list) -> InlineKeyboardMarkup | None:
@@ -463,7 +458,10 @@ async def start_for_group(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     """/start bc_<group id> (the link from /broadcast in a group): compose for that group."""
     svc = services(context)
     user, message = update.effective_user, update.effective_message
-    chat_id = int(message.text.split("bc_", 1)[1].strip())
+    chat_id = parse_id(message.text.split("bc_", 1)[1], positive=False)
+    if chat_id is None or chat_id >= 0:
+        await message.reply_text(BAD_GROUP_LINK)
+        return ConversationHandler.END
     allowed = _is_bot_admin(svc, user.id) or await is_group_admin(context, chat_id, user.id)
     if not allowed:
         await message.reply_text(REFUSED_OTHER_GROUP)
@@ -479,7 +477,7 @@ async def audience_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     """A button of the audience menu."""
     svc = services(context)
     query = update.callback_query
-    await _answer(query)
+    await answer_query(query)
     choice = (query.data or "").removeprefix("bc:a:")
     if choice == "menu":
         await query.edit_message_text(CHOOSE_AUDIENCE, reply_markup=_audience_keyboard(svc))
@@ -579,7 +577,7 @@ async def confirm_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     """立即发送 / 发送并置顶 / 定时发送 / 取消 under the preview."""
     svc = services(context)
     query = update.callback_query
-    await _answer(query)
+    await answer_query(query)
     draft = context.user_data.get(DRAFT) or {}
     if query.data == "bc:x":
         context.user_data.pop(DRAFT, None)
@@ -645,21 +643,20 @@ async def stop_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     """⏹ under a progress message or a scheduled confirmation."""
     svc = services(context)
     query = update.callback_query
-    try:
-        broadcast_id = int((query.data or "").rsplit(":", 1)[1])
-    except ValueError:
-        await _answer(query)
+    broadcast_id = callback_id(query.data, 2)
+    if broadcast_id is None or (query.data or "").count(":") != 2:
+        await answer_query(query, INVALID_BUTTON, alert=True)
         return
     row = get_broadcast(svc.db, broadcast_id)
     if row is None:
-        await _answer(query, STOP_TOO_LATE)
+        await answer_query(query, STOP_TOO_LATE)
         return
     if not (_is_bot_admin(svc, query.from_user.id) or row["created_by"] == query.from_user.id):
-        await _answer(query, STOP_DENIED, alert=True)
+        await answer_query(query, STOP_DENIED, alert=True)
         return
     was_scheduled = row["status"] == SCHEDULED
     ok = _runner(context).cancel(broadcast_id, query.from_user.id)
-    await _answer(query, STOP_DONE if ok else STOP_TOO_LATE)
+    await answer_query(query, STOP_DONE if ok else STOP_TOO_LATE)
     if ok and was_scheduled:
         with contextlib.suppress(TelegramError):
             await query.edit_message_text(SCHEDULE_CANCELLED.format(id=broadcast_id))
