@@ -163,3 +163,39 @@ def test_late_flow_button_still_moves_the_flow(server) -> None:
     server.press_button(user, scheme_msg, text="企业职工基本养老保险")
     (ask_city,) = server.wait_for_messages(user)
     assert "城市" in ask_city["text"]
+
+
+# ------------------------------------------------------------------ item 5: numbers
+
+
+# (what the user types, digits that must appear nowhere, whether the reply warns)
+NUMBERS = [
+    ("13912345678", ("13912345678",), False),
+    ("+86 139 8765 4321", ("8765 4321", "87654321"), False),
+    ("010-62345678", ("62345678",), False),
+    ("110105194912310021", ("110105194912310021", "19491231"), True),  # wrong check digit
+    ("１１０１０５１９４９１２３１００２Ｘ", ("１９４９１２３１",), True),
+    ("110105 19491231 002X", ("19491231",), True),
+    ("6222 0202 0001 2345 671", ("0001 2345", "00012345"), True),  # fails the Luhn check
+]
+
+
+def test_numbers_are_never_stored_or_logged(server, db, workdir) -> None:
+    user = 8300001
+    for number, _secrets, warned in NUMBERS:
+        (reply,) = server.ask(user, f"我的号码是{number}，怎么认证养老金")
+        assert ("请不要在聊天里发送" in reply["text"]) == warned, (number, reply["text"])
+    # a group question and the reminder flow's label as well
+    group = -8300100
+    server.add_bot_to_group(group)
+    server.ask(user, f"@{server.bot_user['username']} 电话13912345678 怎么认证", chat_id=group)
+    wait_for_row(db, "select count(*) from questions where user_id = ? having count(*) >= ?",
+                 (user, len(NUMBERS) + 1))
+    dump = "\n".join(db.iterdump())
+    log = (workdir / "bot.log").read_text(encoding="utf-8")
+    assert "DEBUG" in log  # the bot logs at DEBUG level here, updates included
+    for number, secrets, _warned in NUMBERS:
+        for secret in secrets:
+            assert secret not in dump, (number, secret)
+            assert secret not in log, (number, secret)
+    assert dump.count("[已隐藏]") >= len(NUMBERS)

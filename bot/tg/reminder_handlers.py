@@ -44,6 +44,7 @@ from bot.clock import Clock
 from bot.dates import DateParseError, parse_date_match
 from bot.regions import lookup_region, rule_for
 from bot.rules import cn_date
+from bot.safety import redact
 from bot.schemes import SCHEMES
 from bot.storage import (
     deactivate_user,
@@ -295,7 +296,7 @@ async def label_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> in
 
 async def label_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     try:
-        label = rm.clean_label(update.effective_message.text)
+        label = rm.clean_label(redact(update.effective_message.text))
     except rm.ReminderError as exc:
         await update.effective_message.reply_text(str(exc), reply_markup=_label_keyboard())
         return LABEL
