@@ -11,6 +11,7 @@ from typing import Any
 
 import sqlite_utils
 
+from bot.cli import database_id, limit_count
 from bot.errors import UsageError
 
 STATUS_NAMES = {"scheduled": "定时", "running": "发送中", "done": "已完成",
@@ -21,9 +22,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("broadcast", help="查看群发通知记录")
     actions = parser.add_subparsers(dest="broadcast_command", required=True)
     listing = actions.add_parser("list", help="最近的群发通知")
-    listing.add_argument("--limit", type=int, default=20, help="最多列出几条（默认 20）")
+    listing.add_argument("--limit", type=limit_count, default=20, help="最多列出几条（默认 20）")
     status = actions.add_parser("status", help="一条群发通知的详情")
-    status.add_argument("id", type=int, help="通知编号")
+    status.add_argument("id", type=database_id, help="通知编号")
     for sub in (listing, status):
         sub.add_argument("--json", action="store_true", help="输出 JSON")
         sub.add_argument("--db", type=Path, default=None,
