@@ -199,3 +199,24 @@ def test_numbers_are_never_stored_or_logged(server, db, workdir) -> None:
             assert secret not in dump, (number, secret)
             assert secret not in log, (number, secret)
     assert dump.count("[已隐藏]") >= len(NUMBERS)
+
+
+# ------------------------------------------------------------------ item 10: unknown commands
+
+
+@pytest.mark.parametrize("command", ["/nonexistent", "/Help2 now", "/remindme@robot"])
+def test_unknown_command_gets_the_short_help(server, command) -> None:
+    (reply,) = server.ask(8400001, command)
+    assert "/help" in reply["text"] and "不认识这个命令" in reply["text"]
+
+
+def test_cancel_outside_a_flow_and_unknown_commands_in_groups(server) -> None:
+    (reply,) = server.ask(8400002, "/cancel")
+    assert "已取消" in reply["text"]
+    group = -8400100
+    server.add_bot_to_group(group)
+    mark = server.mark()
+    server.send_text(8400002, "/nonexistent", chat_id=group)
+    server.send_text(8400002, "/help", chat_id=group)
+    (helped,) = server.wait_for_messages(group, since=mark)
+    assert "/deadline" in helped["text"]  # no reply to the unknown command in a group

@@ -127,6 +127,8 @@ def add_handlers(application: Application) -> None:
     application.add_handler(MessageHandler(private & text, chat.private_text))
     application.add_handler(MessageHandler(groups & text, chat.group_text))
     application.add_handler(MessageHandler(private & NON_TEXT, chat.non_text))
+    # Last: a command none of the handlers above took (typo, old menu entry) in a private chat.
+    application.add_handler(MessageHandler(private & filters.COMMAND, chat.unknown_command))
     application.add_error_handler(chat.on_error)
 
 

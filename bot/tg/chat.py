@@ -80,6 +80,13 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     )
 
 
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A /command no handler knows, in a private chat: the short help instead of silence."""
+    command = (update.effective_message.text or "").split(maxsplit=1)[0].split("@")[0]
+    text = texts.CANCELLED if command == "/cancel" else texts.UNKNOWN_COMMAND
+    await update.effective_message.reply_text(text, reply_markup=main_keyboard())
+
+
 async def _send_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply,
                       *, reply_to: int | None = None) -> Message:
     """Send the reply with its buttons, then store the (redacted) question."""
