@@ -52,6 +52,7 @@ from bot.broadcasts import (
     Blocked,
     Broadcaster,
     BroadcastMessage,
+    MaybeSent,
     Migrated,
     Progress,
     Recipient,
@@ -60,6 +61,7 @@ from bot.broadcasts import (
     add_note,
     audience_values,
     cancel_broadcast,
+    confirm_delivery,
     count_audience,
     create_broadcast,
     due_broadcasts,
@@ -179,9 +181,9 @@ def _duration(seconds: float) -> str:
 
 
 def _counts_line(p: Progress) -> str:
-    line = f"已发送 {p.sent} · 失败 {p.failed} · 已屏蔽 {p.blocked}"
+    line = f"已送达 {p.sent} · 未送达 {p.not_delivered}"
     if p.unconfirmed:
-        line += f" · 未确认 {p.unconfirmed}"
+        line += f" · 不确定 {p.unconfirmed}"
     return line
 
 
@@ -201,13 +203,18 @@ def final_text(row: dict[str, Any], p: Progress) -> str:
 
 
 def report_text(row: dict[str, Any], p: Progress) -> str:
-    """The final report, sent as a new message when a broadcast ends."""
+    """The final report, sent as a new message when a broadcast ends: what is known."""
     title = "发送报告" if row["status"] == DONE else "已取消，发送报告"
+    delivered = f"已送达 {p.sent}"
+    if p.confirmed:
+        delivered += f"（其中 {p.confirmed} 条原本不确定，后来由对方的回复确认送达）"
     lines = [f"📋 通知 #{row['id']} {title}", f"对象：{row['audience_label']}，共 {p.total} 个",
-             f"成功 {p.sent}", f"失败 {p.failed}",
-             f"屏蔽或已退群 {p.blocked}（以后不再发给他们）"]
-    if p.unconfirmed:
-        lines.append(f"未确认 {p.unconfirmed}（重启时正在发送，为避免重复没有重发）")
+             delivered,
+             f"未送达 {p.not_delivered}（发送失败 {p.failed}，"
+             f"屏蔽或已退群 {p.blocked}，以后不再发给他们）",
+             f"不确定 {p.unconfirmed}" + ("（发送时进程中断或网络断开，Telegram 无法查询是否"
+                                         "送达；为避免重复没有重发。对方回复这条通知后会计为"
+                                         "已送达）" if p.unconfirmed else "")]
     if p.skipped:
         lines.append(f"跳过 {p.skipped}（群已升级，名单里已有新群）")
     if p.cancelled:
@@ -373,7 +380,7 @@ class BroadcastRunner:
         except NetworkError as exc:
             if _not_sent(exc):
                 raise RetryLater(2.0, f"网络错误：{exc.message}", transient=True) from exc
-            raise SendFailed(f"网络错误，可能已送达，不再重发：{exc.message}") from exc
+            raise MaybeSent(f"网络错误，可能已送达，不再重发：{exc.message}") from exc
         if message.pin and recipient.kind == "group":
             try:
                 await bot.pin_chat_message(recipient.chat_id, sent.message_id)
@@ -691,6 +698,21 @@ def broadcast_conversation() -> ConversationHandler:
     )
 
 
+async def reply_to_bot(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A reply to one of the bot's messages: proof that a broadcast of unknown delivery arrived.
+
+    Runs in its own handler group, next to whatever answers the message.
+    """
+    message = update.effective_message
+    replied = message.reply_to_message if message else None
+    if replied is None or replied.from_user is None or replied.from_user.id != context.bot.id \
+            or not replied.text:
+        return
+    svc = services(context)
+    if confirm_delivery(svc.db, message.chat_id, replied.text, svc.clock.now()):
+        log.info("broadcast: a delivery of unknown outcome was confirmed by a reply")
+
+
 # ------------------------------------------------------------------ statistics and knowledge
 
 
@@ -788,6 +810,7 @@ def register(application: Application) -> None:
 
     application.add_handler(broadcast_conversation())
     application.add_handler(CallbackQueryHandler(stop_pressed, pattern=r"^bc:stop:"))
+    application.add_handler(MessageHandler(filters.REPLY, reply_to_bot), group=2)
     # Charts and knowledge builds take a moment: never hold up other users' updates.
     application.add_handler(CommandHandler("stats", stats_command, block=False))
     application.add_handler(CommandHandler("unanswered", unanswered_command))
