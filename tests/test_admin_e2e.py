@@ -171,6 +171,34 @@ def test_group_admin_broadcasts_and_pins_only_in_their_group(server, db) -> None
     assert not server.sent_messages(other)
 
 
+@pytest.mark.parametrize("how", ["bc:go", "bc:when"])
+def test_admin_demoted_while_composing_cannot_send(server, db, how) -> None:
+    group = -4103 if how == "bc:go" else -4104
+    server.add_bot_to_group(group, title="降级社区")
+    server.set_chat_admins(group, [GROUP_ADMIN])
+    (asked,) = server.ask(GROUP_ADMIN, f"/start bc_{group}")  # checked (and cached) here
+    assert "请发送通知内容" in asked["text"]
+    before = last_broadcast(db)
+    _, summary = server.ask(GROUP_ADMIN, "不该发出的通知", count=2)
+    mark = server.mark()
+    if how == "bc:go":
+        server.set_chat_admins(group, [])  # demoted a moment later
+        server.press_button(GROUP_ADMIN, summary, how)
+        (edit,) = server.wait_for("editMessageText", since=mark)
+        refusal = edit.params["text"]
+    else:
+        server.press_button(GROUP_ADMIN, summary, how)
+        server.wait_for("editMessageText", since=mark)
+        server.set_chat_admins(group, [])  # demoted while typing the time
+        (reply,) = server.ask(GROUP_ADMIN, "明天 9:00")
+        refusal = reply["text"]
+    assert "已经不是这个群的管理员" in refusal
+    assert server.calls("getChatMember", since=mark)
+    time.sleep(0.5)
+    assert last_broadcast(db) == before
+    assert not [m for m in server.sent_messages(group) if "不该发出" in m.get("text", "")]
+
+
 # ------------------------------------------------------------------ the broadcast flow
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.constants import ChatType
+from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -102,6 +102,7 @@ REFUSED_PRIVATE = (
 )
 REFUSED_GROUP = "抱歉，只有本群管理员可以用我给本群发通知。"
 REFUSED_OTHER_GROUP = "抱歉，您不是这个群的管理员，不能给它发通知。"
+REFUSED_NO_LONGER = "抱歉，您现在已经不是这个群的管理员了，这条通知没有发送。"
 REFUSED_ADMIN_ONLY = "抱歉，这个命令只对机器人管理员开放。"
 PRIVATE_ONLY = "这个命令请私聊我使用。"
 GO_PRIVATE = "请点下面的按钮私聊我，在那里编写、预览并确认本群通知。"
@@ -573,11 +574,23 @@ async def text_received(update: Update, context: ContextTypes.DEFAULT_TYPE) -> i
 
 async def _still_allowed(context: ContextTypes.DEFAULT_TYPE, audience: Audience,
                          user_id: int) -> bool:
+    """At the moment of sending: asked of Telegram afresh (getChatMember), never the cache,
+    so an admin demoted while composing cannot send."""
     svc = services(context)
     if _is_bot_admin(svc, user_id):
         return True
-    return audience.kind == "group" and await is_group_admin(context, int(audience.value),
-                                                             user_id)
+    if audience.kind != "group":
+        return False
+    chat_id = int(audience.value)
+    try:
+        member = await context.bot.get_chat_member(chat_id, user_id)
+    except TelegramError as exc:
+        log.info("getChatMember(%s) failed: %s", chat_id, exc)
+        return False
+    allowed = member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
+    if not allowed:  # forget the cached list, which still has them
+        svc.extras.get("group_admins", {}).pop(chat_id, None)
+    return allowed
 
 
 async def confirm_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
@@ -596,7 +609,7 @@ async def confirm_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     audience = Audience.parse(draft["audience"])
     if not await _still_allowed(context, audience, query.from_user.id):
         context.user_data.pop(DRAFT, None)
-        await query.edit_message_text(REFUSED_OTHER_GROUP)
+        await query.edit_message_text(REFUSED_NO_LONGER)
         return ConversationHandler.END
     if query.data == "bc:when":
         await query.edit_message_text(ASK_WHEN)
@@ -628,6 +641,11 @@ async def when_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     if when is None:
         await message.reply_text(f"{problem}\n请再发一次时间，或发 /cancel 取消。")
         return WHEN
+    if not await _still_allowed(context, Audience.parse(draft["audience"]),
+                                update.effective_user.id):
+        context.user_data.pop(DRAFT, None)
+        await message.reply_text(REFUSED_NO_LONGER)
+        return ConversationHandler.END
     broadcast_id = create_broadcast(
         svc.db, created_by=update.effective_user.id, origin_chat_id=message.chat_id,
         composed=draft["composed"], audience=Audience.parse(draft["audience"]),
