@@ -54,7 +54,12 @@ def run(args: argparse.Namespace) -> int:
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
     from bot.engine import default_engine
-    from bot.storage import StorageError
+    from bot.storage import StorageError, open_database
+
+    try:  # before the slow engine: a broken database is reported at once
+        open_database(settings.database_path, check=True).close()
+    except StorageError as exc:
+        raise UsageError(str(exc)) from None
     from bot.tg.app import build_application, run_polling, run_webhook
 
     engine = default_engine()
