@@ -75,7 +75,6 @@ NETWORK_RETRY_DELAYS = (0.5, 2.0)  # in-process retries of one send after a netw
 NETWORK_RETRY_LATER = dt.timedelta(minutes=10)
 MAX_SEND_ROUNDS = 5  # after this many rounds of network failures a send is given up
 MAX_RETRY_AFTER_WAITS = 5
-CRASH_EXIT_CODE = 75
 
 LEAD_PRESETS: tuple[tuple[tuple[int, ...], str], ...] = (
     (rm.DEFAULT_LEADS, "提前30、7、1天，过期后1天（推荐）"),
@@ -743,7 +742,6 @@ class ReminderSender:
 
     def __init__(self, bot: Bot, db: sqlite_utils.Database, clock: Clock, *,
                  rate: float | None = REMINDER_RATE, batch: int = 50,
-                 crash_after_outbox: bool = False,
                  running: Callable[[], bool] = lambda: True,
                  retry_delays: tuple[float, ...] = NETWORK_RETRY_DELAYS,
                  budget: TokenBucket | None = None):
@@ -751,7 +749,6 @@ class ReminderSender:
         self.interval = 1.0 / rate if rate else 0.0
         self.budget = budget  # shared with broadcasts
         self.batch = batch
-        self.crash_after_outbox = crash_after_outbox
         self.running = running
         self.retry_delays = retry_delays
         self._next_slot = 0.0
@@ -813,10 +810,9 @@ class ReminderSender:
             stats.skipped += 1
             return "skipped"
         chat_id, text, markup, user_id = self._message(row, now)
+        # Committed before the request: after a crash this row is sent again (never lost);
+        # marked sent right after its own send, so a crash duplicates at most this one message.
         rm.mark_sending(db, row.id, now)
-        if self.crash_after_outbox:  # tests: die between the outbox write and the send
-            logging.shutdown()
-            os._exit(CRASH_EXIT_CODE)
         waits = network_failures = migrations = 0
         while True:
             await self._pace()
@@ -922,7 +918,6 @@ async def _on_start(application: Application) -> None:
     log.info("reminders: %d active, %d interrupted sends re-queued", active, recovered)
     sender = ReminderSender(
         application.bot, svc.db, svc.clock,
-        crash_after_outbox=os.environ.get("BOT_CRASH_AFTER_OUTBOX", "") == "1",
         running=lambda: application.running, budget=svc.bulk_budget)
     svc.extras["reminder_sender"] = sender
     if application.job_queue is not None:
