@@ -18,6 +18,7 @@ import json
 import logging
 import math
 import re
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -77,7 +78,11 @@ class Migrated(Exception):
 
 
 class SendFailed(Exception):
-    """Not delivered (or not knowably delivered) and not worth retrying."""
+    """Not delivered and not worth retrying."""
+
+
+class MaybeSent(Exception):
+    """The request may have reached Telegram (the answer was lost): unknown, never resent."""
 
 
 # ------------------------------------------------------------------ schema
@@ -102,6 +107,8 @@ def ensure_broadcast_tables(db: sqlite_utils.Database) -> None:
         pk="id", if_not_exists=True, defaults={"attempts": 0},
         foreign_keys=[("broadcast_id", "broadcasts", "id")],
     )
+    if "confirmed_at" not in db["broadcast_outbox"].columns_dict:  # databases before it
+        db["broadcast_outbox"].add_column("confirmed_at", str)
     db["broadcast_outbox"].create_index(["broadcast_id", "chat_id"], unique=True,
                                         if_not_exists=True)
     db["broadcast_outbox"].create_index(["broadcast_id", "status"], if_not_exists=True)
@@ -451,6 +458,14 @@ def recover_in_flight(db: sqlite_utils.Database, broadcast_id: int, now: dt.date
 
 @dataclass(frozen=True)
 class Progress:
+    """What is known about each recipient.
+
+    `sent`: delivered (Telegram answered, or the recipient later replied to the message);
+    `failed` + `blocked`: not delivered; `unconfirmed`: unknown — the request was under way
+    when the process died or the connection dropped, and Telegram offers no way to ask.
+    `confirmed` counts the unknown ones that a reply later proved delivered (part of `sent`).
+    """
+
     total: int = 0
     sent: int = 0
     failed: int = 0
@@ -459,23 +474,55 @@ class Progress:
     skipped: int = 0
     cancelled: int = 0
     remaining: int = 0  # pending plus in flight
+    confirmed: int = 0
+
+    @property
+    def not_delivered(self) -> int:
+        return self.failed + self.blocked
 
     def as_dict(self) -> dict[str, int]:
         return {k: getattr(self, k) for k in ("total", "sent", "failed", "blocked",
-                                              "unconfirmed", "skipped", "cancelled",
-                                              "remaining")}
+                                              "unconfirmed", "confirmed", "skipped",
+                                              "cancelled", "remaining")}
 
 
 def progress(db: sqlite_utils.Database, broadcast_id: int) -> Progress:
     counts = dict(db.execute(
         "select status, count(*) from broadcast_outbox where broadcast_id = ? group by status",
         [broadcast_id]).fetchall())
+    try:
+        confirmed = db.execute(
+            "select count(*) from broadcast_outbox where broadcast_id = ? and status = ? and "
+            "confirmed_at is not null", [broadcast_id, SENT]).fetchone()[0]
+    except sqlite3.OperationalError:  # a database from before confirmations, opened read-only
+        confirmed = 0
     return Progress(
         total=sum(counts.values()), sent=counts.get(SENT, 0), failed=counts.get(FAILED, 0),
         blocked=counts.get(BLOCKED, 0), unconfirmed=counts.get(UNKNOWN, 0),
         skipped=counts.get(SKIPPED, 0), cancelled=counts.get(CANCELLED, 0),
-        remaining=counts.get(PENDING, 0) + counts.get(SENDING, 0),
+        remaining=counts.get(PENDING, 0) + counts.get(SENDING, 0), confirmed=confirmed,
     )
+
+
+def confirm_delivery(db: sqlite_utils.Database, chat_id: int, text: str,
+                     now: dt.datetime) -> int:
+    """A recipient replied to a broadcast message: if its delivery was unknown, it arrived.
+
+    Returns how many outbox rows became delivered (the counts of finished broadcasts follow).
+    """
+    rows = db.execute(
+        "select o.id, o.broadcast_id from broadcast_outbox o join broadcasts b on "
+        "b.id = o.broadcast_id where o.chat_id = ? and o.status = ? and b.text = ?",
+        [chat_id, UNKNOWN, text]).fetchall()
+    for row_id, broadcast_id in rows:
+        with _transaction(db):
+            db.execute("update broadcast_outbox set status = ?, confirmed_at = ?, "
+                       "error = '后来由回复确认送达', updated_at = ? where id = ? and status = ?",
+                       [SENT, _iso(now), _iso(now), row_id, UNKNOWN])
+            counts = progress(db, broadcast_id)
+            db.execute("update broadcasts set sent = ?, unconfirmed = ? where id = ? and "
+                       "status != ?", [counts.sent, counts.unconfirmed, broadcast_id, RUNNING])
+    return len(rows)
 
 
 def eta_seconds(remaining: int, rate: float, observed: float | None) -> float:
@@ -720,6 +767,8 @@ class Broadcaster:
             self._follow_migration(item, exc.new_chat_id)
         except SendFailed as exc:
             self._mark(item.id, FAILED, error=str(exc)[:200])
+        except MaybeSent as exc:
+            self._mark(item.id, UNKNOWN, error=str(exc)[:200])
         except Exception as exc:  # a bug or an unexpected reply: never stop the whole broadcast
             log.exception("broadcast %s: sending to %s failed", self.broadcast_id, item.chat_id)
             self._mark(item.id, FAILED, error=repr(exc)[:200])

@@ -7,12 +7,76 @@ which registers its arguments and sets `func`, a callable `(args) -> int`.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import importlib
 import sys
 
 from bot.errors import UsageError
 
 COMMANDS = ["ask", "deadline", "kb", "run", "reminders", "broadcast"]
+
+# Dates the calculators can work with (a year on either side must stay a valid date).
+DATE_MIN, DATE_MAX = dt.date(1900, 1, 1), dt.date(2200, 12, 31)
+# Date options of any sub-command, checked here once: --today first, the others relative to it.
+DATE_OPTIONS = ("today", "last", "start")
+MAX_LIMIT = 100_000
+
+
+def database_id(value: str) -> int:
+    """argparse type: a row id (1 … SQLite's INTEGER maximum), else a one-line error."""
+    from bot.storage import parse_id
+
+    number = parse_id(value)
+    if number is None:
+        raise argparse.ArgumentTypeError(f"编号应是正整数（最大 2^63-1）：{value!r}")
+    return number
+
+
+def limit_count(value: str) -> int:
+    """argparse type: how many rows to show, 1 … MAX_LIMIT."""
+    from bot.storage import parse_id
+
+    number = parse_id(value)
+    if number is None or number > MAX_LIMIT:
+        raise argparse.ArgumentTypeError(f"应是 1 到 {MAX_LIMIT} 之间的整数：{value!r}")
+    return number
+
+
+def _china_today() -> dt.date:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        zone: dt.tzinfo = ZoneInfo("Asia/Shanghai")
+    except ZoneInfoNotFoundError:
+        zone = dt.timezone(dt.timedelta(hours=8))
+    return dt.datetime.now(zone).date()
+
+
+def _checked_date(option: str, value: str, today: dt.date) -> dt.date | None:
+    """The date `value` means, or None when it is not one (the command says why)."""
+    from bot.dates import DateParseError, parse_date_match
+
+    try:
+        found = parse_date_match(value, today)
+    except DateParseError:
+        return None
+    except (OverflowError, ValueError):  # e.g. 去年 relative to year 1
+        found = None
+    if found is None or found.date is None or not DATE_MIN <= found.date <= DATE_MAX:
+        raise UsageError(f"{option} 的日期超出范围：只能是 {DATE_MIN.isoformat()} 到 "
+                         f"{DATE_MAX.isoformat()} 之间的日期，收到的是 {value!r}")
+    return found.date
+
+
+def check_dates(args: argparse.Namespace) -> None:
+    """Every date option of every sub-command must lie in DATE_MIN … DATE_MAX."""
+    today = _china_today()
+    for name in DATE_OPTIONS:
+        value = getattr(args, name, None)
+        if isinstance(value, str) and value.strip():
+            found = _checked_date(f"--{name}", value, today)
+            if name == "today" and found is not None:
+                today = found
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -41,9 +105,13 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         if not getattr(args, "func", None):
             raise UsageError("请给出一个子命令: " + ", ".join(COMMANDS))
+        check_dates(args)
         return int(args.func(args) or 0)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OverflowError as exc:  # a date or number out of range that no check above caught
+        print(f"error: 日期或数字超出了能处理的范围（{exc}）", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -6,17 +6,30 @@ is warned, and `redact` removes the number before anything is stored or logged.
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 import re
 from dataclasses import dataclass
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
-_ID_18 = re.compile(r"(?<![0-9])[1-9][0-9]{16}[0-9xX](?![0-9])")
-_ID_15 = re.compile(
-    r"(?<![0-9])[1-9][0-9]{7}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}(?![0-9])"
-)
-# Card numbers are often typed in groups of four.
-_CARD = re.compile(r"(?<![0-9])(?:[0-9][ -]?){15,18}[0-9](?![0-9])")
+
+# Numbers are found in a copy of the text with full-width digits, letters and separators made
+# ASCII one character for one, so that positions are the same in the original.
+_WIDE = str.maketrans({**{chr(0xFF10 + i): str(i) for i in range(10)},
+                       "Ｘ": "X", "ｘ": "x", "－": "-", "—": "-", "–": "-", "\u3000": " ",
+                       "\u00a0": " ", "＋": "+", "（": "(", "）": ")", "．": "."})
+# A run of digits, possibly in groups separated by one space, dash or dot (how people type
+# ID and card numbers), possibly ending in the ID number's X.
+_NUMBER_RUN = re.compile(r"(?<![0-9])[0-9](?:[ .-]?[0-9])*(?:[ .-]?[xX])?(?![0-9])")
+_GROUP = re.compile(r"[0-9xX]+")
+# Mobile numbers: 1[3-9]x xxxx xxxx, with +86 / 0086 / 86 in front, in groups or not.
+_MOBILE = re.compile(
+    r"(?<![0-9])(?:(?:\+|00)?86[ -]?)?1[3-9][0-9](?:[ -]?[0-9]{4}){2}(?![0-9])")
+_MOBILE_ODD = re.compile(r"(?<![0-9])1[3-9][0-9][ -]?[0-9]{3}[ -]?[0-9]{5}(?![0-9])")
+# Landlines: 0 + 2–3 digit area code, then 7–8 digits: 010-62345678, (0411) 8765 4321.
+_LANDLINE = re.compile(
+    r"(?<![0-9])(?:\+?86[ -]?)?\(?0[1-9][0-9]{1,2}\)?[ -]?[0-9]{3,4}[ -]?[0-9]{4}(?![0-9])")
 _SECRET = re.compile(r"(密码|验证码|口令|pin)\s*(?:是|为|:|：)?\s*([0-9a-zA-Z]{4,})", re.IGNORECASE)
 
 _LINK = re.compile(r"(https?://|www\.|\b[a-z0-9-]+\.(?:cn|com|net|top|xyz|cc|vip)\b)", re.I)
@@ -42,29 +55,75 @@ def _valid_id18(number: str) -> bool:
     return _ID_CHECK[total % 11] == number[17].upper()
 
 
-def _luhn(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2 == 1:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
+def _plausible_birth(digits: str) -> bool:
+    """Whether an 18-character number has a date of birth where an ID number has one."""
+    try:
+        born = dt.date(int(digits[6:10]), int(digits[10:12]), int(digits[12:14]))
+    except ValueError:
+        return False
+    return 1880 <= born.year <= 2100
+
+
+def _classify(number: str) -> str | None:
+    """"id", "card" or None for a number with its separators removed."""
+    body = number.upper()
+    if len(body) == 18 and body[:17].isdigit() and (body[17] == "X" or body[17].isdigit()):
+        if body[17] == "X" or _valid_id18(body) or _plausible_birth(body):
+            return "id"
+        return "card"
+    if not body.isdigit():
+        return None
+    if len(body) == 15:  # the old ID number: no check digit, a 6-digit date of birth
+        try:
+            dt.date(1900 + int(body[6:8]), int(body[8:10]), int(body[10:12]))
+        except ValueError:
+            return None
+        return "id"
+    if 16 <= len(body) <= 19:
+        return "card"
+    return None
+
+
+def _number_spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, kind) of ID-like and card-like numbers, wherever and however typed.
+
+    Check digits do not matter: a mistyped ID number is still someone's ID number. A number
+    typed in groups counts when every group but the last has at least 3 digits, so that a
+    date next to a phone number ("2025 3 10 139…") is not taken for a card.
+    """
+    plain = text.translate(_WIDE)
+    found: list[tuple[int, int, str]] = []
+    for run in _NUMBER_RUN.finditer(plain):
+        groups = [(run.start() + m.start(), run.start() + m.end())
+                  for m in _GROUP.finditer(run.group())]
+        i = 0
+        while i < len(groups):
+            for j in range(len(groups), i, -1):
+                window = groups[i:j]
+                if any(end - start < 3 for start, end in window[:-1]):
+                    continue
+                kind = _classify("".join(plain[a:b] for a, b in window))
+                if kind is not None:
+                    found.append((window[0][0], window[-1][1], kind))
+                    i = j
+                    break
+            else:
+                i += 1
+    return found
+
+
+def _phone_spans(text: str) -> list[tuple[int, int]]:
+    plain = text.translate(_WIDE)
+    return [m.span() for pattern in (_MOBILE, _MOBILE_ODD, _LANDLINE)
+            for m in pattern.finditer(plain)]
 
 
 def _id_spans(text: str) -> list[tuple[int, int]]:
-    spans = [m.span() for m in _ID_18.finditer(text) if _valid_id18(m.group())]
-    spans += [m.span() for m in _ID_15.finditer(text)]
-    return spans
+    return [(a, b) for a, b, kind in _number_spans(text) if kind == "id"]
 
 
 def _card_spans(text: str) -> list[tuple[int, int]]:
-    spans = []
-    for match in _CARD.finditer(text):
-        digits = re.sub(r"[ -]", "", match.group())
-        if 16 <= len(digits) <= 19 and _luhn(digits):
-            spans.append(match.span())
-    return spans
+    return [(a, b) for a, b, kind in _number_spans(text) if kind == "card"]
 
 
 def check_message(text: str) -> SafetyCheck:
@@ -96,11 +155,37 @@ def looks_like_fraud(text: str) -> bool:
 
 
 def redact(text: str) -> str:
-    """The message with ID numbers, card numbers and secrets replaced, safe to store or log."""
-    spans = sorted(_id_spans(text) + _card_spans(text), reverse=True)
-    for start, end in spans:
+    """The message with ID, card and phone numbers and secrets replaced, safe to store or log."""
+    spans = [(a, b) for a, b, _kind in _number_spans(text)] + _phone_spans(text)
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    for start, end in reversed(merged):
         text = text[:start] + "[已隐藏]" + text[end:]
     return _SECRET.sub(lambda m: f"{m.group(1)}[已隐藏]", text)
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that redacts every record (message, arguments and traceback).
+
+    Installed on the log handlers of the running bot, so that no library (python-telegram-bot
+    logs whole updates at DEBUG level) can write a user's number to the log.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string: log it as it is
+            message = str(record.msg)
+        record.msg, record.args = redact(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        return True
 
 
 SENSITIVE_WARNING = (

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import re
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -23,23 +25,87 @@ class StorageError(Exception):
     """The database could not be opened or written."""
 
 
-def open_database(path: Path | str) -> sqlite_utils.Database:
-    """Open (creating if needed) the bot's database with safe settings and the core tables."""
+# SQLite stores INTEGER as a signed 64-bit number: anything outside fails with OverflowError.
+SQLITE_INT_MIN = -(2**63)
+SQLITE_INT_MAX = 2**63 - 1
+_INT_TEXT = re.compile(r"[+-]?[0-9]{1,25}")
+
+
+def parse_id(value: object, *, positive: bool = True) -> int | None:
+    """An id from outside (callback data, a deep link, the command line), or None if invalid.
+
+    The one check for every id that reaches the database: decimal digits with an optional sign,
+    within SQLite's INTEGER range, and at least 1 when `positive` (row ids; chat ids of groups
+    are negative, so they use positive=False).
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        number = value
+    else:
+        text = str(value).strip()
+        if not _INT_TEXT.fullmatch(text):
+            return None
+        number = int(text)
+    if not SQLITE_INT_MIN <= number <= SQLITE_INT_MAX:
+        return None
+    if positive and number < 1:
+        return None
+    return number
+
+
+def open_database(path: Path | str, *, check: bool = False) -> sqlite_utils.Database:
+    """Open (creating if needed) the bot's database with safe settings and the core tables.
+
+    Every problem is a StorageError with one line in Chinese. With `check` (at start) the file
+    must also pass SQLite's `PRAGMA quick_check` and take a write lock.
+    """
     path = Path(path)
+    if str(path) != ":memory:" and path.exists():
+        if path.is_dir():
+            raise StorageError(f"数据库路径 {path} 是一个目录，不是文件：请检查 DATABASE_PATH")
+        if not path.stat().st_mode & 0o222 or not os.access(path, os.W_OK):
+            raise StorageError(f"数据库文件 {path} 是只读的：机器人需要写入它，请检查文件权限")
     try:
         if str(path) != ":memory:":
             path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(str(path), timeout=30, isolation_level=None,
                                check_same_thread=False)
     except (OSError, sqlite3.Error) as exc:
-        raise StorageError(f"无法打开数据库 {path}: {exc}") from exc
-    db = sqlite_utils.Database(conn)
-    # WAL lets the CLI read while the bot writes; NORMAL sync is durable across app crashes.
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
-    db.execute("PRAGMA foreign_keys=ON")
-    ensure_schema(db)
+        raise StorageError(f"无法打开数据库 {path}：{_one_line(exc)}") from exc
+    try:
+        db = sqlite_utils.Database(conn)
+        # WAL lets the CLI read while the bot writes; NORMAL sync is durable across app crashes.
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA foreign_keys=ON")
+        if check:
+            _check_integrity(db, path)
+        ensure_schema(db)
+    except sqlite3.OperationalError as exc:  # locked, read-only directory, disk full…
+        conn.close()
+        raise StorageError(f"无法打开或写入数据库 {path}：{_one_line(exc)}") from exc
+    except sqlite3.DatabaseError as exc:  # not a database, a malformed image
+        conn.close()
+        raise StorageError(f"数据库文件 {path} 已损坏（{_one_line(exc)}）：请从备份恢复，"
+                           "或把 DATABASE_PATH 指向一个新文件") from exc
+    except StorageError:
+        conn.close()
+        raise
     return db
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:200]
+
+
+def _check_integrity(db: sqlite_utils.Database, path: Path) -> None:
+    problems = [row[0] for row in db.execute("PRAGMA quick_check").fetchall()]
+    if problems != ["ok"]:
+        raise StorageError(f"数据库文件 {path} 已损坏（完整性检查：{_one_line(problems[0])}）："
+                           "请从备份恢复，或把 DATABASE_PATH 指向一个新文件")
+    db.execute("BEGIN IMMEDIATE")  # can we write at all?
+    db.execute("ROLLBACK")
 
 
 def ensure_schema(db: sqlite_utils.Database) -> None:

@@ -166,9 +166,37 @@ def test_group_admin_broadcasts_and_pins_only_in_their_group(server, db) -> None
     server.press_button(GROUP_ADMIN, summary, "bc:pin")
     (notice,) = server.wait_for_messages(own, since=0, predicate=lambda m: "上门认证" in m["text"])
     report = wait_report(server, user=GROUP_ADMIN)
-    assert "成功 1" in report["text"]
+    assert "已送达 1" in report["text"]
     assert server.pinned_messages(own) == [notice["message_id"]]
     assert not server.sent_messages(other)
+
+
+@pytest.mark.parametrize("how", ["bc:go", "bc:when"])
+def test_admin_demoted_while_composing_cannot_send(server, db, how) -> None:
+    group = -4103 if how == "bc:go" else -4104
+    server.add_bot_to_group(group, title="降级社区")
+    server.set_chat_admins(group, [GROUP_ADMIN])
+    (asked,) = server.ask(GROUP_ADMIN, f"/start bc_{group}")  # checked (and cached) here
+    assert "请发送通知内容" in asked["text"]
+    before = last_broadcast(db)
+    _, summary = server.ask(GROUP_ADMIN, "不该发出的通知", count=2)
+    mark = server.mark()
+    if how == "bc:go":
+        server.set_chat_admins(group, [])  # demoted a moment later
+        server.press_button(GROUP_ADMIN, summary, how)
+        (edit,) = server.wait_for("editMessageText", since=mark)
+        refusal = edit.params["text"]
+    else:
+        server.press_button(GROUP_ADMIN, summary, how)
+        server.wait_for("editMessageText", since=mark)
+        server.set_chat_admins(group, [])  # demoted while typing the time
+        (reply,) = server.ask(GROUP_ADMIN, "明天 9:00")
+        refusal = reply["text"]
+    assert "已经不是这个群的管理员" in refusal
+    assert server.calls("getChatMember", since=mark)
+    time.sleep(0.5)
+    assert last_broadcast(db) == before
+    assert not [m for m in server.sent_messages(group) if "不该发出" in m.get("text", "")]
 
 
 # ------------------------------------------------------------------ the broadcast flow
@@ -195,7 +223,8 @@ def test_preview_confirm_progress_and_report(server, db, workdir) -> None:
     assert "认证" in answer["text"]
 
     report = wait_report(server)
-    assert "成功 100" in report["text"] and "失败 0" in report["text"]
+    assert "已送达 100" in report["text"] and "未送达 0" in report["text"]
+    assert "不确定 0" in report["text"]
     counts = delivered(server, users, preview["text"])
     assert set(counts) == set(users) and set(counts.values()) == {1}
     assert server.stats()["rate_limited"] == 0
@@ -270,7 +299,7 @@ def test_scheduled_broadcast_waits_for_its_time(server, db, workdir) -> None:
 
     (workdir / "clock").write_text("2026-11-24T09:30:00", encoding="utf-8")
     report = wait_report(server, timeout=15)
-    assert "成功 5" in report["text"]
+    assert "已送达 5" in report["text"]
     assert set(delivered(server, users, "定时发送的通知").values()) == {1}
     time.sleep(0.5)  # both were due at the same tick: the cancelled one would be under way
     assert not delivered(server, users, "被取消的定时通知")
@@ -288,7 +317,7 @@ def test_429_bursts_are_honoured(server, db) -> None:
     server.fail_next("sendMessage", 429, retry_after=1, times=2)
     server.press_button(ADMIN, summary, "bc:go")
     report = wait_report(server)
-    assert "成功 30" in report["text"]
+    assert "已送达 30" in report["text"]
     counts = delivered(server, users, "限流下的通知")
     assert set(counts) == set(users) and set(counts.values()) == {1}
     assert server.stats()["rate_limited"] > 0 and server.stats()["injected_errors"] == 2
@@ -302,7 +331,7 @@ def test_blocked_recipients_are_deactivated(server, db) -> None:
     _, summary = compose(server, "有人屏蔽了机器人", city="屏蔽市")
     server.press_button(ADMIN, summary, "bc:go")
     report = wait_report(server)
-    assert "成功 17" in report["text"] and "屏蔽或已退群 3" in report["text"]
+    assert "已送达 17" in report["text"] and "屏蔽或已退群 3" in report["text"]
     assert db.execute("select count(*) from users where city = '屏蔽市' and active = 0"
                       ).fetchone() == (3,)
     _, again = compose(server, "第二次", city="屏蔽市")
@@ -310,6 +339,32 @@ def test_blocked_recipients_are_deactivated(server, db) -> None:
     mark = server.mark()
     server.press_button(ADMIN, again, "bc:x")
     server.wait_for("editMessageText", since=mark)
+
+
+def test_lost_answer_is_unknown_until_a_reply_confirms_it(server, db, workdir) -> None:
+    users = list(range(765_001, 765_006))
+    seed_users(db, users, city="回复市")
+    _, summary = compose(server, "请回复收到", city="回复市")
+    # Telegram delivers to users[2] but the answer is lost on the way back.
+    server.disconnect_next("sendMessage", chat_id=users[2], processed=True)
+    server.press_button(ADMIN, summary, "bc:go")
+    report = wait_report(server)
+    assert "已送达 4" in report["text"] and "未送达 0" in report["text"]
+    assert "不确定 1" in report["text"] and "未确认" not in report["text"]
+    broadcast_id = last_broadcast(db)
+    (notice,) = [m for m in server.sent_messages(users[2]) if m["text"] == "请回复收到"]
+    server.send_text(users[2], "收到", reply_to_message_id=notice["message_id"])
+    server.wait_for_messages(users[2])
+    deadline = time.monotonic() + 10
+    while outbox(db, broadcast_id).get("unknown") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert outbox(db, broadcast_id) == Counter({"sent": 5})
+    result = subprocess.run([sys.executable, "-m", "bot", "broadcast", "status",
+                             str(broadcast_id), "--json", "--db", str(workdir / "bot.db")],
+                            cwd=PROJECT_DIR, capture_output=True, text=True, timeout=30)
+    audit = json.loads(result.stdout)
+    assert (audit["sent"], audit["unconfirmed"]) == (5, 0)
+    assert (audit["progress"]["confirmed"], audit["progress"]["unconfirmed"]) == (1, 0)
 
 
 def test_migrated_group_is_followed(server, db) -> None:
@@ -323,7 +378,7 @@ def test_migrated_group_is_followed(server, db) -> None:
     assert "共 2 个" in summary["text"]
     server.press_button(ADMIN, summary, "bc:go")
     report = wait_report(server)
-    assert "成功 2" in report["text"]
+    assert "已送达 2" in report["text"]
     assert delivered(server, [old, new, plain], "发给所有群") == Counter({new: 1, plain: 1})
     assert db.execute("select migrated_to, active from groups where chat_id = ?",
                       [old]).fetchone() == (new, 0)
@@ -354,10 +409,11 @@ def test_killed_mid_broadcast_resumes_without_duplicates(tmp_path) -> None:
         counts = delivered(server, users, "重启也不会重复的通知")
         assert set(counts) == set(users) and set(counts.values()) == {1}
         # a message answered by Telegram just before the kill but not yet recorded as sent is
-        # "unconfirmed": it was delivered once and is not sent again
-        sent = int(re.search(r"成功 (\d+)", report["text"]).group(1))
-        unconfirmed = re.search(r"未确认 (\d+)", report["text"])
-        assert sent + (int(unconfirmed.group(1)) if unconfirmed else 0) == 60
+        # "unknown": it was delivered once and is not sent again
+        sent = int(re.search(r"已送达 (\d+)", report["text"]).group(1))
+        unknown = int(re.search(r"不确定 (\d+)", report["text"]).group(1))
+        assert "未送达 0" in report["text"]
+        assert sent + unknown == 60
         reports = [m for m in server.sent_messages(ADMIN) if "发送报告" in m["text"]]
         assert len(reports) == 1
         # the same progress message carried on after the restart

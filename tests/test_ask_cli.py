@@ -43,7 +43,7 @@ def test_plain_output_names_source_and_local_rules():
     result = ask("集中认证取消了是不是就不用认证了")
     text = result.stdout.decode()
     assert result.returncode == 0
-    assert "来源：" in text and "以当地社保经办机构的规定为准" in text
+    assert "依据：" in text and "以当地社保经办机构的规定为准" in text
 
 
 @pytest.mark.parametrize("args", [["--today", "2025-02-30", "问题"], ["--today", "昨天", "问题"],

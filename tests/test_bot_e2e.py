@@ -68,7 +68,7 @@ def test_help_lists_commands(server, bot):
 
 def test_question_answered_with_source_and_feedback(server, bot, db):
     (reply,) = server.ask(1002, "微信里的电子社保卡怎么认证养老金")
-    assert "来源：" in reply["text"] and "以当地社保经办机构的规定为准" in reply["text"]
+    assert "依据：" in reply["text"] and "以当地社保经办机构的规定为准" in reply["text"]
     buttons = dict(_buttons(reply))
     assert "👍 有用" in buttons
     mark = server.mark()
@@ -82,17 +82,47 @@ def test_question_answered_with_source_and_feedback(server, bot, db):
 
 def test_keyboard_button_asks_the_matching_question(server, bot):
     (reply,) = server.ask(1003, "帮家人认证")
-    assert "本人" in reply["text"] and "来源：" in reply["text"]
+    assert "本人" in reply["text"] and "依据：" in reply["text"]
 
 
-def test_unsure_question_offers_topics_as_buttons(server, bot):
-    (reply,) = server.ask(1004, "认证")
-    assert not reply["text"].startswith("抱歉")
-    buttons = [b for b in _buttons(reply) if b[1].startswith("sug:")]
-    assert buttons, reply["text"]
-    server.press_button(1004, reply, data=buttons[0][1])
-    (answer,) = server.wait_for_messages(1004)
-    assert "来源：" in answer["text"]
+@pytest.mark.parametrize(("button", "opening"), [("怎么认证", "认证免费"),
+                                               ("错过了怎么办", "")])
+def test_home_buttons_open_their_answer_directly(server, bot, button, opening):
+    (reply,) = server.ask(1004, button)
+    assert "我不太确定" not in reply["text"] and "回答不了" not in reply["text"]
+    assert reply["text"].startswith(opening) and "依据：" in reply["text"]
+
+
+def test_general_question_gets_the_overview_and_buttons_go_deeper(server, bot):
+    (reply,) = server.ask(1014, "养老保险怎么认证")
+    buttons = dict(_buttons(reply))
+    assert "我不太确定" not in reply["text"]
+    assert buttons["帮家里老人"] == "sug:proxy-certify"
+    server.press_button(1014, reply, text="帮家里老人")
+    (answer,) = server.wait_for_messages(1014)
+    assert "本人" in answer["text"] and "依据：" in answer["text"]
+    sources = dict(_buttons(answer))["来源"]
+    server.press_button(1014, answer, data=sources)
+    (links,) = server.wait_for_messages(1014)
+    assert "http" in links["text"]
+
+
+def test_place_named_in_the_message_adds_its_line_and_a_province_answer_is_not_forced(
+        server, bot):
+    (reply,) = server.ask(1015, "我在深圳，我爸在河南农村，怎么帮他认证")
+    assert "📍河南" in reply["text"] and "📍广东" not in reply["text"]
+    (declined,) = server.ask(1015, "广东养老金上调多少")
+    assert "抱歉" in declined["text"] or "12333" in declined["text"]
+    assert "📍" not in declined["text"]
+
+
+def test_two_places_get_a_choice_and_the_choice_adds_that_place(server, bot):
+    (reply,) = server.ask(1016, "北京和上海怎么帮老人认证")
+    choices = [data for _, data in _buttons(reply) if data.startswith("plc:")]
+    assert len(choices) == 2, reply
+    server.press_button(1016, reply, data=choices[1])
+    (answer,) = server.wait_for_messages(1016)
+    assert "📍上海" in answer["text"]
 
 
 def test_out_of_scope_is_declined_politely(server, bot, db):
@@ -166,7 +196,7 @@ def test_group_mention_reply_and_chatter(server, bot):
     server.add_bot_to_group(group)
     (reply,) = server.ask(1020, f"@{server.bot_user['username']} 在国外怎么认证养老金",
                           chat_id=group)
-    assert "来源：" in reply["text"]
+    assert "依据：" in reply["text"]
     mark = server.mark()
     server.send_text(1020, "今天中午吃饺子", chat_id=group)
     server.send_text(1021, "在吗", chat_id=group, reply_to_message_id=reply["message_id"])
@@ -183,7 +213,7 @@ def test_autoanswer_only_for_admins_and_only_when_sure(server, bot):
     (enabled,) = server.ask(1030, "/autoanswer on", chat_id=group)
     assert "已开启" in enabled["text"]
     (answer,) = server.ask(1031, "老人卧床不起能上门认证吗", chat_id=group)
-    assert "来源：" in answer["text"]
+    assert "依据：" in answer["text"]
     mark = server.mark()
     server.send_text(1031, "大家晚上好，明天去公园跳舞吗", chat_id=group)
     server.send_text(1030, "/help", chat_id=group)
@@ -199,7 +229,7 @@ def test_group_migration_keeps_settings(server, bot):
     server.migrate_group(old, new)
     server.set_chat_admins(new, [1040])
     (answer,) = server.ask(1041, "集中认证取消了，那以后还用不用认证", chat_id=new)
-    assert "来源：" in answer["text"]
+    assert "依据：" in answer["text"]
 
 
 def test_inline_query_offers_answers(server, bot):

@@ -454,7 +454,7 @@ def test_cli_list_and_status(db, tmp_path, capsys) -> None:
 
 @pytest.mark.parametrize(("args", "message"), [
     (["broadcast", "status", "999"], "没有编号为 999"),
-    (["broadcast", "status", "x"], "invalid int"),
+    (["broadcast", "status", "x"], "编号应是正整数"),
     (["broadcast", "list", "--db", "/nonexistent/bot.db"], "不存在"),
     (["broadcast"], "required"),
 ])

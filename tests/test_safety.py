@@ -17,8 +17,64 @@ def test_valid_id_number_detected_and_redacted():
     assert VALID_ID not in redact(f"号码{VALID_ID}")
 
 
-def test_random_long_number_is_not_an_id():
-    assert "身份证号" not in check_message("订单号110105194912310021").sensitive
+def test_id_number_with_a_wrong_check_digit_is_still_an_id():
+    # A mistyped ID number is still someone's ID number: hidden and warned about.
+    assert "身份证号" in check_message("订单号110105194912310021").sensitive
+    assert "110105194912310021" not in redact("订单号110105194912310021")
+
+
+# (text, the digits that must disappear, the warning expected or None)
+SENSITIVE = [
+    ("我的电话13912345678", "13912345678", None),
+    ("打 +86 139 8765 4321 找我", "8765", None),
+    ("0086-13912345678", "13912345678", None),
+    ("座机010-62345678", "62345678", None),
+    ("(0411) 8765 4321", "8765", None),
+    ("身份证11010519491231002X", "19491231", "身份证号"),
+    ("身份证110105194912310021", "19491231", "身份证号"),  # wrong check digit
+    ("１１０１０５１９４９１２３１００２Ｘ", "１９４９１２３１", "身份证号"),  # full-width
+    ("110105 19491231 002X", "19491231", "身份证号"),
+    ("1101 0519 4912 3100 2X", "4912", "身份证号"),
+    ("老身份证110105491231002", "491231", "身份证号"),  # 15 digits
+    ("卡号6222 0202 0001 2345 671", "0001", "银行卡号"),  # fails the Luhn check
+    ("卡号6222020200012345671", "6222020200012345671", "银行卡号"),
+    ("卡号 ６２２２　０２０２　０００１　２３４５　６７１", "０００１", "银行卡号"),
+    ("110105 19491231 002X 13912345678", "13912345678", "身份证号"),
+]
+
+
+@pytest.mark.parametrize(("text", "secret", "warning"), SENSITIVE)
+def test_sensitive_numbers_redacted_and_warned(text, secret, warning):
+    assert secret not in redact(text)
+    assert "[已隐藏]" in redact(text)
+    sensitive = check_message(text).sensitive
+    assert (warning in sensitive) if warning else not sensitive
+
+
+@pytest.mark.parametrize("text", [
+    "企业退休，去年3月10号认证的", "2025.3.10认证的", "2025-03-10 认证", "打12333问问",
+    "交200块钱", "报销了1234.56元", "订单号 2025031012", "2024年认证了3次",
+])
+def test_ordinary_numbers_are_kept(text):
+    assert redact(text) == text
+    assert not check_message(text).sensitive
+
+
+def test_log_records_are_redacted(caplog):
+    import logging
+
+    from bot.safety import RedactingFilter
+
+    logger = logging.getLogger("tests.redact")
+    caplog.handler.addFilter(RedactingFilter())
+    with caplog.at_level(logging.DEBUG, logger="tests.redact"):
+        logger.debug("update %s", {"text": "电话13912345678 身份证11010519491231002X"})
+        try:
+            raise ValueError("卡号6222020200012345671")
+        except ValueError:
+            logger.exception("failed")
+    assert "13912345678" not in caplog.text and "19491231" not in caplog.text
+    assert "6222020200012345671" not in caplog.text and "[已隐藏]" in caplog.text
 
 
 def test_bank_card_detected_and_redacted():

@@ -45,3 +45,80 @@ def test_a_taken_id_still_stores_the_question(db) -> None:
     assert fresh != handed_out
     texts = [row[0] for row in db.execute("select text from questions order by id")]
     assert texts == ["别处先存的", "后存的"]
+
+
+# ------------------------------------------------------------------ broken database files
+
+
+def _good_database(path) -> None:
+    db = open_database(path)
+    for n in range(2000):  # several pages, so that half of the file loses real data
+        _store(db, f"问题{n} " + "内容" * 20)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+
+
+def _corrupt_header(path) -> None:
+    _good_database(path)
+    with open(path, "r+b") as handle:
+        handle.write(b"this is not sqlite at all")
+
+
+def _truncated(path) -> None:
+    _good_database(path)
+    with open(path, "r+b") as handle:
+        handle.truncate(path.stat().st_size // 2)
+
+
+def _read_only(path) -> None:
+    _good_database(path)
+    path.chmod(0o444)
+
+
+def _garbage(path) -> None:
+    path.write_bytes(b"\x00\xff" * 5000)
+
+
+BROKEN = {"corrupt header": (_corrupt_header, "已损坏"), "truncated": (_truncated, "已损坏"),
+          "read-only": (_read_only, "只读"), "garbage": (_garbage, "已损坏")}
+
+
+@pytest.mark.parametrize("kind", BROKEN)
+def test_broken_database_is_one_clear_line(tmp_path, kind) -> None:
+    from bot.storage import StorageError
+
+    make, words = BROKEN[kind]
+    path = tmp_path / "bot.db"
+    make(path)
+    with pytest.raises(StorageError) as caught:
+        open_database(path, check=True).close()
+    message = str(caught.value)
+    assert words in message and len(message.splitlines()) == 1, message
+
+
+@pytest.mark.parametrize("kind", BROKEN)
+def test_bot_refuses_to_start_on_a_broken_database(tmp_path, kind) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from bot import PROJECT_DIR
+
+    make, words = BROKEN[kind]
+    path = tmp_path / "bot.db"
+    make(path)
+    size = path.stat().st_size
+    env = {**os.environ, "TELEGRAM_BOT_TOKEN": "123456789:AAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+           "TELEGRAM_BASE_URL": "http://127.0.0.1:9/bot", "DATABASE_PATH": str(path),
+           "PYTHONPATH": str(PROJECT_DIR)}
+    result = subprocess.run([sys.executable, "-m", "bot", "run"], env=env, cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and words in lines[0] and "Traceback" not in result.stderr, lines
+    assert path.stat().st_size == size  # the file is left as it was, for recovery
+
+
+def test_good_database_passes_the_check(tmp_path) -> None:
+    _good_database(tmp_path / "bot.db")
+    open_database(tmp_path / "bot.db", check=True).close()

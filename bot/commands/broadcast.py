@@ -11,6 +11,7 @@ from typing import Any
 
 import sqlite_utils
 
+from bot.cli import database_id, limit_count
 from bot.errors import UsageError
 
 STATUS_NAMES = {"scheduled": "定时", "running": "发送中", "done": "已完成",
@@ -21,9 +22,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("broadcast", help="查看群发通知记录")
     actions = parser.add_subparsers(dest="broadcast_command", required=True)
     listing = actions.add_parser("list", help="最近的群发通知")
-    listing.add_argument("--limit", type=int, default=20, help="最多列出几条（默认 20）")
+    listing.add_argument("--limit", type=limit_count, default=20, help="最多列出几条（默认 20）")
     status = actions.add_parser("status", help="一条群发通知的详情")
-    status.add_argument("id", type=int, help="通知编号")
+    status.add_argument("id", type=database_id, help="通知编号")
     for sub in (listing, status):
         sub.add_argument("--json", action="store_true", help="输出 JSON")
         sub.add_argument("--db", type=Path, default=None,
@@ -75,8 +76,9 @@ def run_list(args: argparse.Namespace) -> int:
         when = row["started_at"] or row["scheduled_at"] or row["created_at"]
         preview = row["text"].replace("\n", " ")[:30]
         print(f"#{row['id']}  {STATUS_NAMES.get(row['status'], row['status'])}  {when}  "
-              f"{row['audience_label']}  已发送 {row['sent']}/{row['total']}  "
-              f"失败 {row['failed']}  屏蔽 {row['blocked']}  {preview}")
+              f"{row['audience_label']}  已送达 {row['sent']}/{row['total']}  "
+              f"失败 {row['failed']}  屏蔽 {row['blocked']}  "
+              f"不确定 {row['unconfirmed']}  {preview}")
     return 0
 
 
@@ -100,9 +102,10 @@ def run_status(args: argparse.Namespace) -> int:
     if row["scheduled_at"]:
         print(f"定时：{row['scheduled_at']}")
     print(f"对象：{row['audience_label']}（{row['audience']}）")
-    print(f"进度：共 {counts.total}，已发送 {counts.sent}，失败 {counts.failed}，"
-          f"屏蔽 {counts.blocked}，未确认 {counts.unconfirmed}，剩余 {counts.remaining}，"
-          f"已取消 {counts.cancelled}")
+    print(f"进度：共 {counts.total}，已送达 {counts.sent}"
+          f"（其中后来确认 {counts.confirmed}），未送达 {counts.not_delivered}"
+          f"（失败 {counts.failed}，屏蔽 {counts.blocked}），不确定 {counts.unconfirmed}，"
+          f"剩余 {counts.remaining}，已取消 {counts.cancelled}")
     if row["finished_at"]:
         print(f"结束：{row['finished_at']}")
     if row["note"]:

@@ -43,12 +43,23 @@ def run(args: argparse.Namespace) -> int:
     host, port = _listen(args.listen) if args.webhook else ("", 0)
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Nothing a user typed reaches the log with a number in clear, whatever logs it
+    # (python-telegram-bot logs whole updates at DEBUG level).
+    from bot.safety import RedactingFilter
+
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactingFilter())
     # httpx logs every request URL, which contains the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
     from bot.engine import default_engine
-    from bot.storage import StorageError
+    from bot.storage import StorageError, open_database
+
+    try:  # before the slow engine: a broken database is reported at once
+        open_database(settings.database_path, check=True).close()
+    except StorageError as exc:
+        raise UsageError(str(exc)) from None
     from bot.tg.app import build_application, run_polling, run_webhook
 
     engine = default_engine()

@@ -22,8 +22,8 @@ import time
 from typing import Any
 
 import httpx
-from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.constants import ChatType
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -52,6 +52,7 @@ from bot.broadcasts import (
     Blocked,
     Broadcaster,
     BroadcastMessage,
+    MaybeSent,
     Migrated,
     Progress,
     Recipient,
@@ -60,6 +61,7 @@ from bot.broadcasts import (
     add_note,
     audience_values,
     cancel_broadcast,
+    confirm_delivery,
     count_audience,
     create_broadcast,
     due_broadcasts,
@@ -74,7 +76,8 @@ from bot.broadcasts import (
     start_scheduled,
 )
 from bot.schemes import SCHEMES
-from bot.storage import get_group, remember_group
+from bot.storage import get_group, parse_id, remember_group
+from bot.tg.callbacks import INVALID_BUTTON, answer_query, callback_id
 from bot.tg.sending import retry_delay, send_text
 from bot.tg.services import Services, services
 
@@ -99,6 +102,7 @@ REFUSED_PRIVATE = (
 )
 REFUSED_GROUP = "抱歉，只有本群管理员可以用我给本群发通知。"
 REFUSED_OTHER_GROUP = "抱歉，您不是这个群的管理员，不能给它发通知。"
+REFUSED_NO_LONGER = "抱歉，您现在已经不是这个群的管理员了，这条通知没有发送。"
 REFUSED_ADMIN_ONLY = "抱歉，这个命令只对机器人管理员开放。"
 PRIVATE_ONLY = "这个命令请私聊我使用。"
 GO_PRIVATE = "请点下面的按钮私聊我，在那里编写、预览并确认本群通知。"
@@ -122,6 +126,7 @@ ASK_WHEN = "请发送发送时间，例如：2026-11-25 09:30、明天 9:30、�
 SCHEDULED_OK = "⏰ 已安排：通知 #{id} 将在 {when} 发给{label}。到时我会在这里报告进度。"
 COMPOSE_CANCELLED = "好的，这条通知不发了。"
 DRAFT_EXPIRED = "这条草稿已经失效了，请重新发送 /broadcast。"
+BAD_GROUP_LINK = "这个链接不完整或已经失效了。请在群里重新发送 /broadcast，再点我给出的按钮。"
 STOP_DENIED = "只有发起人或机器人管理员可以取消这条通知。"
 STOP_DONE = "已取消。"
 STOP_TOO_LATE = "这条通知已经结束了。"
@@ -155,13 +160,6 @@ async def is_group_admin(context: ContextTypes.DEFAULT_TYPE, chat_id: int, user_
     return user_id in cached[1]
 
 
-async def _answer(query: CallbackQuery, text: str | None = None, *,
-                  alert: bool = False) -> None:
-    # A query answered late (slow network, restart) must not abort what the press asked for.
-    with contextlib.suppress(TelegramError):
-        await query.answer(text, show_alert=alert)
-
-
 def link_keyboard(buttons: tuple[tuple[str, str], ...] | list) -> InlineKeyboardMarkup | None:
     rows = [[InlineKeyboardButton(label, url=url)] for label, url in buttons]
     return InlineKeyboardMarkup(rows) if rows else None
@@ -184,9 +182,9 @@ def _duration(seconds: float) -> str:
 
 
 def _counts_line(p: Progress) -> str:
-    line = f"已发送 {p.sent} · 失败 {p.failed} · 已屏蔽 {p.blocked}"
+    line = f"已送达 {p.sent} · 未送达 {p.not_delivered}"
     if p.unconfirmed:
-        line += f" · 未确认 {p.unconfirmed}"
+        line += f" · 不确定 {p.unconfirmed}"
     return line
 
 
@@ -206,13 +204,18 @@ def final_text(row: dict[str, Any], p: Progress) -> str:
 
 
 def report_text(row: dict[str, Any], p: Progress) -> str:
-    """The final report, sent as a new message when a broadcast ends."""
+    """The final report, sent as a new message when a broadcast ends: what is known."""
     title = "发送报告" if row["status"] == DONE else "已取消，发送报告"
+    delivered = f"已送达 {p.sent}"
+    if p.confirmed:
+        delivered += f"（其中 {p.confirmed} 条原本不确定，后来由对方的回复确认送达）"
     lines = [f"📋 通知 #{row['id']} {title}", f"对象：{row['audience_label']}，共 {p.total} 个",
-             f"成功 {p.sent}", f"失败 {p.failed}",
-             f"屏蔽或已退群 {p.blocked}（以后不再发给他们）"]
-    if p.unconfirmed:
-        lines.append(f"未确认 {p.unconfirmed}（重启时正在发送，为避免重复没有重发）")
+             delivered,
+             f"未送达 {p.not_delivered}（发送失败 {p.failed}，"
+             f"屏蔽或已退群 {p.blocked}，以后不再发给他们）",
+             f"不确定 {p.unconfirmed}" + ("（发送时进程中断或网络断开，Telegram 无法查询是否"
+                                         "送达；为避免重复没有重发。对方回复这条通知后会计为"
+                                         "已送达）" if p.unconfirmed else "")]
     if p.skipped:
         lines.append(f"跳过 {p.skipped}（群已升级，名单里已有新群）")
     if p.cancelled:
@@ -378,7 +381,7 @@ class BroadcastRunner:
         except NetworkError as exc:
             if _not_sent(exc):
                 raise RetryLater(2.0, f"网络错误：{exc.message}", transient=True) from exc
-            raise SendFailed(f"网络错误，可能已送达，不再重发：{exc.message}") from exc
+            raise MaybeSent(f"网络错误，可能已送达，不再重发：{exc.message}") from exc
         if message.pin and recipient.kind == "group":
             try:
                 await bot.pin_chat_message(recipient.chat_id, sent.message_id)
@@ -463,7 +466,10 @@ async def start_for_group(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     """/start bc_<group id> (the link from /broadcast in a group): compose for that group."""
     svc = services(context)
     user, message = update.effective_user, update.effective_message
-    chat_id = int(message.text.split("bc_", 1)[1].strip())
+    chat_id = parse_id(message.text.split("bc_", 1)[1], positive=False)
+    if chat_id is None or chat_id >= 0:
+        await message.reply_text(BAD_GROUP_LINK)
+        return ConversationHandler.END
     allowed = _is_bot_admin(svc, user.id) or await is_group_admin(context, chat_id, user.id)
     if not allowed:
         await message.reply_text(REFUSED_OTHER_GROUP)
@@ -479,7 +485,7 @@ async def audience_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     """A button of the audience menu."""
     svc = services(context)
     query = update.callback_query
-    await _answer(query)
+    await answer_query(query)
     choice = (query.data or "").removeprefix("bc:a:")
     if choice == "menu":
         await query.edit_message_text(CHOOSE_AUDIENCE, reply_markup=_audience_keyboard(svc))
@@ -568,18 +574,30 @@ async def text_received(update: Update, context: ContextTypes.DEFAULT_TYPE) -> i
 
 async def _still_allowed(context: ContextTypes.DEFAULT_TYPE, audience: Audience,
                          user_id: int) -> bool:
+    """At the moment of sending: asked of Telegram afresh (getChatMember), never the cache,
+    so an admin demoted while composing cannot send."""
     svc = services(context)
     if _is_bot_admin(svc, user_id):
         return True
-    return audience.kind == "group" and await is_group_admin(context, int(audience.value),
-                                                             user_id)
+    if audience.kind != "group":
+        return False
+    chat_id = int(audience.value)
+    try:
+        member = await context.bot.get_chat_member(chat_id, user_id)
+    except TelegramError as exc:
+        log.info("getChatMember(%s) failed: %s", chat_id, exc)
+        return False
+    allowed = member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
+    if not allowed:  # forget the cached list, which still has them
+        svc.extras.get("group_admins", {}).pop(chat_id, None)
+    return allowed
 
 
 async def confirm_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     """立即发送 / 发送并置顶 / 定时发送 / 取消 under the preview."""
     svc = services(context)
     query = update.callback_query
-    await _answer(query)
+    await answer_query(query)
     draft = context.user_data.get(DRAFT) or {}
     if query.data == "bc:x":
         context.user_data.pop(DRAFT, None)
@@ -591,7 +609,7 @@ async def confirm_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     audience = Audience.parse(draft["audience"])
     if not await _still_allowed(context, audience, query.from_user.id):
         context.user_data.pop(DRAFT, None)
-        await query.edit_message_text(REFUSED_OTHER_GROUP)
+        await query.edit_message_text(REFUSED_NO_LONGER)
         return ConversationHandler.END
     if query.data == "bc:when":
         await query.edit_message_text(ASK_WHEN)
@@ -623,6 +641,11 @@ async def when_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     if when is None:
         await message.reply_text(f"{problem}\n请再发一次时间，或发 /cancel 取消。")
         return WHEN
+    if not await _still_allowed(context, Audience.parse(draft["audience"]),
+                                update.effective_user.id):
+        context.user_data.pop(DRAFT, None)
+        await message.reply_text(REFUSED_NO_LONGER)
+        return ConversationHandler.END
     broadcast_id = create_broadcast(
         svc.db, created_by=update.effective_user.id, origin_chat_id=message.chat_id,
         composed=draft["composed"], audience=Audience.parse(draft["audience"]),
@@ -645,21 +668,20 @@ async def stop_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     """⏹ under a progress message or a scheduled confirmation."""
     svc = services(context)
     query = update.callback_query
-    try:
-        broadcast_id = int((query.data or "").rsplit(":", 1)[1])
-    except ValueError:
-        await _answer(query)
+    broadcast_id = callback_id(query.data, 2)
+    if broadcast_id is None or (query.data or "").count(":") != 2:
+        await answer_query(query, INVALID_BUTTON, alert=True)
         return
     row = get_broadcast(svc.db, broadcast_id)
     if row is None:
-        await _answer(query, STOP_TOO_LATE)
+        await answer_query(query, STOP_TOO_LATE)
         return
     if not (_is_bot_admin(svc, query.from_user.id) or row["created_by"] == query.from_user.id):
-        await _answer(query, STOP_DENIED, alert=True)
+        await answer_query(query, STOP_DENIED, alert=True)
         return
     was_scheduled = row["status"] == SCHEDULED
     ok = _runner(context).cancel(broadcast_id, query.from_user.id)
-    await _answer(query, STOP_DONE if ok else STOP_TOO_LATE)
+    await answer_query(query, STOP_DONE if ok else STOP_TOO_LATE)
     if ok and was_scheduled:
         with contextlib.suppress(TelegramError):
             await query.edit_message_text(SCHEDULE_CANCELLED.format(id=broadcast_id))
@@ -692,6 +714,21 @@ def broadcast_conversation() -> ConversationHandler:
         conversation_timeout=30 * 60,
         allow_reentry=True,
     )
+
+
+async def reply_to_bot(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A reply to one of the bot's messages: proof that a broadcast of unknown delivery arrived.
+
+    Runs in its own handler group, next to whatever answers the message.
+    """
+    message = update.effective_message
+    replied = message.reply_to_message if message else None
+    if replied is None or replied.from_user is None or replied.from_user.id != context.bot.id \
+            or not replied.text:
+        return
+    svc = services(context)
+    if confirm_delivery(svc.db, message.chat_id, replied.text, svc.clock.now()):
+        log.info("broadcast: a delivery of unknown outcome was confirmed by a reply")
 
 
 # ------------------------------------------------------------------ statistics and knowledge
@@ -791,6 +828,7 @@ def register(application: Application) -> None:
 
     application.add_handler(broadcast_conversation())
     application.add_handler(CallbackQueryHandler(stop_pressed, pattern=r"^bc:stop:"))
+    application.add_handler(MessageHandler(filters.REPLY, reply_to_bot), group=2)
     # Charts and knowledge builds take a moment: never hold up other users' updates.
     application.add_handler(CommandHandler("stats", stats_command, block=False))
     application.add_handler(CommandHandler("unanswered", unanswered_command))

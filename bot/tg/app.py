@@ -28,6 +28,7 @@ from bot.config import Settings
 from bot.engine import Engine
 from bot.storage import open_database
 from bot.tg import chat
+from bot.tg.callbacks import INVALID_BUTTON, answer_query
 from bot.tg.deadline_flow import city_conversation, deadline_conversation
 from bot.tg.services import Services
 
@@ -94,6 +95,11 @@ def build_application(settings: Settings, engine: Engine) -> Application:
     return application
 
 
+async def unknown_button(update: Update, _context: object) -> None:
+    """A press no other handler took: say so instead of leaving the button spinning."""
+    await answer_query(update.callback_query, INVALID_BUTTON, alert=True)
+
+
 def add_handlers(application: Application) -> None:
     """Wire handlers; order matters: flows first, then commands, then free text."""
     private = filters.ChatType.PRIVATE
@@ -116,11 +122,15 @@ def add_handlers(application: Application) -> None:
     application.add_handler(CallbackQueryHandler(chat.sources_chosen, pattern=r"^src:"))
     application.add_handler(CallbackQueryHandler(chat.feedback, pattern=r"^fb:"))
     application.add_handler(InlineQueryHandler(chat.inline_query))
+    # Last of the buttons: data no handler knows (a finished flow, an old or forged button).
+    application.add_handler(CallbackQueryHandler(unknown_button))
 
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, chat.migrate))
     application.add_handler(MessageHandler(private & text, chat.private_text))
     application.add_handler(MessageHandler(groups & text, chat.group_text))
     application.add_handler(MessageHandler(private & NON_TEXT, chat.non_text))
+    # Last: a command none of the handlers above took (typo, old menu entry) in a private chat.
+    application.add_handler(MessageHandler(private & filters.COMMAND, chat.unknown_command))
     application.add_error_handler(chat.on_error)
 
 

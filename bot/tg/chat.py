@@ -34,6 +34,7 @@ from bot.storage import (
     set_autoanswer,
 )
 from bot.tg import texts
+from bot.tg.callbacks import INVALID_BUTTON, answer_query, callback_id
 from bot.tg.keyboards import answer_keyboard, main_keyboard
 from bot.tg.sending import send_text
 from bot.tg.services import Services, services
@@ -77,6 +78,13 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         texts.HELP.format(username=context.bot.username or "bot"),
         reply_markup=main_keyboard() if update.effective_chat.type == ChatType.PRIVATE else None,
     )
+
+
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A /command no handler knows, in a private chat: the short help instead of silence."""
+    command = (update.effective_message.text or "").split(maxsplit=1)[0].split("@")[0]
+    text = texts.CANCELLED if command == "/cancel" else texts.UNKNOWN_COMMAND
+    await update.effective_message.reply_text(text, reply_markup=main_keyboard())
 
 
 async def _send_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply,
@@ -256,7 +264,7 @@ async def suggestion_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     _, entry_id, place = ((query.data or "") + "::").split(":")[:3]
     reply = topic_reply(svc.engine, entry_id,
                         place or _remembered_city(svc, query.from_user.id))
-    await query.answer()
+    await answer_query(query)
     if reply is None:  # knowledge reloaded since the button was made
         await query.message.reply_text("这个话题已经更新了，请再问我一次。")
         return
@@ -267,7 +275,7 @@ async def sources_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     """来源: the pages an answer rests on, as links."""
     query = update.callback_query
     entry = services(context).engine.kb.entries.get((query.data or "").split(":", 1)[-1])
-    await query.answer()
+    await answer_query(query)
     text = sources_text(entry) if entry else "这个话题已经更新了，请再问我一次。"
     await query.message.reply_text(text, disable_web_page_preview=True)
 
@@ -278,7 +286,7 @@ async def place_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     svc = services(context)
     _, entry_id, place = ((query.data or "") + "::").split(":")[:3]
     reply = topic_reply(svc.engine, entry_id, place)
-    await query.answer()
+    await answer_query(query)
     if reply is None:
         await query.message.reply_text("这个话题已经更新了，请再问我一次。")
         return
@@ -289,14 +297,15 @@ async def feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """有用 / 没用 under an answer."""
     query = update.callback_query
     svc = services(context)
-    try:
-        _, question_id, value = (query.data or "").split(":")
-        useful = value == "1"
-        stored = record_feedback(svc.db, int(question_id), query.from_user.id, useful,
-                                 svc.clock.now())
-    except ValueError:
-        stored, useful = False, False
-    await query.answer(texts.FEEDBACK_THANKS if useful or not stored else texts.FEEDBACK_SORRY)
+    parts = (query.data or "").split(":")
+    question_id = callback_id(query.data, 1)
+    if question_id is None or len(parts) != 3 or parts[2] not in ("0", "1"):
+        await answer_query(query, INVALID_BUTTON)
+        return
+    useful = parts[2] == "1"
+    stored = record_feedback(svc.db, question_id, query.from_user.id, useful, svc.clock.now())
+    await answer_query(query,
+                       texts.FEEDBACK_THANKS if useful or not stored else texts.FEEDBACK_SORRY)
     if stored and query.message is not None:
         markup = query.message.reply_markup
         rows = [row for row in (markup.inline_keyboard if markup else ())
@@ -339,6 +348,8 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log the failure (never the user's text) and apologise in private chats."""
     log.error("update %s failed: %r", getattr(update, "update_id", "?"), context.error,
               exc_info=context.error)
+    if isinstance(update, Update) and update.callback_query is not None:
+        await answer_query(update.callback_query, texts.ERROR)  # a press is never left spinning
     if isinstance(update, Update) and update.effective_chat and \
             update.effective_chat.type == ChatType.PRIVATE:
         with contextlib.suppress(TelegramError):

@@ -19,6 +19,7 @@ from bot.rules import compute_deadline
 from bot.schemes import SCHEMES
 from bot.storage import get_user, record_question, set_user_profile
 from bot.tg import texts
+from bot.tg.callbacks import answer_query
 from bot.tg.keyboards import city_keyboard, feedback_keyboard, main_keyboard, scheme_keyboard
 from bot.tg.sending import send_text
 from bot.tg.services import services
@@ -59,7 +60,7 @@ async def scheme_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> i
     """A scheme button: remember it and ask for the city."""
     query = update.callback_query
     key = (query.data or "").rsplit(":", 1)[-1]
-    await query.answer()
+    await answer_query(query)
     if key not in SCHEMES:
         await query.message.reply_text(ASK_SCHEME, reply_markup=_scheme_keyboard())
         return SCHEME
@@ -88,7 +89,7 @@ async def city_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 async def city_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     """跳过 or 用 <saved city>."""
     query = update.callback_query
-    await query.answer()
+    await answer_query(query)
     saved = (get_user(services(context).db, update.effective_user.id) or {}).get("city")
     context.user_data[REGION_KEY] = saved if query.data == "dl:saved" else None
     await query.message.reply_text(ASK_DATE)

@@ -44,6 +44,7 @@ from bot.clock import Clock
 from bot.dates import DateParseError, parse_date_match
 from bot.regions import lookup_region, rule_for
 from bot.rules import cn_date
+from bot.safety import redact
 from bot.schemes import SCHEMES
 from bot.storage import (
     deactivate_user,
@@ -53,6 +54,7 @@ from bot.storage import (
     remember_user,
 )
 from bot.tg import texts
+from bot.tg.callbacks import INVALID_BUTTON, answer_query, callback_id, callback_index
 from bot.tg.deadline_flow import HOW_TO_FIND_DATE, SKIP_WORDS, UNKNOWN_DATE_WORDS
 from bot.tg.keyboards import city_keyboard, main_keyboard, scheme_keyboard
 from bot.tg.sending import retry_delay
@@ -73,7 +75,6 @@ NETWORK_RETRY_DELAYS = (0.5, 2.0)  # in-process retries of one send after a netw
 NETWORK_RETRY_LATER = dt.timedelta(minutes=10)
 MAX_SEND_ROUNDS = 5  # after this many rounds of network failures a send is given up
 MAX_RETRY_AFTER_WAITS = 5
-CRASH_EXIT_CODE = 75
 
 LEAD_PRESETS: tuple[tuple[tuple[int, ...], str], ...] = (
     (rm.DEFAULT_LEADS, "提前30、7、1天，过期后1天（推荐）"),
@@ -216,7 +217,7 @@ async def remind_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> in
 async def scheme_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     query = update.callback_query
     key = (query.data or "").rsplit(":", 1)[-1]
-    await query.answer()
+    await answer_query(query)
     if key not in SCHEMES:
         await query.message.reply_text(START_TEXT, reply_markup=_scheme_keyboard())
         return SCHEME
@@ -245,7 +246,7 @@ async def city_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 
 async def city_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     query = update.callback_query
-    await query.answer()
+    await answer_query(query)
     saved = (get_user(_svc(context).db, update.effective_user.id) or {}).get("city")
     city = saved if query.data == "rmf:city:saved" else None
     _flow(context)["city"] = city
@@ -282,15 +283,19 @@ async def date_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 
 async def label_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     query = update.callback_query
-    await query.answer()
-    index = int((query.data or "rmf:l:0").rsplit(":", 1)[-1])
-    label = rm.LABEL_CHOICES[index] if 0 <= index < len(rm.LABEL_CHOICES) else "自己"
+    index = callback_index(query.data, 2, len(rm.LABEL_CHOICES))
+    if index is None:
+        await answer_query(query, INVALID_BUTTON)
+        await query.message.reply_text(ASK_LABEL, reply_markup=_label_keyboard())
+        return LABEL
+    await answer_query(query)
+    label = rm.LABEL_CHOICES[index]
     return await _confirm(update, context, label)
 
 
 async def label_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     try:
-        label = rm.clean_label(update.effective_message.text)
+        label = rm.clean_label(redact(update.effective_message.text))
     except rm.ReminderError as exc:
         await update.effective_message.reply_text(str(exc), reply_markup=_label_keyboard())
         return LABEL
@@ -339,9 +344,9 @@ async def confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     svc = _svc(context)
     flow = context.user_data.pop(FLOW_KEY, {})
     if not {"scheme", "due", "last", "label"} <= set(flow):
-        await query.answer(FLOW_EXPIRED, show_alert=True)
+        await answer_query(query, FLOW_EXPIRED, alert=True)
         return ConversationHandler.END
-    await query.answer("已保存")
+    await answer_query(query, "已保存")
     with contextlib.suppress(TelegramError):
         await query.edit_message_reply_markup(None)
     now = svc.clock.now()
@@ -365,7 +370,7 @@ async def confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 async def declined(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     query = update.callback_query
     context.user_data.pop(FLOW_KEY, None)
-    await query.answer()
+    await answer_query(query)
     with contextlib.suppress(TelegramError):
         await query.edit_message_reply_markup(None)
     await query.message.reply_text("好的，没有设置。需要时再发 /remind。",
@@ -382,7 +387,7 @@ async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 
 async def stale_flow_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A flow button pressed after the flow ended (or after a restart)."""
-    await update.callback_query.answer(FLOW_EXPIRED, show_alert=True)
+    await answer_query(update.callback_query, FLOW_EXPIRED, alert=True)
 
 
 def remind_conversation() -> ConversationHandler:
@@ -440,9 +445,8 @@ async def stop_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 
 def _owned(db: sqlite_utils.Database, data: str, user_id: int) -> rm.Reminder | None:
-    try:
-        reminder_id = int(data.split(":")[2])
-    except (IndexError, ValueError):
+    reminder_id = callback_id(data, 2)
+    if reminder_id is None:
         return None
     reminder = rm.get_reminder(db, reminder_id)
     return reminder if reminder is not None and reminder.user_id == user_id else None
@@ -461,28 +465,29 @@ async def reminder_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     data = query.data or ""
     action = data.split(":")[1] if data.count(":") >= 1 else ""
     if action == "keep":
-        await query.answer()
+        await answer_query(query)
         with contextlib.suppress(TelegramError):
             await query.edit_message_text("好的，保留这个提醒。")
+        return
+    if callback_id(data, 2) is None:
+        await answer_query(query, INVALID_BUTTON, alert=True)
         return
     reminder = _owned(svc.db, data, query.from_user.id)
     if reminder is None:
         exists = _owned_id_exists(svc.db, data)
-        await query.answer(NOT_YOURS if exists else "这个提醒已经删除了。", show_alert=True)
+        await answer_query(query, NOT_YOURS if exists else "这个提醒已经删除了。", alert=True)
         return
     now = svc.clock.now()
     handler = _ACTIONS.get(action)
     if handler is None:
-        await query.answer()
+        await answer_query(query)
         return
     await handler(update, context, reminder, now)
 
 
 def _owned_id_exists(db: sqlite_utils.Database, data: str) -> bool:
-    try:
-        return rm.get_reminder(db, int(data.split(":")[2])) is not None
-    except (IndexError, ValueError):
-        return False
+    reminder_id = callback_id(data, 2)
+    return reminder_id is not None and rm.get_reminder(db, reminder_id) is not None
 
 
 async def _done(update: Update, context: ContextTypes.DEFAULT_TYPE, reminder: rm.Reminder,
@@ -490,7 +495,7 @@ async def _done(update: Update, context: ContextTypes.DEFAULT_TYPE, reminder: rm
     svc = _svc(context)
     query = update.callback_query
     updated = rm.certified(svc.db, reminder.id, now)
-    await query.answer("已记下")
+    await answer_query(query, "已记下")
     await _drop_buttons(update)
     rule = rule_for(updated.scheme, updated.city)
     today = rm.china(now).date()
@@ -505,7 +510,7 @@ async def _snooze(update: Update, context: ContextTypes.DEFAULT_TYPE, reminder: 
     svc = _svc(context)
     query = update.callback_query
     when = rm.snooze(svc.db, reminder.id, now)
-    await query.answer("明天再提醒")
+    await answer_query(query, "明天再提醒")
     await _drop_buttons(update)
     await query.message.reply_text(
         f"好的，明天（{cn_date(when.date())}）上午{when.hour}点再提醒您。")
@@ -516,7 +521,7 @@ async def _stop(update: Update, context: ContextTypes.DEFAULT_TYPE, reminder: rm
     svc = _svc(context)
     query = update.callback_query
     rm.stop(svc.db, reminder.id, now)
-    await query.answer("已停止")
+    await answer_query(query, "已停止")
     await _drop_buttons(update)
     await query.message.reply_text(
         f"已停止“{reminder.label}”的提醒。想恢复的话，发 /myreminders 点“重新开启”。")
@@ -527,7 +532,7 @@ async def _resume(update: Update, context: ContextTypes.DEFAULT_TYPE, reminder: 
     svc = _svc(context)
     query = update.callback_query
     updated = rm.resume(svc.db, reminder.id, now)
-    await query.answer("已重新开启")
+    await answer_query(query, "已重新开启")
     await _drop_buttons(update)
     await query.message.reply_text(f"已重新开启“{updated.label}”的提醒。\n"
                                    + _plan_text(updated.upcoming(now)))
@@ -536,7 +541,7 @@ async def _resume(update: Update, context: ContextTypes.DEFAULT_TYPE, reminder: 
 async def _ask_delete(update: Update, context: ContextTypes.DEFAULT_TYPE, reminder: rm.Reminder,
                       now: dt.datetime) -> None:
     query = update.callback_query
-    await query.answer()
+    await answer_query(query)
     markup = InlineKeyboardMarkup([[
         InlineKeyboardButton("确定删除", callback_data=f"rm:delok:{reminder.id}"),
         InlineKeyboardButton("不删了", callback_data="rm:keep")]])
@@ -548,7 +553,7 @@ async def _delete(update: Update, context: ContextTypes.DEFAULT_TYPE, reminder: 
                   now: dt.datetime) -> None:
     query = update.callback_query
     rm.delete(_svc(context).db, reminder.id)
-    await query.answer("已删除")
+    await answer_query(query, "已删除")
     with contextlib.suppress(TelegramError):
         await query.edit_message_text(f"已删除“{reminder.label}”的提醒。")
 
@@ -556,7 +561,7 @@ async def _delete(update: Update, context: ContextTypes.DEFAULT_TYPE, reminder: 
 async def _edit(update: Update, context: ContextTypes.DEFAULT_TYPE, reminder: rm.Reminder,
                 now: dt.datetime) -> None:
     query = update.callback_query
-    await query.answer()
+    await answer_query(query)
     await query.message.reply_text(
         f"“{reminder.label}”现在是：{rm.describe_leads(reminder.leads)}。想改成哪种？",
         reply_markup=_leads_keyboard(reminder.id))
@@ -565,12 +570,12 @@ async def _edit(update: Update, context: ContextTypes.DEFAULT_TYPE, reminder: rm
 async def _preset(update: Update, context: ContextTypes.DEFAULT_TYPE, reminder: rm.Reminder,
                   now: dt.datetime) -> None:
     query = update.callback_query
-    try:
-        leads = LEAD_PRESETS[int((query.data or "").split(":")[3])][0]
-    except (IndexError, ValueError):
-        await query.answer()
+    index = callback_index(query.data, 3, len(LEAD_PRESETS))
+    if index is None:
+        await answer_query(query, INVALID_BUTTON, alert=True)
         return
-    await query.answer("已修改")
+    leads = LEAD_PRESETS[index][0]
+    await answer_query(query, "已修改")
     await _apply_leads(update, context, reminder, leads, now)
 
 
@@ -592,9 +597,9 @@ async def custom_leads_start(update: Update, context: ContextTypes.DEFAULT_TYPE)
     query = update.callback_query
     reminder = _owned(_svc(context).db, query.data or "", query.from_user.id)
     if reminder is None:
-        await query.answer("这个提醒已经删除了。", show_alert=True)
+        await answer_query(query, "这个提醒已经删除了。", alert=True)
         return ConversationHandler.END
-    await query.answer()
+    await answer_query(query)
     context.user_data[LEADS_KEY] = reminder.id
     await query.message.reply_text(
         "请发提前几天提醒，用空格或逗号隔开，例如：30 7 1\n"
@@ -690,21 +695,20 @@ async def group_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     """删除 under the group list: admins only, and only this group's notices."""
     query = update.callback_query
     svc = _svc(context)
-    try:
-        reminder_id = int((query.data or "").split(":")[2])
-    except (IndexError, ValueError):
-        await query.answer()
+    reminder_id = callback_id(query.data, 2)
+    if reminder_id is None:
+        await answer_query(query, INVALID_BUTTON, alert=True)
         return
     chat_id = query.message.chat.id if query.message else None
     group = rm.get_group_reminder(svc.db, reminder_id)
     if group is None or group.chat_id != chat_id:
-        await query.answer("这条群提醒已经删除了。", show_alert=True)
+        await answer_query(query, "这条群提醒已经删除了。", alert=True)
         return
     if not await _is_group_admin(context.bot, group.chat_id, query.from_user.id):
-        await query.answer(GROUP_ONLY_ADMINS, show_alert=True)
+        await answer_query(query, GROUP_ONLY_ADMINS, alert=True)
         return
     rm.delete_group_reminder(svc.db, reminder_id)
-    await query.answer("已删除")
+    await answer_query(query, "已删除")
     text, markup = _group_list(svc.db, group.chat_id)
     with contextlib.suppress(TelegramError):
         await query.edit_message_text(text, reply_markup=markup)
@@ -738,7 +742,6 @@ class ReminderSender:
 
     def __init__(self, bot: Bot, db: sqlite_utils.Database, clock: Clock, *,
                  rate: float | None = REMINDER_RATE, batch: int = 50,
-                 crash_after_outbox: bool = False,
                  running: Callable[[], bool] = lambda: True,
                  retry_delays: tuple[float, ...] = NETWORK_RETRY_DELAYS,
                  budget: TokenBucket | None = None):
@@ -746,7 +749,6 @@ class ReminderSender:
         self.interval = 1.0 / rate if rate else 0.0
         self.budget = budget  # shared with broadcasts
         self.batch = batch
-        self.crash_after_outbox = crash_after_outbox
         self.running = running
         self.retry_delays = retry_delays
         self._next_slot = 0.0
@@ -808,10 +810,9 @@ class ReminderSender:
             stats.skipped += 1
             return "skipped"
         chat_id, text, markup, user_id = self._message(row, now)
+        # Committed before the request: after a crash this row is sent again (never lost);
+        # marked sent right after its own send, so a crash duplicates at most this one message.
         rm.mark_sending(db, row.id, now)
-        if self.crash_after_outbox:  # tests: die between the outbox write and the send
-            logging.shutdown()
-            os._exit(CRASH_EXIT_CODE)
         waits = network_failures = migrations = 0
         while True:
             await self._pace()
@@ -917,7 +918,6 @@ async def _on_start(application: Application) -> None:
     log.info("reminders: %d active, %d interrupted sends re-queued", active, recovered)
     sender = ReminderSender(
         application.bot, svc.db, svc.clock,
-        crash_after_outbox=os.environ.get("BOT_CRASH_AFTER_OUTBOX", "") == "1",
         running=lambda: application.running, budget=svc.bulk_budget)
     svc.extras["reminder_sender"] = sender
     if application.job_queue is not None:

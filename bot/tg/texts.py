@@ -60,3 +60,7 @@ CITY_UNKNOWN = (
 CITY_CLEARED = "好的，已清除地区设置。"
 CANCELLED = "好的，已取消。有问题随时问我。"
 ASK_USAGE = "请在 /ask 后面写上问题，例如：/ask 刷脸失败怎么办"
+UNKNOWN_COMMAND = (
+    "我不认识这个命令。有问题直接打字问我就行，例如“刷脸失败怎么办”。\n"
+    "常用命令：/deadline 算到期日，/remind 设置提醒，/help 查看全部说明。"
+)

@@ -1597,6 +1597,29 @@ class BotApiServer:
         self.inject_update({"callback_query": query}, chat_id=chat_id)
         return query_id
 
+    def forge_callback(self, user_id: int, message: dict, data: str) -> str:
+        """A callback query with any `data`, as a modified client could send for `message`.
+
+        Unlike press_button the data need not be on the message's buttons (ids out of range,
+        garbage, old formats). Returns the callback query id.
+        """
+        chat_id, message_id = message["chat"]["id"], message["message_id"]
+        with self._lock:
+            current = self._messages.get((chat_id, message_id)) or message
+            user = self.add_user(user_id)
+            self._seq += 1
+            query_id = f"{self.bot_id % 10**6}{self._seq:012d}"
+            self._callbacks[query_id] = {"answered": False, "user_id": user_id}
+            query = {
+                "id": query_id,
+                "from": user,
+                "message": copy.deepcopy(current),
+                "chat_instance": str(-(abs(chat_id) * 7919 % 10**18)),
+                "data": data,
+            }
+        self.inject_update({"callback_query": query}, chat_id=chat_id)
+        return query_id
+
     def inline_query(
         self, user_id: int, query: str, *, offset: str = "", chat_type: str = "sender"
     ) -> str:
