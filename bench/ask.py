@@ -2,9 +2,11 @@
 
     python3 bench/ask.py [--synthetic 10000] [--startup-runs 5] [--idle-ms 4]
 
-In one run: per-question latency (p50/p99) and top-1 accuracy of our matcher on the evaluation
-set, the same for a plain BM25 baseline (rank-bm25 over the same knowledge, jieba tokens), the
-start-up time of `python -m bot ask`, peak memory, and latency on a synthetic knowledge base.
+In one run: per-question latency (p50/p99) of our matcher over every evaluation question (the
+real questions and the self-written set), top-1 accuracy on the held-out half of the real
+questions and what a user sees there (tests/realset.py), the same top-1 for a plain BM25
+baseline (rank-bm25 over the same topics, jieba tokens), the start-up time of
+`python -m bot ask`, peak memory, and latency on a synthetic knowledge base.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from bot.engine import build_engine  # noqa: E402
 from bot.knowledge import Entry, KnowledgeBase  # noqa: E402
 from bot.matcher import Matcher  # noqa: E402
 from bot.normalize import normalize  # noqa: E402
+from tests import realset  # noqa: E402
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -39,33 +42,32 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-def load_eval() -> tuple[list[tuple[str, set[str]]], list[str]]:
-    data = yaml.safe_load((ROOT / "tests/eval/questions.yaml").read_text(encoding="utf-8"))
-    in_scope = [(i["q"], set(i["id"]) if isinstance(i["id"], list) else {i["id"]})
-                for i in data["in_scope"]]
-    return in_scope, [i["q"] for i in data["out_of_scope"]]
+def load_eval() -> tuple[list[tuple[str, set[str]]], list[str], list[str]]:
+    """(held-out real in-scope questions with labels, held-out real out-of-scope questions,
+    every question for timing)."""
+    real_in = realset.split(realset.load("in_scope"), "held-out")
+    real_out = realset.split(realset.load("out_of_scope"), "held-out")
+    old = yaml.safe_load((ROOT / "tests/eval/questions.yaml").read_text(encoding="utf-8"))
+    everything = [i["q"] for i in realset.load("in_scope") + realset.load("out_of_scope")]
+    everything += [i["q"] for i in old["in_scope"] + old["out_of_scope"]]
+    return ([(i["q"], realset.labels(i)) for i in real_in], [i["q"] for i in real_out],
+            everything)
 
 
-def bench_ours(engine, in_scope, out_of_scope) -> dict[str, float]:
+def bench_ours(engine, in_scope, out_of_scope, everything) -> dict[str, float]:
     matcher = engine.matcher
-    for q, _ in in_scope[:20]:  # warm-up
+    for q in everything[:20]:  # warm-up
         matcher.match(normalize(q))
-    times, short, correct = [], [], 0
-    for q, labels in in_scope:
+    times, short = [], []
+    for q in everything:
         start = time.perf_counter()
-        result = matcher.match(normalize(q))
+        matcher.match(normalize(q))
         times.append((time.perf_counter() - start) * 1000)
         if len(q) <= LONG_MESSAGE:
             short.append(times[-1])
-        correct += bool(result.best and result.best.key in labels)
-    declined = 0
-    for q in out_of_scope:
-        start = time.perf_counter()
-        result = matcher.match(normalize(q))
-        times.append((time.perf_counter() - start) * 1000)
-        if len(q) <= LONG_MESSAGE:
-            short.append(times[-1])
-        declined += result.decision != "answer"
+    correct = sum(bool((r := matcher.match(normalize(q))).best and r.best.key in labels)
+                  for q, labels in in_scope)
+    declined = sum(matcher.match(normalize(q)).decision != "answer" for q in out_of_scope)
     return {"top1": correct / len(in_scope), "declined": declined / len(out_of_scope),
             "p50": percentile(times, 50), "p99": percentile(times, 99),
             "short_p99": percentile(short, 99), "short_share": len(short) / len(times)}
@@ -75,6 +77,8 @@ def bench_bm25(kb: KnowledgeBase, in_scope, out_of_scope) -> dict[str, float]:
     """rank-bm25 over every phrasing, jieba tokens, best phrasing per entry; no thresholds."""
     docs, owners = [], []
     for entry in kb.entries.values():
+        if entry.is_place:  # the same topics our matcher chooses among
+            continue
         for text in entry.texts:
             docs.append(jieba.lcut(normalize(text)))
             owners.append(entry.id)
@@ -174,13 +178,16 @@ def main() -> None:
     parser.add_argument("--idle-ms", type=float, default=4.0)
     args = parser.parse_args()
 
-    in_scope, out_of_scope = load_eval()
+    in_scope, out_of_scope, everything = load_eval()
     engine = build_engine()
-    ours = bench_ours(engine, in_scope, out_of_scope)
+    ours = bench_ours(engine, in_scope, out_of_scope, everything)
+    seen = realset.score(engine, *(realset.split(realset.load(name), "held-out")
+                                   for name in ("in_scope", "out_of_scope")))
     base = bench_bm25(engine.kb, in_scope, out_of_scope)
     rss_in_process = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     startup, startup_rss = bench_startup(args.startup_runs)
-    print(f"evaluation set: {len(in_scope)} in-scope, {len(out_of_scope)} out-of-scope")
+    print(f"timing over {len(everything)} questions; accuracy on the held-out half of the real "
+          f"questions: {len(in_scope)} in scope, {len(out_of_scope)} out of scope")
     print(f"{'':12} {'top-1':>7} {'declined':>9} {'p50 ms':>8} {'p99 ms':>8}")
     for name, row in (("ours", ours), ("bm25", base)):
         print(f"{name:12} {row['top1']:7.1%} {row['declined']:9.1%} {row['p50']:8.3f} "
@@ -188,14 +195,15 @@ def main() -> None:
     print(f"ours, questions of at most {LONG_MESSAGE} characters "
           f"({ours['short_share']:.0%} of the set): p99 {ours['short_p99']:.3f} ms")
     print(f"accuracy gain over BM25: {100 * (ours['top1'] - base['top1']):.1f} points")
+    print(f"what a user sees (held-out half): {seen.summary()}")
     print(f"start-up of `python -m bot ask` (warm cache, median of {args.startup_runs}): "
           f"{startup:.2f} s; its peak RSS {startup_rss:.0f} MB")
     print(f"peak RSS of this benchmark process so far: {rss_in_process:.0f} MB")
-    busy, idle = bench_idle(engine, [q for q, _ in in_scope] + out_of_scope, args.idle_ms)
+    busy, idle = bench_idle(engine, everything, args.idle_ms)
     print(f"whole answer() p50: {busy:.3f} ms back to back, {idle:.3f} ms after "
           f"{args.idle_ms:g} ms idle ({idle / busy:.1f}×)")
     if args.synthetic:
-        questions = [q for q, _ in in_scope][:300]
+        questions = everything[:300]
         syn = bench_synthetic(engine, args.synthetic, questions)
         print(f"synthetic knowledge base of {syn['entries']} entries: built in "
               f"{syn['build_s']:.1f} s, p50 {syn['p50']:.2f} ms, p99 {syn['p99']:.2f} ms")

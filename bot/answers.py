@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from bot.deadline_chat import DeadlineReply, reply_to_deadline_question
 from bot.engine import Engine
 from bot.knowledge import Entry, KnowledgeBase, issuer_line
-from bot.matcher import OOS_PREFIX, MatchResult
+from bot.matcher import OOS_PREFIX, SUGGEST_AT, MatchResult
 from bot.normalize import normalize, strip_non_words
 from bot.places import PlaceReading, read_place
 from bot.safety import check_message, redact, warnings_for
@@ -114,10 +114,13 @@ def _deadline_fits(deadline: DeadlineReply, result: MatchResult) -> bool:
     message asks when.
     """
     best = result.best
+    if best is not None and best.is_out_of_scope and best.probability >= SUGGEST_AT:
+        return False  # a date in a question about something else (丧葬费, 退休年龄)
     top = best.key if result.decision == "answer" and best is not None else None
     if deadline.complete:
         return top is None or top in TIMING_ENTRIES or best.probability < CALCULATOR_YIELDS_AT
-    return top in (None, DEADLINE_ENTRY) and result.decision != "suggest"
+    # Asking for the missing date or scheme suits a message whose closest topic is about timing.
+    return result.decision == "decline" or (best is not None and best.key in TIMING_ENTRIES)
 
 
 def answer(engine: Engine, message: str, today: dt.date, place: str | None = None) -> Reply:

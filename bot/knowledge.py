@@ -28,6 +28,7 @@ ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MIN_PHRASINGS = 5
 MAX_ANSWER_CHARS = 800
 MIN_OOS_EXAMPLES = 5
+PLACE_TAG = "provinces"
 MAX_LOCAL_CHARS = 80
 MAX_ISSUER_NAMES = 3
 
@@ -67,8 +68,9 @@ class Entry:
 
     @property
     def is_place(self) -> bool:
-        """A province's page: shown for where a question is about, never matched as a topic."""
-        return bool(self.regions)
+        """A province's page (tag `provinces`): shown for where a question is about, never
+        matched as a topic."""
+        return PLACE_TAG in self.tags
 
     @property
     def texts(self) -> tuple[str, ...]:

@@ -29,8 +29,9 @@ BIGRAM_WEIGHT = 0.6
 CANDIDATES = 5
 GENERIC_SHARE = 0.2  # a word in more than this share of entries is generic
 # Decision thresholds on the calibrated probability; see `decide`.
-ANSWER_AT = 0.4
-ANSWER_MARGIN = 0.3
+ANSWER_AT = 0.6
+ANSWER_MARGIN = 0.45
+RELATED_MARGIN = 0.3
 SUGGEST_AT = 0.12
 OFF_TOPIC_SUGGEST_AT = 0.5
 OFF_TOPIC_ANSWER_AT = 0.99
@@ -116,6 +117,7 @@ class Matcher:
         # is read separately (bot.places), so a place never decides what is asked.
         self._prepare = prepare or (lambda text: text)
         self._overview = next((e.id for e in kb.entries.values() if "overview" in e.tags), None)
+        self._tags = {e.id: frozenset(e.tags) for e in kb.entries.values()}
         texts: list[tuple[str, str]] = []
         for entry in kb.entries.values():
             if not entry.is_place:
@@ -291,7 +293,11 @@ class Matcher:
             candidates = [Candidate(self._overview, 1.0),
                           *(c for c in candidates if c.key != self._overview)]
             return MatchResult("answer", candidates)
-        return MatchResult(decide(candidates, on_topic=on_topic(compact)), candidates)
+        related = len(candidates) > 1 and bool(
+            self._tags.get(candidates[0].key, frozenset())
+            & self._tags.get(candidates[1].key, frozenset()))
+        return MatchResult(decide(candidates, on_topic=on_topic(compact), related=related),
+                           candidates)
 
     # -- calibration ---------------------------------------------------------------------------
 
@@ -329,7 +335,7 @@ def on_topic(compact: str) -> bool:
     return any(word in compact for word in CERTIFICATION_WORDS)
 
 
-def decide(candidates: list[Candidate], *, on_topic: bool = True) -> str:
+def decide(candidates: list[Candidate], *, on_topic: bool = True, related: bool = False) -> str:
     """answer / suggest / decline from the ranked candidates.
 
     Answer the first candidate whenever it is clearly ahead: an elder who gets "我不太确定" for
@@ -352,7 +358,10 @@ def decide(candidates: list[Candidate], *, on_topic: bool = True) -> str:
                 best.probability - runner_up >= OFF_TOPIC_MARGIN:
             return "answer"
         return "suggest" if best.probability >= OFF_TOPIC_SUGGEST_AT else "decline"
-    if best.probability >= ANSWER_AT and best.probability - runner_up >= ANSWER_MARGIN:
+    # Two topics of one family (刷脸为什么失败 / 失败了怎么办) are no real tie: the answer comes
+    # with the other as "您可能还想问".
+    margin = RELATED_MARGIN if related else ANSWER_MARGIN
+    if best.probability >= ANSWER_AT and best.probability - runner_up >= margin:
         return "answer"
     if best.probability >= SUGGEST_AT:
         return "suggest"

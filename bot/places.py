@@ -28,6 +28,8 @@ _APP_KINDS = ("app", "mini_program", "wechat", "website")
 _APP_SUFFIX = re.compile(r"(APP|App|app|小程序|微信公众号|公众号|认证|市民云)+$")
 _APP_SPLIT = re.compile(r"[、/，,或]|（[^）]*）|\([^)]*\)|“|”|\s")
 _APP_NAMES: dict[int, dict[str, Region]] = {}
+# Living here is like living abroad: no mainland pension is paid by these places.
+LIVING_ABROAD = frozenset({"香港", "澳门", "台湾"})
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,8 @@ def _mentions(text: str) -> list[tuple[int, str, Region]]:
                 taken |= span
             start = text.find(name, start + len(name))
     for start, word, region in find_regions_in_text(text):
+        if region.province_short in LIVING_ABROAD:
+            continue  # where the person lives, a topic of its own: the pension is the mainland's
         span = set(range(start, start + len(word)))
         if not taken & span:
             found.append((start, word, region))

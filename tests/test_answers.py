@@ -90,8 +90,9 @@ def test_unsure_offers_titles_of_entries(engine, today):
 ])
 def test_place_is_read_apart_and_its_line_added(engine, today, question, place):
     reply = answer(engine, question, today)
-    assert reply.kind == "answer" and reply.province == place
-    assert f"📍{place}" in reply.text
+    assert reply.province == place
+    # An answer names the place; suggestions carry it to the answer their buttons open.
+    assert reply.kind == "suggest" or f"📍{place}" in reply.text
 
 
 @pytest.mark.parametrize("question", ["广东养老金上调多少", "北京退休年龄是多少",
@@ -124,3 +125,33 @@ def test_topic_reply_needs_no_matching(engine):
 def test_json_contract_keys(engine, today):
     assert set(answer(engine, "刷脸失败", today).as_json()) == {
         "question", "matched", "id", "score", "answer", "detail", "suggestions"}
+
+
+MAINLAND = ["北京", "天津", "河北", "山西", "内蒙古", "辽宁", "吉林", "黑龙江", "上海", "江苏",
+            "浙江", "安徽", "福建", "江西", "山东", "河南", "湖北", "湖南", "广东", "广西", "海南",
+            "重庆", "四川", "贵州", "云南", "西藏", "陕西", "甘肃", "青海", "宁夏", "新疆"]
+
+
+@pytest.mark.parametrize("province", MAINLAND)
+def test_every_province_gets_its_own_useful_answer(engine, today, province):
+    reply = answer(engine, f"{province}怎么认证", today)
+    assert reply.kind == "answer" and reply.province == province
+    line = next(line for line in reply.text.splitlines() if line.startswith("📍"))
+    assert line.startswith(f"📍{province}：") and len(line) > 10
+    others = [p for p in MAINLAND if p != province and f"📍{p}" in reply.text]
+    assert not others
+
+
+@pytest.mark.parametrize(("city", "province"), [
+    ("深圳", "广东"), ("杭州", "浙江"), ("南京", "江苏"), ("济南", "山东"), ("青岛", "山东"),
+    ("沈阳", "辽宁"), ("大连", "辽宁"), ("厦门", "福建"), ("合肥", "安徽"), ("长春", "吉林"),
+    ("石家庄", "河北")])
+def test_big_cities_get_their_province_with_the_city_named(engine, today, city, province):
+    reply = answer(engine, f"{city}养老金认证怎么弄", today)
+    assert reply.province == province and f"📍{city}（{province}）：" in reply.text
+
+
+@pytest.mark.parametrize("place", ["香港", "澳门", "台湾"])
+def test_living_in_hong_kong_macao_or_taiwan_is_a_topic_not_a_place(engine, today, place):
+    reply = answer(engine, f"住在{place}怎么认证养老金", today)
+    assert reply.id == "hk-macao-taiwan" or "hk-macao-taiwan" in reply.suggestion_ids

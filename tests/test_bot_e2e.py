@@ -110,6 +110,11 @@ def test_general_question_gets_the_overview_and_buttons_go_deeper(server, bot):
 def test_place_named_in_the_message_adds_its_line_and_a_province_answer_is_not_forced(
         server, bot):
     (reply,) = server.ask(1015, "我在深圳，我爸在河南农村，怎么帮他认证")
+    if "📍" not in reply["text"]:  # unsure between two topics: the buttons carry the place
+        topics = [data for _, data in _buttons(reply) if data.startswith("sug:")]
+        assert topics[0].endswith(":河南"), topics
+        server.press_button(1015, reply, data=topics[0])
+        (reply,) = server.wait_for_messages(1015)
     assert "📍河南" in reply["text"] and "📍广东" not in reply["text"]
     (declined,) = server.ask(1015, "广东养老金上调多少")
     assert "抱歉" in declined["text"] or "12333" in declined["text"]
