@@ -31,6 +31,7 @@ from bot.tg import chat
 from bot.tg.callbacks import INVALID_BUTTON, answer_query
 from bot.tg.deadline_flow import city_conversation, deadline_conversation
 from bot.tg.services import Services
+from bot.tg.updates import PerChatUpdateProcessor
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,7 @@ def build_application(settings: Settings, engine: Engine) -> Application:
         .base_file_url(settings.base_url.replace("/bot", "/file/bot"))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
+        .concurrent_updates(PerChatUpdateProcessor())
         .build()
     )
     application.bot_data["services"] = Services(settings, engine, db,
