@@ -165,6 +165,15 @@ def test_late_flow_button_still_moves_the_flow(server) -> None:
     assert "城市" in ask_city["text"]
 
 
+def test_late_inline_query_is_no_error(server) -> None:
+    server.fail_next("answerInlineQuery", 400, description=TOO_OLD)
+    mark = server.mark()
+    server.inline_query(8200007, "刷脸失败怎么办")
+    server.wait_for("answerInlineQuery", since=mark)
+    (reply,) = server.ask(8200007, "认证要交钱吗")
+    assert "免费" in reply["text"]
+
+
 # ------------------------------------------------------------------ item 5: numbers
 
 
