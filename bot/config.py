@@ -30,6 +30,8 @@ class Settings:
     clock_file: Path | None = None
     # What /reload re-reads; a copy elsewhere lets tests and operators try edits safely.
     knowledge_dir: Path = KNOWLEDGE_DIR
+    # How often the running bot checks its database file and retries failed writes (seconds).
+    db_check_seconds: float = 30.0
 
 
 def _admin_ids(raw: str) -> frozenset[int]:
@@ -74,6 +76,13 @@ def load_settings(env: dict[str, str] | None = None,
         raise UsageError(f"BROADCAST_RATE 应是每秒条数，例如 25：{rate_raw!r}") from None
     if rate <= 0:
         raise UsageError("BROADCAST_RATE 必须大于 0")
+    check_raw = env.get("DB_CHECK_SECONDS", "").strip() or "30"
+    try:
+        check_seconds = float(check_raw)
+    except ValueError:
+        raise UsageError(f"DB_CHECK_SECONDS 应是秒数，例如 30：{check_raw!r}") from None
+    if not 0.1 <= check_seconds <= 3600:
+        raise UsageError("DB_CHECK_SECONDS 应在 0.1 到 3600 秒之间")
     return Settings(
         token=token,
         base_url=base_url.rstrip("/") if base_url.endswith("//") else base_url,
@@ -83,4 +92,5 @@ def load_settings(env: dict[str, str] | None = None,
         broadcast_rate=rate,
         clock_file=_optional_path(env.get("BOT_CLOCK_FILE", "")),
         knowledge_dir=_optional_path(env.get("KNOWLEDGE_DIR", "")) or KNOWLEDGE_DIR,
+        db_check_seconds=check_seconds,
     )

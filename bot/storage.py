@@ -12,6 +12,7 @@ import logging
 import os
 import re
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +134,35 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
     )
 
 
+# --- bookkeeping writes ------------------------------------------------------------------------
+#
+# Some writes are bookkeeping done after the user has been answered (the question log, "last
+# seen"). In the running bot a failure there (disk full, a damaged page) must neither turn the
+# answer into an apology nor lose the row: `defer_failed_writes` installs a handler that keeps
+# the write to retry later and tells the admins (bot/tg/health.py). Without a handler (the
+# command line, tests) the error is raised as before.
+
+FailedWrite = Callable[[str, Callable[[], Any], sqlite3.Error], None]
+_DEFERRED = "_deferred_writes"
+
+
+def defer_failed_writes(db: sqlite_utils.Database, handler: FailedWrite | None) -> None:
+    """Hand failed bookkeeping writes on `db` to `handler(what, retry, error)`."""
+    setattr(db, _DEFERRED, handler)
+
+
+def _bookkeeping(db: sqlite_utils.Database, what: str, write: Callable[[], Any],
+                 fallback: Any) -> Any:
+    handler: FailedWrite | None = getattr(db, _DEFERRED, None)
+    if handler is None:
+        return write()
+    try:
+        return write()
+    except sqlite3.Error as exc:
+        handler(what, write, exc)
+        return fallback
+
+
 def _iso(moment: dt.datetime) -> str:
     return moment.isoformat(timespec="seconds")
 
@@ -141,12 +171,12 @@ def remember_user(db: sqlite_utils.Database, user_id: int, chat_id: int, first_n
                   now: dt.datetime) -> None:
     """Record that a user talked to the bot in private (creates or refreshes the row)."""
     # One statement: this runs on every private message, so no read-then-write.
-    db.execute(
+    _bookkeeping(db, "users", lambda: db.execute(
         "insert into users (user_id, chat_id, first_name, first_seen, last_seen, active) "
         "values (?, ?, ?, ?, ?, 1) on conflict(user_id) do update set chat_id = excluded.chat_id,"
         " first_name = excluded.first_name, last_seen = excluded.last_seen, active = 1",
         [user_id, chat_id, first_name[:64], _iso(now), _iso(now)],
-    )
+    ), None)
 
 
 def get_user(db: sqlite_utils.Database, user_id: int) -> dict[str, Any] | None:
@@ -176,12 +206,16 @@ def deactivate_user(db: sqlite_utils.Database, user_id: int) -> None:
 def remember_group(db: sqlite_utils.Database, chat_id: int, title: str,
                    now: dt.datetime) -> dict[str, Any]:
     """Create the group's row on first contact; return it."""
-    group = get_group(db, chat_id)
-    if group is None:
-        db["groups"].insert({"chat_id": chat_id, "title": title[:128], "added_at": _iso(now),
-                             "autoanswer": 0, "active": 1}, pk="chat_id", ignore=True)
+    def write() -> dict[str, Any]:
         group = get_group(db, chat_id)
-    return group or {}
+        if group is None:
+            db["groups"].insert({"chat_id": chat_id, "title": title[:128],
+                                 "added_at": _iso(now), "autoanswer": 0, "active": 1},
+                                pk="chat_id", ignore=True)
+            group = get_group(db, chat_id)
+        return group or {}
+
+    return _bookkeeping(db, "groups", write, {})
 
 
 def get_group(db: sqlite_utils.Database, chat_id: int) -> dict[str, Any] | None:
@@ -230,7 +264,22 @@ class QuestionIds:
 def record_question(db: sqlite_utils.Database, *, at: dt.datetime, chat_id: int,
                     chat_type: str, user_id: int | None, text: str, kind: str,
                     entry_id: str | None, score: float, question_id: int | None = None) -> int:
-    """Store an (already redacted) question and how it was answered; returns its id."""
+    """Store an (already redacted) question and how it was answered; returns its id.
+
+    In the running bot a failed write is kept and retried later (see `defer_failed_writes`);
+    the id handed out is returned meanwhile.
+    """
+    def write() -> int:
+        return _store_question(db, at=at, chat_id=chat_id, chat_type=chat_type,
+                               user_id=user_id, text=text, kind=kind, entry_id=entry_id,
+                               score=score, question_id=question_id)
+
+    return _bookkeeping(db, "questions", write, question_id or 0)
+
+
+def _store_question(db: sqlite_utils.Database, *, at: dt.datetime, chat_id: int,
+                    chat_type: str, user_id: int | None, text: str, kind: str,
+                    entry_id: str | None, score: float, question_id: int | None) -> int:
     values = [_iso(at), chat_id, chat_type, user_id, text[:500], kind, entry_id, round(score, 3)]
     columns = "at, chat_id, chat_type, user_id, text, kind, entry_id, score"
     if question_id is not None:
