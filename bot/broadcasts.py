@@ -20,13 +20,13 @@ import math
 import re
 import sqlite3
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlite_utils
 
-from bot.storage import migrate_group
+from bot.storage import migrate_group, transaction
 
 log = logging.getLogger(__name__)
 
@@ -114,17 +114,7 @@ def ensure_broadcast_tables(db: sqlite_utils.Database) -> None:
     db["broadcast_outbox"].create_index(["broadcast_id", "status"], if_not_exists=True)
 
 
-@contextlib.contextmanager
-def _transaction(db: sqlite_utils.Database) -> Iterator[None]:
-    # The connection runs in autocommit mode; sqlite-utils' helpers would commit early, so
-    # statements inside use db.execute / executemany only.
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")
+_transaction = transaction  # the one transaction helper (bot.storage)
 
 
 def _iso(moment: dt.datetime) -> str:

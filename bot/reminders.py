@@ -21,8 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -34,6 +33,7 @@ from bot.errors import BotError
 from bot.regions import channels_for, lookup_region, rule_for
 from bot.rules import DeadlineResult, cn_date, cn_month, compute_deadline, suspended_from
 from bot.schemes import SCHEMES
+from bot.storage import transaction as storage_transaction
 
 try:
     CHINA: dt.tzinfo = ZoneInfo("Asia/Shanghai")
@@ -279,20 +279,7 @@ def ensure_reminder_tables(db: sqlite_utils.Database) -> None:
     db.conn.executescript(_SCHEMA)
 
 
-@contextmanager
-def transaction(db: sqlite_utils.Database) -> Iterator[None]:
-    """One atomic write. Raw SQL only inside: sqlite-utils' own helpers commit on their own."""
-    conn = db.conn
-    if conn.in_transaction:
-        yield
-        return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
+transaction = storage_transaction  # the one transaction helper (bot.storage)
 
 
 def _rows(db: sqlite_utils.Database, sql: str, params: Iterable[Any] = ()) -> list[dict]:

@@ -12,7 +12,8 @@ import logging
 import os
 import re
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +108,27 @@ def _check_integrity(db: sqlite_utils.Database, path: Path) -> None:
                            "请从备份恢复，或把 DATABASE_PATH 指向一个新文件")
     db.execute("BEGIN IMMEDIATE")  # can we write at all?
     db.execute("ROLLBACK")
+
+
+@contextmanager
+def transaction(db: sqlite_utils.Database) -> Iterator[None]:
+    """One atomic write: everything inside is committed together or not at all.
+
+    The connection runs in autocommit mode (isolation_level=None), where `with db.conn:` opens
+    no transaction. Nested use joins the outer transaction. Raw SQL only inside: sqlite-utils'
+    own helpers commit on their own.
+    """
+    conn = db.conn
+    if conn.in_transaction:
+        yield
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 def ensure_schema(db: sqlite_utils.Database) -> None:
@@ -230,17 +252,21 @@ def set_autoanswer(db: sqlite_utils.Database, chat_id: int, enabled: bool) -> No
 
 
 def migrate_group(db: sqlite_utils.Database, old_chat_id: int, new_chat_id: int) -> None:
-    """A group became a supergroup: its settings move to the new chat id."""
-    with db.conn:
+    """A group became a supergroup: its settings move to the new chat id (atomically)."""
+    with transaction(db):
         old = get_group(db, old_chat_id)
         if old is None:
             return
         if get_group(db, new_chat_id) is None:
-            db["groups"].insert({**old, "chat_id": new_chat_id, "migrated_to": None},
-                                pk="chat_id")
+            db.execute("insert into groups (chat_id, title, autoanswer, added_at, active, "
+                       "migrated_to) values (?, ?, ?, ?, ?, null)",
+                       [new_chat_id, old["title"], old["autoanswer"], old["added_at"],
+                        old["active"]])
         else:
-            db["groups"].update(new_chat_id, {"autoanswer": old["autoanswer"]})
-        db["groups"].update(old_chat_id, {"active": 0, "migrated_to": new_chat_id})
+            db.execute("update groups set autoanswer = ? where chat_id = ?",
+                       [old["autoanswer"], new_chat_id])
+        db.execute("update groups set active = 0, migrated_to = ? where chat_id = ?",
+                   [new_chat_id, old_chat_id])
 
 
 class QuestionIds:

@@ -122,3 +122,36 @@ def test_bot_refuses_to_start_on_a_broken_database(tmp_path, kind) -> None:
 def test_good_database_passes_the_check(tmp_path) -> None:
     _good_database(tmp_path / "bot.db")
     open_database(tmp_path / "bot.db", check=True).close()
+
+
+# ------------------------------------------------------------------ one transaction helper
+
+
+def test_transaction_rolls_back_everything_and_nests(db) -> None:
+    from bot.storage import transaction
+
+    with pytest.raises(RuntimeError), transaction(db):
+        _store(db, "写了一半")
+        with transaction(db):  # joins the outer one
+            _store(db, "里面的")
+        raise RuntimeError("fails after the writes")
+    assert db.execute("select count(*) from questions").fetchone() == (0,)
+    with transaction(db):
+        _store(db, "完整的")
+    assert db.execute("select count(*) from questions").fetchone() == (1,)
+
+
+def test_group_migration_is_one_transaction(db) -> None:
+    from bot.storage import get_group, migrate_group, remember_group, set_autoanswer
+
+    remember_group(db, -1, "老群", AT)
+    set_autoanswer(db, -1, True)
+    migrate_group(db, -1, -1001)
+    assert get_group(db, -1001)["autoanswer"] == 1 and get_group(db, -1001)["title"] == "老群"
+    assert (get_group(db, -1)["active"], get_group(db, -1)["migrated_to"]) == (0, -1001)
+    db.execute("create trigger no_deactivate before update of active on groups "
+               "begin select raise(abort, 'disk full'); end")
+    remember_group(db, -2, "另一个群", AT)
+    with pytest.raises(Exception, match="disk full"):
+        migrate_group(db, -2, -1002)
+    assert get_group(db, -1002) is None  # the new row went with the failed update
