@@ -12,6 +12,7 @@ from bot import KNOWLEDGE_DIR
 from bot.errors import UsageError
 
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
+DEFAULT_DATABASE_PATH = Path("data/bot.db")
 _TOKEN = re.compile(r"^[0-9]{3,}:[A-Za-z0-9_-]{20,}$")
 
 
@@ -22,7 +23,7 @@ class Settings:
     token: str
     base_url: str = DEFAULT_BASE_URL
     admin_ids: frozenset[int] = field(default_factory=frozenset)
-    database_path: Path = Path("data/bot.db")
+    database_path: Path = DEFAULT_DATABASE_PATH
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
     # Broadcast limits (messages per second overall; Telegram allows about 30).
     broadcast_rate: float = 25.0
@@ -47,15 +48,30 @@ def _optional_path(raw: str) -> Path | None:
     return Path(raw.strip()) if raw.strip() else None
 
 
+def _environment(dotenv: Path | None) -> dict[str, str]:
+    """os.environ, after reading `.env` (which never overrides what is set already)."""
+    if dotenv is not None and dotenv.exists():
+        from dotenv import load_dotenv
+
+        load_dotenv(dotenv, override=False)
+    return dict(os.environ)
+
+
+def database_path(env: dict[str, str] | None = None,
+                  dotenv: Path | None = Path(".env")) -> Path:
+    """The database file: $DATABASE_PATH (also from .env), else data/bot.db.
+
+    The one place that knows it, for the bot and the command line alike.
+    """
+    env = _environment(dotenv) if env is None else env
+    return Path(env.get("DATABASE_PATH", "").strip() or DEFAULT_DATABASE_PATH)
+
+
 def load_settings(env: dict[str, str] | None = None,
                   dotenv: Path | None = Path(".env")) -> Settings:
     """Read settings; raises `UsageError` with a one-line message when something is wrong."""
     if env is None:
-        if dotenv is not None and dotenv.exists():
-            from dotenv import load_dotenv
-
-            load_dotenv(dotenv, override=False)
-        env = dict(os.environ)
+        env = _environment(dotenv)
     token = env.get("TELEGRAM_BOT_TOKEN", "").strip()
     if not token:
         raise UsageError("缺少 TELEGRAM_BOT_TOKEN：请在环境变量或 .env 文件里设置机器人令牌")
@@ -87,7 +103,7 @@ def load_settings(env: dict[str, str] | None = None,
         token=token,
         base_url=base_url.rstrip("/") if base_url.endswith("//") else base_url,
         admin_ids=_admin_ids(env.get("ADMIN_IDS", "")),
-        database_path=Path(env.get("DATABASE_PATH", "").strip() or "data/bot.db"),
+        database_path=database_path(env),
         timezone=zone,
         broadcast_rate=rate,
         clock_file=_optional_path(env.get("BOT_CLOCK_FILE", "")),
