@@ -33,6 +33,8 @@ class Settings:
     knowledge_dir: Path = KNOWLEDGE_DIR
     # How often the running bot checks its database file and retries failed writes (seconds).
     db_check_seconds: float = 30.0
+    # How often the reminder sender looks for reminders that have come due (seconds).
+    reminder_tick_seconds: float = 20.0
 
 
 def _admin_ids(raw: str) -> frozenset[int]:
@@ -99,6 +101,11 @@ def load_settings(env: dict[str, str] | None = None,
         raise UsageError(f"DB_CHECK_SECONDS 应是秒数，例如 30：{check_raw!r}") from None
     if not 0.1 <= check_seconds <= 3600:
         raise UsageError("DB_CHECK_SECONDS 应在 0.1 到 3600 秒之间")
+    tick_raw = env.get("REMINDER_TICK_SECONDS", "").strip() or "20"
+    try:
+        tick = min(max(float(tick_raw), 0.05), 300.0)
+    except ValueError:
+        raise UsageError(f"REMINDER_TICK_SECONDS 应是秒数，例如 20：{tick_raw!r}") from None
     return Settings(
         token=token,
         base_url=base_url.rstrip("/") if base_url.endswith("//") else base_url,
@@ -109,4 +116,5 @@ def load_settings(env: dict[str, str] | None = None,
         clock_file=_optional_path(env.get("BOT_CLOCK_FILE", "")),
         knowledge_dir=_optional_path(env.get("KNOWLEDGE_DIR", "")) or KNOWLEDGE_DIR,
         db_check_seconds=check_seconds,
+        reminder_tick_seconds=tick,
     )
