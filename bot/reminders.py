@@ -27,12 +27,14 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlite_utils
+from sqlite_utils.migrations import Migrations
 
 from bot.dates import cn_number
 from bot.errors import BotError
 from bot.regions import channels_for, lookup_region, rule_for
 from bot.rules import DeadlineResult, cn_date, cn_month, compute_deadline, suspended_from
 from bot.schemes import SCHEMES
+from bot.storage import apply_migrations
 from bot.storage import transaction as storage_transaction
 
 try:
@@ -274,9 +276,18 @@ CREATE INDEX IF NOT EXISTS reminder_outbox_pending ON reminder_outbox(planned_at
     WHERE status = 'pending';
 """
 
-def ensure_reminder_tables(db: sqlite_utils.Database) -> None:
-    """Create the reminder tables and indexes if they are missing."""
+REMINDER_SCHEMA = Migrations("reminders")
+
+
+# Not in a transaction: executescript commits first. Every statement is "if not exists".
+@REMINDER_SCHEMA(name="0001_tables", transactional=False)
+def _tables(db: sqlite_utils.Database) -> None:
     db.conn.executescript(_SCHEMA)
+
+
+def ensure_reminder_tables(db: sqlite_utils.Database) -> None:
+    """Create the reminder tables and indexes, or bring them up to date (bot.storage)."""
+    apply_migrations(db, REMINDER_SCHEMA)
 
 
 transaction = storage_transaction  # the one transaction helper (bot.storage)

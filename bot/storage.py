@@ -19,6 +19,7 @@ from typing import Any
 
 import sqlite_utils
 from sqlite_utils.db import NotFoundError
+from sqlite_utils.migrations import Migrations
 
 log = logging.getLogger(__name__)
 
@@ -115,8 +116,8 @@ def transaction(db: sqlite_utils.Database) -> Iterator[None]:
     """One atomic write: everything inside is committed together or not at all.
 
     The connection runs in autocommit mode (isolation_level=None), where `with db.conn:` opens
-    no transaction. Nested use joins the outer transaction. Raw SQL only inside: sqlite-utils'
-    own helpers commit on their own.
+    no transaction. Nested use joins the outer transaction, and so do sqlite-utils' helpers
+    (4.x: savepoints inside a transaction). IMMEDIATE takes the write lock at once.
     """
     conn = db.conn
     if conn.in_transaction:
@@ -131,8 +132,18 @@ def transaction(db: sqlite_utils.Database) -> Iterator[None]:
     conn.execute("COMMIT")
 
 
-def ensure_schema(db: sqlite_utils.Database) -> None:
-    """Create the core tables and indexes if they are missing."""
+# --- schema versions ---------------------------------------------------------------------------
+#
+# Each feature keeps a sqlite-utils migration set (recorded in the table _sqlite_migrations):
+# a schema change is a new migration appended to its set, applied once, in a transaction, on
+# every database the bot or the command line opens. The first migration of each set creates
+# the tables "if not exists", so databases from before the migrations are adopted as they are.
+
+CORE = Migrations("core")
+
+
+@CORE(name="0001_tables")
+def _core_tables(db: sqlite_utils.Database) -> None:
     db["users"].create(
         {"user_id": int, "chat_id": int, "first_name": str, "scheme": str, "city": str,
          "first_seen": str, "last_seen": str, "active": int},
@@ -154,6 +165,21 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
         pk=("question_id", "user_id"), if_not_exists=True,
         foreign_keys=[("question_id", "questions", "id")],
     )
+
+
+def apply_migrations(db: sqlite_utils.Database, migrations: Migrations) -> None:
+    """Apply what is pending of one migration set (another process may be doing the same)."""
+    if not migrations.pending(db):
+        return
+    try:
+        migrations.apply(db)
+    except sqlite3.IntegrityError:  # recorded by another process meanwhile: take what is left
+        migrations.apply(db)
+
+
+def ensure_schema(db: sqlite_utils.Database) -> None:
+    """Bring the core tables up to date (see CORE)."""
+    apply_migrations(db, CORE)
 
 
 # --- bookkeeping writes ------------------------------------------------------------------------
