@@ -20,13 +20,14 @@ import math
 import re
 import sqlite3
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlite_utils
+from sqlite_utils.migrations import Migrations
 
-from bot.storage import migrate_group
+from bot.storage import apply_migrations, migrate_group, transaction
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +89,11 @@ class MaybeSent(Exception):
 # ------------------------------------------------------------------ schema
 
 
-def ensure_broadcast_tables(db: sqlite_utils.Database) -> None:
-    """Create the audit log and the outbox if they are missing."""
+BROADCAST_SCHEMA = Migrations("broadcasts")
+
+
+@BROADCAST_SCHEMA(name="0001_tables")
+def _tables(db: sqlite_utils.Database) -> None:
     db["broadcasts"].create(
         {"id": int, "created_at": str, "created_by": int, "origin_chat_id": int, "text": str,
          "buttons": str, "audience": str, "audience_label": str, "pin": int, "status": str,
@@ -107,24 +111,24 @@ def ensure_broadcast_tables(db: sqlite_utils.Database) -> None:
         pk="id", if_not_exists=True, defaults={"attempts": 0},
         foreign_keys=[("broadcast_id", "broadcasts", "id")],
     )
-    if "confirmed_at" not in db["broadcast_outbox"].columns_dict:  # databases before it
-        db["broadcast_outbox"].add_column("confirmed_at", str)
     db["broadcast_outbox"].create_index(["broadcast_id", "chat_id"], unique=True,
                                         if_not_exists=True)
     db["broadcast_outbox"].create_index(["broadcast_id", "status"], if_not_exists=True)
 
 
-@contextlib.contextmanager
-def _transaction(db: sqlite_utils.Database) -> Iterator[None]:
-    # The connection runs in autocommit mode; sqlite-utils' helpers would commit early, so
-    # statements inside use db.execute / executemany only.
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")
+@BROADCAST_SCHEMA(name="0002_outbox_confirmed_at")
+def _confirmed_at(db: sqlite_utils.Database) -> None:
+    """When a delivery of unknown outcome was later confirmed (a reply to the message)."""
+    if "confirmed_at" not in db["broadcast_outbox"].columns_dict:
+        db["broadcast_outbox"].add_column("confirmed_at", str)
+
+
+def ensure_broadcast_tables(db: sqlite_utils.Database) -> None:
+    """Create the audit log and the outbox, or bring them up to date."""
+    apply_migrations(db, BROADCAST_SCHEMA)
+
+
+_transaction = transaction  # the one transaction helper (bot.storage)
 
 
 def _iso(moment: dt.datetime) -> str:

@@ -12,6 +12,7 @@ from bot import KNOWLEDGE_DIR
 from bot.errors import UsageError
 
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
+DEFAULT_DATABASE_PATH = Path("data/bot.db")
 _TOKEN = re.compile(r"^[0-9]{3,}:[A-Za-z0-9_-]{20,}$")
 
 
@@ -22,7 +23,7 @@ class Settings:
     token: str
     base_url: str = DEFAULT_BASE_URL
     admin_ids: frozenset[int] = field(default_factory=frozenset)
-    database_path: Path = Path("data/bot.db")
+    database_path: Path = DEFAULT_DATABASE_PATH
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
     # Broadcast limits (messages per second overall; Telegram allows about 30).
     broadcast_rate: float = 25.0
@@ -30,6 +31,10 @@ class Settings:
     clock_file: Path | None = None
     # What /reload re-reads; a copy elsewhere lets tests and operators try edits safely.
     knowledge_dir: Path = KNOWLEDGE_DIR
+    # How often the running bot checks its database file and retries failed writes (seconds).
+    db_check_seconds: float = 30.0
+    # How often the reminder sender looks for reminders that have come due (seconds).
+    reminder_tick_seconds: float = 20.0
 
 
 def _admin_ids(raw: str) -> frozenset[int]:
@@ -45,15 +50,30 @@ def _optional_path(raw: str) -> Path | None:
     return Path(raw.strip()) if raw.strip() else None
 
 
+def _environment(dotenv: Path | None) -> dict[str, str]:
+    """os.environ, after reading `.env` (which never overrides what is set already)."""
+    if dotenv is not None and dotenv.exists():
+        from dotenv import load_dotenv
+
+        load_dotenv(dotenv, override=False)
+    return dict(os.environ)
+
+
+def database_path(env: dict[str, str] | None = None,
+                  dotenv: Path | None = Path(".env")) -> Path:
+    """The database file: $DATABASE_PATH (also from .env), else data/bot.db.
+
+    The one place that knows it, for the bot and the command line alike.
+    """
+    env = _environment(dotenv) if env is None else env
+    return Path(env.get("DATABASE_PATH", "").strip() or DEFAULT_DATABASE_PATH)
+
+
 def load_settings(env: dict[str, str] | None = None,
                   dotenv: Path | None = Path(".env")) -> Settings:
     """Read settings; raises `UsageError` with a one-line message when something is wrong."""
     if env is None:
-        if dotenv is not None and dotenv.exists():
-            from dotenv import load_dotenv
-
-            load_dotenv(dotenv, override=False)
-        env = dict(os.environ)
+        env = _environment(dotenv)
     token = env.get("TELEGRAM_BOT_TOKEN", "").strip()
     if not token:
         raise UsageError("缺少 TELEGRAM_BOT_TOKEN：请在环境变量或 .env 文件里设置机器人令牌")
@@ -74,13 +94,27 @@ def load_settings(env: dict[str, str] | None = None,
         raise UsageError(f"BROADCAST_RATE 应是每秒条数，例如 25：{rate_raw!r}") from None
     if rate <= 0:
         raise UsageError("BROADCAST_RATE 必须大于 0")
+    check_raw = env.get("DB_CHECK_SECONDS", "").strip() or "30"
+    try:
+        check_seconds = float(check_raw)
+    except ValueError:
+        raise UsageError(f"DB_CHECK_SECONDS 应是秒数，例如 30：{check_raw!r}") from None
+    if not 0.1 <= check_seconds <= 3600:
+        raise UsageError("DB_CHECK_SECONDS 应在 0.1 到 3600 秒之间")
+    tick_raw = env.get("REMINDER_TICK_SECONDS", "").strip() or "20"
+    try:
+        tick = min(max(float(tick_raw), 0.05), 300.0)
+    except ValueError:
+        raise UsageError(f"REMINDER_TICK_SECONDS 应是秒数，例如 20：{tick_raw!r}") from None
     return Settings(
         token=token,
         base_url=base_url.rstrip("/") if base_url.endswith("//") else base_url,
         admin_ids=_admin_ids(env.get("ADMIN_IDS", "")),
-        database_path=Path(env.get("DATABASE_PATH", "").strip() or "data/bot.db"),
+        database_path=database_path(env),
         timezone=zone,
         broadcast_rate=rate,
         clock_file=_optional_path(env.get("BOT_CLOCK_FILE", "")),
         knowledge_dir=_optional_path(env.get("KNOWLEDGE_DIR", "")) or KNOWLEDGE_DIR,
+        db_check_seconds=check_seconds,
+        reminder_tick_seconds=tick,
     )

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlite_utils
+from sqlite_utils.migrations import Migrations
 
 from bot.dates import cn_number
 from bot.errors import BotError
@@ -41,6 +41,8 @@ from bot.rules import (
     suspended_from,
 )
 from bot.schemes import SCHEMES
+from bot.storage import apply_migrations
+from bot.storage import transaction as storage_transaction
 
 try:
     CHINA: dt.tzinfo = ZoneInfo("Asia/Shanghai")
@@ -281,25 +283,21 @@ CREATE INDEX IF NOT EXISTS reminder_outbox_pending ON reminder_outbox(planned_at
     WHERE status = 'pending';
 """
 
-def ensure_reminder_tables(db: sqlite_utils.Database) -> None:
-    """Create the reminder tables and indexes if they are missing."""
+REMINDER_SCHEMA = Migrations("reminders")
+
+
+# Not in a transaction: executescript commits first. Every statement is "if not exists".
+@REMINDER_SCHEMA(name="0001_tables", transactional=False)
+def _tables(db: sqlite_utils.Database) -> None:
     db.conn.executescript(_SCHEMA)
 
 
-@contextmanager
-def transaction(db: sqlite_utils.Database) -> Iterator[None]:
-    """One atomic write. Raw SQL only inside: sqlite-utils' own helpers commit on their own."""
-    conn = db.conn
-    if conn.in_transaction:
-        yield
-        return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
+def ensure_reminder_tables(db: sqlite_utils.Database) -> None:
+    """Create the reminder tables and indexes, or bring them up to date (bot.storage)."""
+    apply_migrations(db, REMINDER_SCHEMA)
+
+
+transaction = storage_transaction  # the one transaction helper (bot.storage)
 
 
 def _rows(db: sqlite_utils.Database, sql: str, params: Iterable[Any] = ()) -> list[dict]:

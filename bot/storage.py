@@ -12,11 +12,14 @@ import logging
 import os
 import re
 import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 from sqlite_utils.db import NotFoundError
+from sqlite_utils.migrations import Migrations
 
 log = logging.getLogger(__name__)
 
@@ -108,8 +111,39 @@ def _check_integrity(db: sqlite_utils.Database, path: Path) -> None:
     db.execute("ROLLBACK")
 
 
-def ensure_schema(db: sqlite_utils.Database) -> None:
-    """Create the core tables and indexes if they are missing."""
+@contextmanager
+def transaction(db: sqlite_utils.Database) -> Iterator[None]:
+    """One atomic write: everything inside is committed together or not at all.
+
+    The connection runs in autocommit mode (isolation_level=None), where `with db.conn:` opens
+    no transaction. Nested use joins the outer transaction, and so do sqlite-utils' helpers
+    (4.x: savepoints inside a transaction). IMMEDIATE takes the write lock at once.
+    """
+    conn = db.conn
+    if conn.in_transaction:
+        yield
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+# --- schema versions ---------------------------------------------------------------------------
+#
+# Each feature keeps a sqlite-utils migration set (recorded in the table _sqlite_migrations):
+# a schema change is a new migration appended to its set, applied once, in a transaction, on
+# every database the bot or the command line opens. The first migration of each set creates
+# the tables "if not exists", so databases from before the migrations are adopted as they are.
+
+CORE = Migrations("core")
+
+
+@CORE(name="0001_tables")
+def _core_tables(db: sqlite_utils.Database) -> None:
     db["users"].create(
         {"user_id": int, "chat_id": int, "first_name": str, "scheme": str, "city": str,
          "first_seen": str, "last_seen": str, "active": int},
@@ -133,6 +167,50 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
     )
 
 
+def apply_migrations(db: sqlite_utils.Database, migrations: Migrations) -> None:
+    """Apply what is pending of one migration set (another process may be doing the same)."""
+    if not migrations.pending(db):
+        return
+    try:
+        migrations.apply(db)
+    except sqlite3.IntegrityError:  # recorded by another process meanwhile: take what is left
+        migrations.apply(db)
+
+
+def ensure_schema(db: sqlite_utils.Database) -> None:
+    """Bring the core tables up to date (see CORE)."""
+    apply_migrations(db, CORE)
+
+
+# --- bookkeeping writes ------------------------------------------------------------------------
+#
+# Some writes are bookkeeping done after the user has been answered (the question log, "last
+# seen"). In the running bot a failure there (disk full, a damaged page) must neither turn the
+# answer into an apology nor lose the row: `defer_failed_writes` installs a handler that keeps
+# the write to retry later and tells the admins (bot/tg/health.py). Without a handler (the
+# command line, tests) the error is raised as before.
+
+FailedWrite = Callable[[str, Callable[[], Any], sqlite3.Error], None]
+_DEFERRED = "_deferred_writes"
+
+
+def defer_failed_writes(db: sqlite_utils.Database, handler: FailedWrite | None) -> None:
+    """Hand failed bookkeeping writes on `db` to `handler(what, retry, error)`."""
+    setattr(db, _DEFERRED, handler)
+
+
+def _bookkeeping(db: sqlite_utils.Database, what: str, write: Callable[[], Any],
+                 fallback: Any) -> Any:
+    handler: FailedWrite | None = getattr(db, _DEFERRED, None)
+    if handler is None:
+        return write()
+    try:
+        return write()
+    except sqlite3.Error as exc:
+        handler(what, write, exc)
+        return fallback
+
+
 def _iso(moment: dt.datetime) -> str:
     return moment.isoformat(timespec="seconds")
 
@@ -141,12 +219,12 @@ def remember_user(db: sqlite_utils.Database, user_id: int, chat_id: int, first_n
                   now: dt.datetime) -> None:
     """Record that a user talked to the bot in private (creates or refreshes the row)."""
     # One statement: this runs on every private message, so no read-then-write.
-    db.execute(
+    _bookkeeping(db, "users", lambda: db.execute(
         "insert into users (user_id, chat_id, first_name, first_seen, last_seen, active) "
         "values (?, ?, ?, ?, ?, 1) on conflict(user_id) do update set chat_id = excluded.chat_id,"
         " first_name = excluded.first_name, last_seen = excluded.last_seen, active = 1",
         [user_id, chat_id, first_name[:64], _iso(now), _iso(now)],
-    )
+    ), None)
 
 
 def get_user(db: sqlite_utils.Database, user_id: int) -> dict[str, Any] | None:
@@ -176,12 +254,16 @@ def deactivate_user(db: sqlite_utils.Database, user_id: int) -> None:
 def remember_group(db: sqlite_utils.Database, chat_id: int, title: str,
                    now: dt.datetime) -> dict[str, Any]:
     """Create the group's row on first contact; return it."""
-    group = get_group(db, chat_id)
-    if group is None:
-        db["groups"].insert({"chat_id": chat_id, "title": title[:128], "added_at": _iso(now),
-                             "autoanswer": 0, "active": 1}, pk="chat_id", ignore=True)
+    def write() -> dict[str, Any]:
         group = get_group(db, chat_id)
-    return group or {}
+        if group is None:
+            db["groups"].insert({"chat_id": chat_id, "title": title[:128],
+                                 "added_at": _iso(now), "autoanswer": 0, "active": 1},
+                                pk="chat_id", ignore=True)
+            group = get_group(db, chat_id)
+        return group or {}
+
+    return _bookkeeping(db, "groups", write, {})
 
 
 def get_group(db: sqlite_utils.Database, chat_id: int) -> dict[str, Any] | None:
@@ -196,17 +278,21 @@ def set_autoanswer(db: sqlite_utils.Database, chat_id: int, enabled: bool) -> No
 
 
 def migrate_group(db: sqlite_utils.Database, old_chat_id: int, new_chat_id: int) -> None:
-    """A group became a supergroup: its settings move to the new chat id."""
-    with db.conn:
+    """A group became a supergroup: its settings move to the new chat id (atomically)."""
+    with transaction(db):
         old = get_group(db, old_chat_id)
         if old is None:
             return
         if get_group(db, new_chat_id) is None:
-            db["groups"].insert({**old, "chat_id": new_chat_id, "migrated_to": None},
-                                pk="chat_id")
+            db.execute("insert into groups (chat_id, title, autoanswer, added_at, active, "
+                       "migrated_to) values (?, ?, ?, ?, ?, null)",
+                       [new_chat_id, old["title"], old["autoanswer"], old["added_at"],
+                        old["active"]])
         else:
-            db["groups"].update(new_chat_id, {"autoanswer": old["autoanswer"]})
-        db["groups"].update(old_chat_id, {"active": 0, "migrated_to": new_chat_id})
+            db.execute("update groups set autoanswer = ? where chat_id = ?",
+                       [old["autoanswer"], new_chat_id])
+        db.execute("update groups set active = 0, migrated_to = ? where chat_id = ?",
+                   [new_chat_id, old_chat_id])
 
 
 class QuestionIds:
@@ -230,7 +316,22 @@ class QuestionIds:
 def record_question(db: sqlite_utils.Database, *, at: dt.datetime, chat_id: int,
                     chat_type: str, user_id: int | None, text: str, kind: str,
                     entry_id: str | None, score: float, question_id: int | None = None) -> int:
-    """Store an (already redacted) question and how it was answered; returns its id."""
+    """Store an (already redacted) question and how it was answered; returns its id.
+
+    In the running bot a failed write is kept and retried later (see `defer_failed_writes`);
+    the id handed out is returned meanwhile.
+    """
+    def write() -> int:
+        return _store_question(db, at=at, chat_id=chat_id, chat_type=chat_type,
+                               user_id=user_id, text=text, kind=kind, entry_id=entry_id,
+                               score=score, question_id=question_id)
+
+    return _bookkeeping(db, "questions", write, question_id or 0)
+
+
+def _store_question(db: sqlite_utils.Database, *, at: dt.datetime, chat_id: int,
+                    chat_type: str, user_id: int | None, text: str, kind: str,
+                    entry_id: str | None, score: float, question_id: int | None) -> int:
     values = [_iso(at), chat_id, chat_type, user_id, text[:500], kind, entry_id, round(score, 3)]
     columns = "at, chat_id, chat_type, user_id, text, kind, entry_id, score"
     if question_id is not None:

@@ -422,6 +422,53 @@ def test_killed_mid_broadcast_resumes_without_duplicates(tmp_path) -> None:
             {summary["message_id"]}
 
 
+def test_repeated_random_kills_never_double_and_report_every_unknown(tmp_path) -> None:
+    """SIGKILL at 5 random moments of one broadcast: nobody gets it twice, and everyone who
+    did not get it is reported as unknown (a request was in flight at a kill)."""
+    import random
+
+    seed = int(time.time())
+    rng = random.Random(seed)
+    kills = 5
+    shutil.copytree(KNOWLEDGE_DIR, tmp_path / "knowledge")
+    (tmp_path / "clock").write_text(CLOCK, encoding="utf-8")
+    users = list(range(780_001, 780_081))
+    database = open_database(tmp_path / "kills.db")
+    seed_users(database.conn, users, city="多次重启市")
+    database.close()
+    env = bot_env(tmp_path, "kills.db", rate="10")
+    text = "多次重启也不会重复的通知"
+
+    def arrived(server: BotApiServer) -> int:
+        return sum(delivered(server, users, text).values())
+
+    with BotApiServer() as server:
+        for run in range(kills):
+            bot = BotProcess(server, ["-m", "bot", "run"], env=env,
+                             log_path=tmp_path / f"{run}.log")
+            bot.start()
+            try:
+                if run == 0:
+                    _, summary = compose(server, text, city="多次重启市")
+                    server.press_button(ADMIN, summary, "bc:go")
+                target = min(len(users) - 5, arrived(server) + rng.randint(3, 12))
+                deadline = time.monotonic() + 30
+                while arrived(server) < target and time.monotonic() < deadline:
+                    time.sleep(0.02)
+                time.sleep(rng.uniform(0, 0.3))
+            finally:
+                bot.kill()
+        with BotProcess(server, ["-m", "bot", "run"], env=env, log_path=tmp_path / "end.log"):
+            report = wait_report(server, timeout=60)
+        counts = delivered(server, users, text)
+    assert max(counts.values()) == 1, f"seed {seed}: {counts.most_common(3)}"
+    sent = int(re.search(r"已送达 (\d+)", report["text"]).group(1))
+    unknown = int(re.search(r"不确定 (\d+)", report["text"]).group(1))
+    assert "未送达 0" in report["text"] and sent + unknown == len(users), report["text"]
+    missing = set(users) - set(counts)
+    assert len(missing) <= unknown <= kills * 8, f"seed {seed}: {report['text']}"
+
+
 # ------------------------------------------------------------------ statistics and knowledge
 
 

@@ -59,3 +59,14 @@ def test_run_command_fails_in_one_line(env, args, tmp_path):
                             timeout=60)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_database_path_is_decided_in_one_place(tmp_path) -> None:
+    from pathlib import Path
+
+    from bot.config import DEFAULT_DATABASE_PATH, database_path
+
+    assert database_path({}, dotenv=None) == DEFAULT_DATABASE_PATH == Path("data/bot.db")
+    assert database_path({"DATABASE_PATH": " x/y.db "}, dotenv=None) == Path("x/y.db")
+    settings = load_settings({"TELEGRAM_BOT_TOKEN": "123456789:" + "A" * 30})
+    assert settings.database_path == DEFAULT_DATABASE_PATH

@@ -165,6 +165,15 @@ def test_late_flow_button_still_moves_the_flow(server) -> None:
     assert "城市" in ask_city["text"]
 
 
+def test_late_inline_query_is_no_error(server) -> None:
+    server.fail_next("answerInlineQuery", 400, description=TOO_OLD)
+    mark = server.mark()
+    server.inline_query(8200007, "刷脸失败怎么办")
+    server.wait_for("answerInlineQuery", since=mark)
+    (reply,) = server.ask(8200007, "认证要交钱吗")
+    assert "免费" in reply["text"]
+
+
 # ------------------------------------------------------------------ item 5: numbers
 
 
@@ -220,3 +229,51 @@ def test_cancel_outside_a_flow_and_unknown_commands_in_groups(server) -> None:
     server.send_text(8400002, "/help", chat_id=group)
     (helped,) = server.wait_for_messages(group, since=mark)
     assert "/deadline" in helped["text"]  # no reply to the unknown command in a group
+
+
+# ------------------------------------------------------------------ item 2: chats in parallel
+
+
+def test_flood_wait_in_one_group_does_not_delay_a_private_chat(server) -> None:
+    import time
+
+    group = -8500100
+    server.add_bot_to_group(group)
+    server.fail_next("sendMessage", 429, retry_after=6, chat_id=group)
+    mark = server.mark()
+    mention = f"@{server.bot_user['username']}"
+    for question in ("认证要交钱吗", "刷脸失败怎么办", "在国外怎么认证养老金"):
+        server.send_text(8500001, f"{mention} {question}", chat_id=group)
+    server.wait_for("sendMessage", lambda c: c.error_code == 429, chat_id=group, since=mark)
+    started = time.monotonic()
+    (reply,) = server.ask(8500002, "认证要交钱吗")
+    assert time.monotonic() - started < 2.0
+    assert "免费" in reply["text"]
+    # the group is answered once Telegram allows it, in the order it asked
+    answers = server.wait_for_messages(group, count=3, since=mark, timeout=30)
+    assert ["免费" in answers[0]["text"], "失败" in answers[1]["text"],
+            "领事" in answers[2]["text"]] == [True, True, True]
+
+
+def test_one_chat_is_answered_in_order(server) -> None:
+    user = 8500003
+    mark = server.mark()
+    questions = [("在国外怎么认证养老金", "领事"), ("认证要交钱吗", "免费"), ("/help", "/deadline"),
+                 ("刷脸失败怎么办", "失败")]
+    for question, _word in questions:
+        server.send_text(user, question)
+    replies = server.wait_for_messages(user, count=len(questions), since=mark)
+    assert [word in reply["text"] for (_q, word), reply in zip(questions, replies, strict=True)] \
+        == [True] * len(questions)
+
+
+def test_group_replies_are_paced():
+    from bot.tg.sending import GroupPacer
+
+    pacer = GroupPacer(per_minute=20)
+    for n in range(20):
+        assert pacer.delay(-1, 100.0 + n) == 0
+        pacer.record(-1, 100.0 + n)
+    assert pacer.delay(-1, 120.0) == pytest.approx(40.0)
+    assert pacer.delay(-1, 160.5) == 0
+    assert pacer.delay(42, 120.0) == 0  # private chats are not paced

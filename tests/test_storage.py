@@ -122,3 +122,87 @@ def test_bot_refuses_to_start_on_a_broken_database(tmp_path, kind) -> None:
 def test_good_database_passes_the_check(tmp_path) -> None:
     _good_database(tmp_path / "bot.db")
     open_database(tmp_path / "bot.db", check=True).close()
+
+
+# ------------------------------------------------------------------ one transaction helper
+
+
+def test_transaction_rolls_back_everything_and_nests(db) -> None:
+    from bot.storage import transaction
+
+    with pytest.raises(RuntimeError), transaction(db):
+        _store(db, "写了一半")
+        with transaction(db):  # joins the outer one
+            _store(db, "里面的")
+        raise RuntimeError("fails after the writes")
+    assert db.execute("select count(*) from questions").fetchone() == (0,)
+    with transaction(db):
+        _store(db, "完整的")
+    assert db.execute("select count(*) from questions").fetchone() == (1,)
+
+
+def test_group_migration_is_one_transaction(db) -> None:
+    from bot.storage import get_group, migrate_group, remember_group, set_autoanswer
+
+    remember_group(db, -1, "老群", AT)
+    set_autoanswer(db, -1, True)
+    migrate_group(db, -1, -1001)
+    assert get_group(db, -1001)["autoanswer"] == 1 and get_group(db, -1001)["title"] == "老群"
+    assert (get_group(db, -1)["active"], get_group(db, -1)["migrated_to"]) == (0, -1001)
+    db.execute("create trigger no_deactivate before update of active on groups "
+               "begin select raise(abort, 'disk full'); end")
+    remember_group(db, -2, "另一个群", AT)
+    with pytest.raises(Exception, match="disk full"):
+        migrate_group(db, -2, -1002)
+    assert get_group(db, -1002) is None  # the new row went with the failed update
+
+
+# ------------------------------------------------------------------ schema versions
+
+
+def test_new_database_records_its_schema_version(tmp_path) -> None:
+    from bot.broadcasts import ensure_broadcast_tables
+
+    db = open_database(tmp_path / "bot.db")
+    ensure_broadcast_tables(db)
+    ensure_broadcast_tables(db)  # applying again changes nothing
+    applied = db.execute("select migration_set, name from _sqlite_migrations order by id"
+                         ).fetchall()
+    assert applied == [("core", "0001_tables"), ("broadcasts", "0001_tables"),
+                       ("broadcasts", "0002_outbox_confirmed_at")]
+    db.close()
+
+
+def test_database_from_before_the_migrations_is_adopted(tmp_path) -> None:
+    import sqlite3
+
+    from bot.broadcasts import ensure_broadcast_tables, progress
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)  # the tables as an older version of the bot left them
+    conn.executescript("""
+        create table users (user_id integer primary key, chat_id integer, first_name text,
+            scheme text, city text, first_seen text, last_seen text, active integer default 1);
+        create table broadcasts (id integer primary key, created_at text, created_by integer,
+            origin_chat_id integer, text text, buttons text, audience text,
+            audience_label text, pin integer default 0, status text, scheduled_at text,
+            started_at text, finished_at text, total integer default 0, sent integer default 0,
+            failed integer default 0, blocked integer default 0,
+            unconfirmed integer default 0, progress_chat_id integer,
+            progress_message_id integer, cancelled_by integer, note text);
+        create table broadcast_outbox (id integer primary key, broadcast_id integer,
+            chat_id integer, kind text, status text, attempts integer default 0,
+            message_id integer, error text, migrated_from integer, updated_at text);
+        insert into users (user_id, chat_id, first_name) values (7, 7, '王');
+        insert into broadcasts (id, text, status) values (1, '通知', 'done');
+        insert into broadcast_outbox (broadcast_id, chat_id, kind, status)
+            values (1, 7, 'user', 'sent');
+    """)
+    conn.commit()
+    conn.close()
+    db = open_database(path)
+    ensure_broadcast_tables(db)
+    assert "confirmed_at" in db["broadcast_outbox"].columns_dict
+    assert db.execute("select first_name from users").fetchall() == [("王",)]
+    assert progress(db, 1).sent == 1
+    db.close()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -35,11 +34,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def _database(path: Path | None) -> sqlite_utils.Database:
     if path is None:
-        if Path(".env").exists():
-            from dotenv import load_dotenv
+        from bot.config import database_path
 
-            load_dotenv(Path(".env"), override=False)
-        path = Path(os.environ.get("DATABASE_PATH", "").strip() or "data/bot.db")
+        path = database_path()
     if not path.is_file():
         raise UsageError(f"数据库文件不存在：{path}")
     try:  # read-only: the CLI never changes what the bot is doing

@@ -2,7 +2,8 @@
 
     python -m bot reminders due [--today YYYY-MM-DD] [--db PATH] [--json]
 
-The database defaults to $DATABASE_PATH or data/bot.db (as for `run`); it must exist.
+The database defaults to $DATABASE_PATH (also read from .env) or data/bot.db, as for `run`;
+it must exist.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import sqlite3
 from pathlib import Path
 
@@ -52,7 +52,9 @@ def _day(value: str | None) -> dt.date:
 
 
 def _database(value: str | None) -> Path:
-    path = Path(value or os.environ.get("DATABASE_PATH", "").strip() or "data/bot.db")
+    from bot.config import database_path
+
+    path = Path(value) if value else database_path()
     if not path.is_file():
         raise UsageError(f"数据库 {path} 不存在：请用 --db 指定，或先运行机器人")
     return path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import warnings
@@ -13,6 +14,7 @@ from telegram import (
     BotCommandScopeAllPrivateChats,
     Update,
 )
+from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -26,11 +28,13 @@ from telegram.warnings import PTBUserWarning
 from bot.clock import make_clock
 from bot.config import Settings
 from bot.engine import Engine
-from bot.storage import open_database
+from bot.storage import defer_failed_writes, open_database
 from bot.tg import chat
 from bot.tg.callbacks import INVALID_BUTTON, answer_query
 from bot.tg.deadline_flow import city_conversation, deadline_conversation
+from bot.tg.health import DatabaseHealth
 from bot.tg.services import Services
+from bot.tg.updates import PerChatUpdateProcessor
 
 log = logging.getLogger(__name__)
 
@@ -86,13 +90,50 @@ def build_application(settings: Settings, engine: Engine) -> Application:
         .base_file_url(settings.base_url.replace("/bot", "/file/bot"))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
+        .concurrent_updates(PerChatUpdateProcessor())
         .build()
     )
-    application.bot_data["services"] = Services(settings, engine, db,
-                                                make_clock(settings.timezone,
-                                                           settings.clock_file))
+    services = Services(settings, engine, db, make_clock(settings.timezone,
+                                                         settings.clock_file))
+    application.bot_data["services"] = services
+    health = DatabaseHealth(db, settings.database_path, services.clock.now)
+    defer_failed_writes(db, health.failed)
+    services.extras["db_health"] = health
     add_handlers(application)
+    application.bot_data.setdefault("on_start", []).append(_watch_database)
     return application
+
+
+async def _watch_database(application: Application) -> None:
+    """Every DB_CHECK_SECONDS: retry kept writes, look at the file, tell the admins."""
+    services: Services = application.bot_data["services"]
+    health: DatabaseHealth = services.extras["db_health"]
+
+    async def notify(text: str) -> None:
+        for admin in sorted(services.settings.admin_ids):
+            try:
+                await application.bot.send_message(admin, text)
+            except TelegramError as exc:
+                log.warning("database alert not delivered to an admin: %s", exc)
+
+    async def tick(_context: object) -> None:
+        try:
+            await health.check(notify)
+        except Exception:  # the watcher must never stop
+            log.exception("database check failed")
+
+    interval = services.settings.db_check_seconds
+    if application.job_queue is not None:
+        application.job_queue.run_repeating(tick, interval=interval, first=interval,
+                                            name="database-health")
+        return
+
+    async def loop() -> None:
+        while application.running:
+            await asyncio.sleep(interval)
+            await tick(None)
+
+    application.create_task(loop(), name="database-health")
 
 
 async def unknown_button(update: Update, _context: object) -> None:

@@ -338,10 +338,13 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             id=entry.id[:64], title=entry.question,
             description=entry.answer.replace("\n", " ")[:80],
             input_message_content=InputTextMessageContent(format_entry(entry)[:4096])))
-    await update.inline_query.answer(
-        results[:INLINE_RESULTS + 1], cache_time=30, is_personal=False,
-        button=InlineQueryResultsButton(text="私聊我问问题", start_parameter="inline"),
-    )
+    try:  # best-effort, like a button press: a query typed on is too old by now
+        await update.inline_query.answer(
+            results[:INLINE_RESULTS + 1], cache_time=30, is_personal=False,
+            button=InlineQueryResultsButton(text="私聊我问问题", start_parameter="inline"),
+        )
+    except TelegramError as exc:
+        log.info("inline query not answered: %s", exc)
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -67,8 +66,6 @@ LEADS_TEXT = 30
 FLOW_KEY = "remind_flow"
 LEADS_KEY = "remind_leads_for"
 
-# How often the sender wakes up to look at the clock (seconds); tests make it short.
-DEFAULT_TICK_SECONDS = 20.0
 # Reminders share Telegram's ~30 messages/s with everything else the bot sends.
 REMINDER_RATE = 20.0
 NETWORK_RETRY_DELAYS = (0.5, 2.0)  # in-process retries of one send after a network error
@@ -886,12 +883,8 @@ class ReminderSender:
             log.info("reminders: a user blocked the bot, %d reminders stopped", count)
 
 
-def _tick_seconds() -> float:
-    try:
-        value = float(os.environ.get("REMINDER_TICK_SECONDS", "") or DEFAULT_TICK_SECONDS)
-    except ValueError:
-        return DEFAULT_TICK_SECONDS
-    return min(max(value, 0.05), 300.0)
+def _tick_seconds(application: Application) -> float:
+    return application.bot_data["services"].settings.reminder_tick_seconds
 
 
 async def _tick(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -905,7 +898,8 @@ async def _tick(context: ContextTypes.DEFAULT_TYPE) -> None:
         log.exception("reminders: sender tick failed")
     finally:
         if application.running and application.job_queue is not None:
-            application.job_queue.run_once(_tick, _tick_seconds(), name="reminders")
+            application.job_queue.run_once(_tick, _tick_seconds(application),
+                                         name="reminders")
 
 
 async def _on_start(application: Application) -> None:
@@ -930,7 +924,7 @@ async def _on_start(application: Application) -> None:
         while application.running:
             with contextlib.suppress(Exception):
                 await sender.run_once()
-            await asyncio.sleep(_tick_seconds())
+            await asyncio.sleep(_tick_seconds(application))
 
     application.create_task(loop(), name="reminders")
 
