@@ -46,6 +46,10 @@ _POLITE_FILLER = re.compile(r"[啊呀哈呢吧哦嗯啦]|机器人|小助手|助
 SUGGEST_INTRO = "我不太确定您问的是哪一项，您是不是想问："
 SUGGEST_OUTRO = "可以点下面的按钮，或者换个说法再问我。"
 MORE_INTRO = "您可能还想问："
+# A first screen a 72-year-old reads on a small phone without scrolling; the rest is behind 详细.
+FIRST_SCREEN = 120
+MIN_DETAIL = 30
+KEEP_ON_FIRST_SCREEN = ("注意", "提醒", "千万", "不要", "别")
 # Topics whose answer depends on where the pension is paid: the place's own line is added.
 LOCAL_TAGS = frozenset({"channels", "proxy", "deadline", "missed", "offline", "schemes",
                         "remote"})
@@ -72,6 +76,7 @@ class Reply:
     province: str = ""  # that place's province
     place_choices: list[str] = field(default_factory=list)  # places to ask about when unsure
     buttons: list[tuple[str, str]] = field(default_factory=list)  # (label, entry id) to go deeper
+    detail: str | None = None  # the rest of the answer, behind the 详细 button
 
     def as_json(self) -> dict[str, object]:
         """The object of the `ask --json` contract."""
@@ -81,7 +86,7 @@ class Reply:
             "id": self.id,
             "score": round(self.score, 3),
             "answer": self.text,
-            "detail": None,
+            "detail": self.detail,
             "suggestions": self.suggestions,
         }
 
@@ -200,7 +205,8 @@ def _reply_for_match(engine: Engine, question: str, result: MatchResult,
                  suggestion_ids=ids, suggestions=titles)
 
 
-def topic_reply(engine: Engine, entry_id: str, place: str | None = None) -> Reply | None:
+def topic_reply(engine: Engine, entry_id: str, place: str | None = None, *,
+                full: bool = False) -> Reply | None:
     """The answer of one topic, as a button asks for it: no matching, no guessing.
 
     `place` is a remembered city or a place the user picked; None when the topic is unknown
@@ -209,7 +215,7 @@ def topic_reply(engine: Engine, entry_id: str, place: str | None = None) -> Repl
     entry = engine.kb.entries.get(entry_id)
     if entry is None:
         return None
-    return compose(engine.kb, entry, read_place("", place))
+    return compose(engine.kb, entry, read_place("", place), full=full)
 
 
 def is_local(entry: Entry) -> bool:
@@ -233,21 +239,47 @@ def place_line(kb: KnowledgeBase, place: str, province: str) -> str:
     return f"📍{label}：{(entry.local if entry else '') or NO_LOCAL_CHANNEL}"
 
 
+def split_for_phone(body: str, limit: int | None = None) -> tuple[str, str | None]:
+    """(first screen, the rest): whole lines up to `limit` characters, at least the first
+    line and the first step; a rest too short to be worth a button stays on the first screen.
+    """
+    limit = FIRST_SCREEN if limit is None else limit
+    lines = [line for line in body.strip().splitlines() if line.strip()]
+    first, size = [], 0
+    for line in lines:
+        if first and size + len(line) > limit and len(first) >= 2:
+            break
+        first.append(line)
+        size += len(line)
+    rest = lines[len(first):]
+    # A warning is never hidden behind a button (注意：假APP常冒用这个名字).
+    first += [line for line in rest if line.startswith(KEEP_ON_FIRST_SCREEN)]
+    rest = [line for line in rest if not line.startswith(KEEP_ON_FIRST_SCREEN)]
+    if sum(map(len, rest)) < MIN_DETAIL:
+        return "\n".join(lines), None
+    return "\n".join(first), "\n".join(rest)
+
+
 def compose(kb: KnowledgeBase, entry: Entry, where: PlaceReading | None = None,
-            probability: float = 1.0) -> Reply:
-    """An entry's answer, with the specifics of the place it is about when that matters."""
-    parts = [entry.answer]
+            probability: float = 1.0, *, full: bool = False) -> Reply:
+    """An entry's answer, with the specifics of the place it is about when that matters.
+
+    The first message is what fits a small phone (`split_for_phone`); the rest is the
+    reply's `detail`, shown behind the 详细 button. `full` puts everything in one message.
+    """
+    first, detail = (entry.answer.strip(), None) if full else split_for_phone(entry.answer)
+    extra: list[str] = []
     place = province = ""
     choices: list[str] = []
     if where is not None and is_local(entry):
         if where.region is not None:
             place, province = where.name, where.province or where.name
-            parts.append(place_line(kb, place, where.province or place))
+            extra.append(place_line(kb, place, where.province or place))
         elif where.asked_about:
             choices = [r.short for r in where.asked_about[:2]]
-            parts.append(f"您提到了{'和'.join(choices)}。养老金是在哪里领的？"
+            extra.append(f"您提到了{'和'.join(choices)}。养老金是在哪里领的？"
                          "点下面的按钮，我补上那里的办法。")
-    text = "\n".join(parts[:1] + [""] * bool(parts[1:]) + parts[1:])
-    text = f"{text}\n\n{LOCAL_RULES_NOTE}\n{issuer_line(entry)}"
+    text = "\n\n".join([first, *extra, f"{LOCAL_RULES_NOTE}\n{issuer_line(entry)}"])
     return Reply(entry.question, True, entry.id, probability, text, "answer", place=place,
-                 province=province, place_choices=choices, buttons=list(entry.buttons))
+                 province=province, place_choices=choices, buttons=list(entry.buttons),
+                 detail=detail)

@@ -6,12 +6,14 @@ import pytest
 
 from bot.answers import (
     EMPTY_TEXT,
+    FIRST_SCREEN,
     GREETING_TEXT,
     LOCAL_RULES_NOTE,
     THANKS_TEXT,
     _reply_for_match,
     answer,
     sources_text,
+    split_for_phone,
     topic_reply,
 )
 from bot.knowledge import issuer_line
@@ -39,7 +41,7 @@ def test_answer_names_issuers_in_plain_words_and_local_rules(engine, today):
     reply = answer(engine, "集中认证取消了那以后还用认证吗", today)
     entry = engine.kb.entries[reply.id]
     assert reply.kind == "answer"
-    assert reply.text.startswith(entry.answer)
+    assert reply.text.startswith(entry.answer.splitlines()[0])
     assert LOCAL_RULES_NOTE in reply.text and issuer_line(entry) in reply.text
     assert "http" not in reply.text and ".com" not in reply.text
 
@@ -155,3 +157,32 @@ def test_big_cities_get_their_province_with_the_city_named(engine, today, city, 
 def test_living_in_hong_kong_macao_or_taiwan_is_a_topic_not_a_place(engine, today, place):
     reply = answer(engine, f"住在{place}怎么认证养老金", today)
     assert reply.id == "hk-macao-taiwan" or "hk-macao-taiwan" in reply.suggestion_ids
+
+
+def test_first_screen_fits_a_small_phone_and_the_rest_is_detail(engine, today):
+    reply = answer(engine, "刷脸老是不通过是什么原因", today)
+    entry = engine.kb.entries[reply.id]
+    body = reply.text.split("\n\n")[0]
+    assert len(body) <= FIRST_SCREEN + 60  # whole lines: one may run past the limit
+    assert reply.detail and reply.detail not in reply.text
+    assert body + "\n" + reply.detail == entry.answer.strip()
+    assert reply.as_json()["detail"] == reply.detail
+
+
+@pytest.mark.parametrize(("body", "first", "detail"), [
+    ("一行就完", "一行就完", None),
+    ("开头：\n1. 甲" + "字" * 60 + "\n2. 乙" + "字" * 60 + "\n3. 丙" + "字" * 40,
+     "开头：\n1. 甲" + "字" * 60, "2. 乙" + "字" * 60 + "\n3. 丙" + "字" * 40),
+    ("开头：\n1. 甲" + "字" * 110 + "\n注意：别下载假APP\n2. 乙" + "字" * 40,
+     "开头：\n1. 甲" + "字" * 110 + "\n注意：别下载假APP", "2. 乙" + "字" * 40),
+    ("开头：\n1. 甲" + "字" * 118 + "\n2. 短", "开头：\n1. 甲" + "字" * 118 + "\n2. 短", None),
+])
+def test_split_for_phone(body, first, detail):
+    assert split_for_phone(body) == (first, detail)
+
+
+def test_full_topic_reply_has_no_detail(engine):
+    short = topic_reply(engine, "face-fail-reasons")
+    full = topic_reply(engine, "face-fail-reasons", full=True)
+    assert short.detail and full.detail is None
+    assert short.detail in full.text

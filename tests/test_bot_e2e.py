@@ -85,6 +85,18 @@ def test_keyboard_button_asks_the_matching_question(server, bot):
     assert "本人" in reply["text"] and "依据：" in reply["text"]
 
 
+def test_more_button_shows_the_whole_answer_in_the_same_message(server, bot):
+    (reply,) = server.ask(1017, "刷脸老是不通过是什么原因")
+    assert len(reply["text"].split("\n\n")[0]) <= 180
+    mark = server.mark()
+    server.press_button(1017, reply, text="详细")
+    server.wait_for("editMessageText", since=mark)
+    whole = server.get_message(1017, reply["message_id"])
+    assert len(whole["text"]) > len(reply["text"]) and "依据：" in whole["text"]
+    assert "详细" not in [text for text, _ in _buttons(whole)]
+    assert not server.sent_messages(1017, since=mark)  # edited in place, nothing new
+
+
 @pytest.mark.parametrize(("button", "opening"), [("怎么认证", "认证免费"),
                                                ("错过了怎么办", "")])
 def test_home_buttons_open_their_answer_directly(server, bot, button, opening):

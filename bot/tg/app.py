@@ -161,6 +161,7 @@ def add_handlers(application: Application) -> None:
     application.add_handler(CallbackQueryHandler(chat.suggestion_chosen, pattern=r"^sug:"))
     application.add_handler(CallbackQueryHandler(chat.place_chosen, pattern=r"^plc:"))
     application.add_handler(CallbackQueryHandler(chat.sources_chosen, pattern=r"^src:"))
+    application.add_handler(CallbackQueryHandler(chat.more_chosen, pattern=r"^more:"))
     application.add_handler(CallbackQueryHandler(chat.feedback, pattern=r"^fb:"))
     application.add_handler(InlineQueryHandler(chat.inline_query))
     # Last of the buttons: data no handler knows (a finished flow, an old or forged button).

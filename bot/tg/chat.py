@@ -35,7 +35,7 @@ from bot.storage import (
 )
 from bot.tg import texts
 from bot.tg.callbacks import INVALID_BUTTON, answer_query, callback_id
-from bot.tg.keyboards import answer_keyboard, main_keyboard
+from bot.tg.keyboards import answer_keyboard, main_keyboard, without_more
 from bot.tg.sending import send_text
 from bot.tg.services import Services, services
 
@@ -278,6 +278,22 @@ async def sources_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await answer_query(query)
     text = sources_text(entry) if entry else "这个话题已经更新了，请再问我一次。"
     await query.message.reply_text(text, disable_web_page_preview=True)
+
+
+async def more_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """详细: the whole answer, edited into the same message (no new message to scroll to)."""
+    query = update.callback_query
+    _, entry_id, place = ((query.data or "") + "::").split(":")[:3]
+    reply = topic_reply(services(context).engine, entry_id, place or None, full=True)
+    await answer_query(query)
+    if reply is None:
+        await query.message.reply_text("这个话题已经更新了，请再问我一次。")
+        return
+    try:
+        await query.edit_message_text(reply.text, reply_markup=without_more(
+            query.message.reply_markup if query.message else None))
+    except TelegramError:  # too old to edit: send the whole answer instead
+        await query.message.reply_text(reply.text)
 
 
 async def place_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -33,6 +33,8 @@ def answer_keyboard(reply: Reply, question_id: int | None) -> InlineKeyboardMark
     are the closest topics. Every topic button opens that topic's answer directly.
     """
     rows: list[list[InlineKeyboardButton]] = []
+    if reply.detail and reply.id:  # the rest of this answer, in place
+        rows.append([InlineKeyboardButton("详细", callback_data=_more_data(reply.id, reply.place))])
     deeper = [InlineKeyboardButton(label, callback_data=f"sug:{target}")
               for label, target in reply.buttons]
     rows += [deeper[i:i + 2] for i in range(0, len(deeper), 2)]
@@ -53,10 +55,21 @@ def answer_keyboard(reply: Reply, question_id: int | None) -> InlineKeyboardMark
     return InlineKeyboardMarkup(rows) if rows else None
 
 
-def _topic_data(entry_id: str, place: str) -> str:
+def _topic_data(entry_id: str, place: str, prefix: str = "sug") -> str:
     """sug:<id>, with the place the question named when it fits Telegram's 64 bytes."""
-    data = f"sug:{entry_id}:{place}" if place else f"sug:{entry_id}"
-    return data if len(data.encode()) <= MAX_CALLBACK_BYTES else f"sug:{entry_id}"
+    data = f"{prefix}:{entry_id}:{place}" if place else f"{prefix}:{entry_id}"
+    return data if len(data.encode()) <= MAX_CALLBACK_BYTES else f"{prefix}:{entry_id}"
+
+
+def _more_data(entry_id: str, place: str) -> str:
+    return _topic_data(entry_id, place, prefix="more")
+
+
+def without_more(markup: InlineKeyboardMarkup | None) -> InlineKeyboardMarkup | None:
+    """The same buttons without 详细, once the whole answer is shown."""
+    rows = [row for row in (markup.inline_keyboard if markup else ())
+            if not any((b.callback_data or "").startswith("more:") for b in row)]
+    return InlineKeyboardMarkup(rows) if rows else None
 
 
 def feedback_keyboard(question_id: int) -> InlineKeyboardMarkup:
