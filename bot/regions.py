@@ -662,17 +662,7 @@ def rule_for(scheme: str, place: Region | str | None = None) -> AppliedRule:
 
 def channels_for(place: Region | str | None = None) -> list[Channel]:
     """Where to certify: the city's own channels, then the province's, then national ones."""
-    data = load_region_data()
-    region, _unknown = _region_for(place)
-    out: list[Channel] = []
-    if region is not None:
-        chain = [region] if region.is_province else [region, data.province_of(region)]
-        for layer_region in chain:
-            layer = data.layers.get(layer_region.name)
-            if layer:
-                out.extend(layer.channels)
-    out.extend(data.national_channels)
-    return out
+    return [*local_help(place).channels, *load_region_data().national_channels]
 
 
 @dataclass(frozen=True)

@@ -1583,19 +1583,23 @@ class BotApiServer:
                     f"no button data={data!r} text={text!r} on message {message_id}; "
                     f"buttons: {listing}"
                 )
-            user = self.add_user(user_id)
-            self._seq += 1
-            query_id = f"{self.bot_id % 10**6}{self._seq:012d}"
-            self._callbacks[query_id] = {"answered": False, "user_id": user_id}
-            query = {
-                "id": query_id,
-                "from": user,
-                "message": copy.deepcopy(current),
-                "chat_instance": str(-(abs(chat_id) * 7919 % 10**18)),
-                "data": chosen[0]["callback_data"],
-            }
+            query = self._callback_query(user_id, chat_id, current, chosen[0]["callback_data"])
         self.inject_update({"callback_query": query}, chat_id=chat_id)
-        return query_id
+        return query["id"]
+
+    def _callback_query(self, user_id: int, chat_id: int, message: dict, data: str) -> dict:
+        """A new callback query from `user_id` on `message` (call with the lock held)."""
+        user = self.add_user(user_id)
+        self._seq += 1
+        query_id = f"{self.bot_id % 10**6}{self._seq:012d}"
+        self._callbacks[query_id] = {"answered": False, "user_id": user_id}
+        return {
+            "id": query_id,
+            "from": user,
+            "message": copy.deepcopy(message),
+            "chat_instance": str(-(abs(chat_id) * 7919 % 10**18)),
+            "data": data,
+        }
 
     def forge_callback(self, user_id: int, message: dict, data: str) -> str:
         """A callback query with any `data`, as a modified client could send for `message`.
@@ -1606,19 +1610,9 @@ class BotApiServer:
         chat_id, message_id = message["chat"]["id"], message["message_id"]
         with self._lock:
             current = self._messages.get((chat_id, message_id)) or message
-            user = self.add_user(user_id)
-            self._seq += 1
-            query_id = f"{self.bot_id % 10**6}{self._seq:012d}"
-            self._callbacks[query_id] = {"answered": False, "user_id": user_id}
-            query = {
-                "id": query_id,
-                "from": user,
-                "message": copy.deepcopy(current),
-                "chat_instance": str(-(abs(chat_id) * 7919 % 10**18)),
-                "data": data,
-            }
+            query = self._callback_query(user_id, chat_id, current, data)
         self.inject_update({"callback_query": query}, chat_id=chat_id)
-        return query_id
+        return query["id"]
 
     def inline_query(
         self, user_id: int, query: str, *, offset: str = "", chat_type: str = "sender"
