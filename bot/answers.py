@@ -45,7 +45,6 @@ _THANKS = re.compile(r"^((谢谢|多谢|感谢|谢了|辛苦了|好的|知道了
 _POLITE_FILLER = re.compile(r"[啊呀哈呢吧哦嗯啦]|机器人|小助手|助手")
 SUGGEST_INTRO = "我不太确定您问的是哪一项，您是不是想问："
 SUGGEST_OUTRO = "可以点下面的按钮，或者换个说法再问我。"
-MORE_INTRO = "您可能还想问："
 # A first screen a 72-year-old reads on a small phone without scrolling; the rest is behind 详细.
 FIRST_SCREEN = 120
 MIN_DETAIL = 30
@@ -191,9 +190,11 @@ def _reply_for_match(engine: Engine, question: str, result: MatchResult,
         return reply
     if result.decision == "suggest":
         lines = "\n".join(f"{n}. {t}" for n, t in enumerate(titles, 1))
-        text = f"{SUGGEST_INTRO}\n{lines}\n{SUGGEST_OUTRO}"
         # The place goes with the buttons, so the answer they open names it.
         place, province = (where.name, where.province or "") if where.region else ("", "")
+        outro = (f"点下面的按钮，我按{place}的情况回答；也可以换个说法再问我。" if place
+                 else SUGGEST_OUTRO)
+        text = f"{SUGGEST_INTRO}\n{lines}\n{outro}"
         return Reply(question, False, None, result.score, text, "suggest",
                      suggestion_ids=ids, suggestions=titles, place=place, province=province)
     text = DECLINE_TEXT
@@ -232,11 +233,13 @@ def place_entry(kb: KnowledgeBase, province: str) -> Entry | None:
     return None
 
 
-def place_line(kb: KnowledgeBase, place: str, province: str) -> str:
-    """One line of what is specific to a place, naming it."""
+def place_line(kb: KnowledgeBase, place: str, province: str, *, chosen: bool = False) -> str:
+    """One line of what is specific to a place, naming it; `chosen` when the message named
+    other places too and this one was taken as where the pension is paid."""
     entry = place_entry(kb, province)
     label = place if place == province else f"{place}（{province}）"
-    return f"📍{label}：{(entry.local if entry else '') or NO_LOCAL_CHANNEL}"
+    why = "（按养老金领取地）" if chosen else ""
+    return f"📍{label}{why}：{(entry.local if entry else '') or NO_LOCAL_CHANNEL}"
 
 
 def split_for_phone(body: str, limit: int | None = None) -> tuple[str, str | None]:
@@ -251,6 +254,8 @@ def split_for_phone(body: str, limit: int | None = None) -> tuple[str, str | Non
             break
         first.append(line)
         size += len(line)
+    while len(first) > 1 and first[-1].endswith(("：", ":")):  # a heading goes with its list
+        first.pop()
     rest = lines[len(first):]
     # A warning is never hidden behind a button (注意：假APP常冒用这个名字).
     first += [line for line in rest if line.startswith(KEEP_ON_FIRST_SCREEN)]
@@ -274,7 +279,8 @@ def compose(kb: KnowledgeBase, entry: Entry, where: PlaceReading | None = None,
     if where is not None and is_local(entry):
         if where.region is not None:
             place, province = where.name, where.province or where.name
-            extra.append(place_line(kb, place, where.province or place))
+            extra.append(place_line(kb, place, where.province or place,
+                                    chosen=bool(where.others)))
         elif where.asked_about:
             choices = [r.short for r in where.asked_about[:2]]
             extra.append(f"您提到了{'和'.join(choices)}。养老金是在哪里领的？"

@@ -39,7 +39,7 @@ class PlaceReading:
     region: Region | None = None
     source: str = ""  # "message" | "profile" | ""
     asked_about: tuple[Region, ...] = ()  # two or more places the words do not decide between
-    others: tuple[Region, ...] = ()  # other places named, not the pension's (为什么没用它们)
+    others: tuple[Region, ...] = ()  # other places named that are not where the pension is
 
     @property
     def province(self) -> str | None:

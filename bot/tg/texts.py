@@ -14,7 +14,6 @@ BUTTON_TOPICS = {
     BUTTON_FAMILY: "proxy-certify",
     BUTTON_MISSED: "missed-makeup",
 }
-MORE_QUESTIONS = "您可能还想问："
 
 START = (
     "您好，{name}！我是养老金认证助手 🙂\n\n"
