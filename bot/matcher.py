@@ -127,7 +127,7 @@ class Matcher:
                       for t in (topic.label, *topic.examples)]
         analysed = []
         for key, text in texts:
-            compact, terms = segmenter.terms(text)
+            compact, _words, terms = segmenter.analyse(text, repaired=True)
             analysed.append((key, compact, frozenset(terms)))
         df: dict[str, int] = defaultdict(int)
         for _key, _compact, terms in analysed:
@@ -279,7 +279,8 @@ class Matcher:
     def match(self, text: str) -> MatchResult:
         """Rank entries for `text` (already normalised) and decide what to do."""
         # Typos are repaired before places are taken out: 粤省是 is 粤省事, which names 广东.
-        analysed = self.segmenter.analyse(self._prepare(self.segmenter.repair(text)))
+        analysed = self.segmenter.analyse(self._prepare(self.segmenter.repair(text)),
+                                          repaired=True)
         keys, rows = self._features(text, analysed=analysed)
         z = np.clip(rows @ np.asarray(self.weights), -30.0, 30.0)
         probabilities = (1 / (1 + np.exp(-z))).tolist()

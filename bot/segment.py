@@ -12,6 +12,7 @@ import itertools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import jieba
 
@@ -35,6 +36,7 @@ _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 _ASCII_RUN = re.compile(r"[a-z]+(?: [a-z]+)*")
 MAX_REPAIR_UNITS = 300
 MAX_WORD_UNITS = 6
+REPAIR_CACHE = 256
 
 # Regional accents blur these sounds, and old users type by sound: compare with them folded.
 _FUZZY_INITIALS = (("zh", "z"), ("ch", "c"), ("sh", "s"), ("n", "l"), ("f", "h"), ("r", "l"))
@@ -124,8 +126,10 @@ class Segmenter:
                 self._synonyms[word] = word
         variants = sorted(self._synonyms, key=len, reverse=True)
         self._synonym_re = re.compile("|".join(map(re.escape, variants))) if variants else None
+        # One message is repaired for the place, the topic and the words: do it once.
+        self.repair = lru_cache(maxsize=REPAIR_CACHE)(self._repair)  # type: ignore[method-assign]
 
-    def repair(self, text: str) -> str:
+    def _repair(self, text: str) -> str:
         """Replace homophone typos and typed pinyin with the domain word they sound like."""
         tables = self._tables
         units: list[tuple[str, str | None]] = []  # (text, fuzzy syllable or None)
@@ -205,9 +209,11 @@ class Segmenter:
         sounds = self._tables.char_sounds
         return [(ch, sounds.get(ch)) for ch in chunk]
 
-    def canonical(self, text: str) -> str:
-        """Normalised text with typos repaired and synonyms mapped to their standard word."""
-        text = self.repair(text)
+    def canonical(self, text: str, *, repaired: bool = False) -> str:
+        """Normalised text with typos repaired (unless `repaired` already) and synonyms mapped
+        to their standard word."""
+        if not repaired:
+            text = self.repair(text)
         if self._synonym_re is not None:
             # Twice: "给我妈认证" becomes "给父母认证" and only then "代认证".
             for _ in range(2):
@@ -229,9 +235,9 @@ class Segmenter:
         compact_text, _words, terms = self.analyse(text)
         return compact_text, terms
 
-    def analyse(self, text: str) -> tuple[str, list[str], list[str]]:
+    def analyse(self, text: str, *, repaired: bool = False) -> tuple[str, list[str], list[str]]:
         """(canonical compact text, words, terms) of a normalised text."""
-        canonical = self.canonical(text)
+        canonical = self.canonical(text, repaired=repaired)
         words = self.words(canonical)
         compact_text = strip_non_words(canonical)
         return compact_text, words, words + bigrams(compact_text)
