@@ -65,7 +65,11 @@ def _plausible_birth(digits: str) -> bool:
 
 
 def _classify(number: str) -> str | None:
-    """"id", "card" or None for a number with its separators removed."""
+    """"id", "card", "long" or None for a number with its separators removed.
+
+    "long" is any other number of 15 digits or more: hidden (it may be an account, a policy or
+    a number mistyped), but not warned about.
+    """
     body = number.upper()
     if len(body) == 18 and body[:17].isdigit() and (body[17] == "X" or body[17].isdigit()):
         if body[17] == "X" or _valid_id18(body) or _plausible_birth(body):
@@ -77,11 +81,11 @@ def _classify(number: str) -> str | None:
         try:
             dt.date(1900 + int(body[6:8]), int(body[8:10]), int(body[10:12]))
         except ValueError:
-            return None
+            return "long"
         return "id"
     if 16 <= len(body) <= 19:
         return "card"
-    return None
+    return "long" if len(body) > 19 else None
 
 
 def _number_spans(text: str) -> list[tuple[int, int, str]]:

@@ -305,6 +305,26 @@ def test_scheduled_broadcast_waits_for_its_time(server, db, workdir) -> None:
     assert not delivered(server, users, "被取消的定时通知")
 
 
+def test_scheduled_notice_of_a_demoted_admin_is_not_sent(server, db, workdir) -> None:
+    group = -4105
+    server.add_bot_to_group(group, title="定时降级社区")
+    server.set_chat_admins(group, [GROUP_ADMIN])
+    server.ask(GROUP_ADMIN, f"/start bc_{group}")
+    _, summary = server.ask(GROUP_ADMIN, "到时不该发出的通知", count=2)
+    server.press_button(GROUP_ADMIN, summary, "bc:when")
+    (confirmed,) = server.ask(GROUP_ADMIN, "30分钟后")
+    assert "已安排" in confirmed["text"]
+    broadcast_id = last_broadcast(db)
+    server.set_chat_admins(group, [])  # demoted before the time comes
+    mark = server.mark()
+    (workdir / "clock").write_text("2026-11-23T10:31:00", encoding="utf-8")
+    (refusal,) = server.wait_for_messages(GROUP_ADMIN, since=mark, timeout=15)
+    assert f"#{broadcast_id}" in refusal["text"] and "已经不是这个群的管理员" in refusal["text"]
+    assert db.execute("select status from broadcasts where id = ?",
+                      [broadcast_id]).fetchone() == ("cancelled",)
+    assert not [m for m in server.sent_messages(group) if "不该发出" in m.get("text", "")]
+
+
 # ------------------------------------------------------------------ Telegram's failures
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.answers import answer
 from bot.safety import check_message, looks_like_fraud, redact
@@ -117,3 +119,24 @@ def test_answer_warns_and_hides_the_number(engine, today):
 def test_answer_warns_about_fraud(engine, today):
     reply = answer(engine, "有人打电话说交300块钱可以帮我认证养老金", today)
     assert "免费" in reply.text and "12333" in reply.text
+
+
+def test_other_long_numbers_are_hidden_without_a_warning():
+    for text in ("单号 123456789012345678901234", "编号008613912345678"):
+        assert "[已隐藏]" in redact(text) and not check_message(text).sensitive
+
+
+DIGITS = "0123456789０１２３４５６７８９"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=DIGITS + " -xX号码是身份证卡电话+", max_size=80))
+def test_redact_never_fails_and_leaves_no_long_number(text):
+    import re
+    import unicodedata
+
+    check_message(text)
+    hidden = unicodedata.normalize("NFKC", redact(text))
+    assert not re.search(r"[0-9]{15}", hidden), hidden
+    assert not re.search(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])", hidden), hidden
+    assert redact(redact(text)) == redact(text)

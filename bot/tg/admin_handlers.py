@@ -130,6 +130,7 @@ BAD_GROUP_LINK = "这个链接不完整或已经失效了。请在群里重新�
 STOP_DENIED = "只有发起人或机器人管理员可以取消这条通知。"
 STOP_DONE = "已取消。"
 STOP_TOO_LATE = "这条通知已经结束了。"
+SCHEDULE_REFUSED = "⏹ 定时通知 #{id} 没有发送：您现在已经不是这个群的管理员了。"
 SCHEDULE_CANCELLED = "⏹ 已取消定时通知 #{id}。"
 CHART_CAPTION = "近30天每日提问：绿色为直接回答，黄色为给出相近话题，红色为没能回答。"
 RELOAD_STARTED = "正在重新读取知识库…"
@@ -276,11 +277,43 @@ class BroadcastRunner:
         while True:
             try:
                 for broadcast_id in due_broadcasts(self.svc.db, self.svc.clock.now()):
+                    if not await self._creator_still_allowed(broadcast_id):
+                        continue
                     if start_scheduled(self.svc.db, broadcast_id, self.svc.clock.now()):
                         self.start(broadcast_id)
             except Exception:  # keep scheduling whatever one row does
                 log.exception("broadcast scheduler")
             await asyncio.sleep(SCHEDULE_POLL_SECONDS)
+
+    async def _creator_still_allowed(self, broadcast_id: int) -> bool:
+        """A group admin's scheduled notice goes out only if they are still an admin then.
+
+        Asked of Telegram at that moment; a network error leaves it for the next check.
+        """
+        svc, bot = self.svc, self.application.bot
+        row = get_broadcast(svc.db, broadcast_id)
+        if row is None:
+            return False
+        audience = Audience.parse(row["audience"])
+        if row["created_by"] in svc.settings.admin_ids or audience.kind != "group":
+            return True
+        try:
+            member = await bot.get_chat_member(int(audience.value), row["created_by"])
+            allowed = member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
+        except NetworkError as exc:
+            log.info("broadcast %s: admin check postponed: %s", broadcast_id, exc)
+            return False
+        except TelegramError:
+            allowed = False
+        if allowed:
+            return True
+        if cancel_broadcast(svc.db, broadcast_id, row["created_by"], svc.clock.now()):
+            add_note(svc.db, broadcast_id, "发起人已不是群管理员，定时通知已取消。")
+            log.info("broadcast %s: creator no longer a group admin, cancelled", broadcast_id)
+            with contextlib.suppress(TelegramError):
+                await send_text(bot, row["origin_chat_id"],
+                                SCHEDULE_REFUSED.format(id=broadcast_id))
+        return False
 
     # -------------------------------------------------------------- control
 
