@@ -177,7 +177,7 @@ def describe_reminder(reminder: rm.Reminder, now: dt.datetime) -> str:
     lines = [
         f"📋 {reminder.label}（{state}）",
         f"待遇：{SCHEMES[reminder.scheme].short}；地区：{_place(reminder.city)}",
-        f"上次认证：{last}；下次最晚：{cn_date(reminder.due)}"
+        f"上次认证：{last}；下次请在{cn_date(reminder.due)}之前办好"
         f"（{_days_words(reminder.due, today)}）",
         f"提醒时间：{rm.describe_leads(reminder.leads)}，都在上午9点",
     ]
@@ -320,7 +320,7 @@ async def _confirm(update: Update, context: ContextTypes.DEFAULT_TYPE, label: st
         f"· 上次认证：{cn_date(last)}" + ("（只知道月份，按1号算）" if flow.get("day_assumed")
                                        else ""),
         f"· 规定：按{rule.label}，{rule.rule.describe()}",
-        f"· 下次最晚：{cn_date(due)}（{_days_words(due, today)}）",
+        f"· 下次请在{cn_date(due)}之前办好（{_days_words(due, today)}）",
     ]
     if due < today:
         lines.append("已经过了截止日期，请尽快补认证；办好后在 /myreminders 里点“我已认证”，"
@@ -498,7 +498,7 @@ async def _done(update: Update, context: ContextTypes.DEFAULT_TYPE, reminder: rm
     today = rm.china(now).date()
     await query.message.reply_text(
         f"太好了！已记下{rm.who(updated.label)}今天（{cn_date(today)}）完成了认证。\n"
-        f"按{rule.label}，{rule.rule.describe()}，下次最晚{cn_date(updated.due)}。\n"
+        f"按{rule.label}，{rule.rule.describe()}，下次请在{cn_date(updated.due)}之前办好。\n"
         + _plan_text(updated.upcoming(now)))
 
 
