@@ -141,8 +141,8 @@ def test_non_admins_are_refused_politely(server, command) -> None:
 
 def test_group_admin_broadcasts_and_pins_only_in_their_group(server, db) -> None:
     own, other = -4101, -4102
-    server.add_bot_to_group(own, title="幸福社区")
-    server.add_bot_to_group(other, title="别的社区")
+    server.join_group(own, title="幸福社区")
+    server.join_group(other, title="别的社区")
     server.set_chat_admins(own, [GROUP_ADMIN])
     server.set_chat_admins(other, [MEMBER])
 
@@ -174,7 +174,7 @@ def test_group_admin_broadcasts_and_pins_only_in_their_group(server, db) -> None
 @pytest.mark.parametrize("how", ["bc:go", "bc:when"])
 def test_admin_demoted_while_composing_cannot_send(server, db, how) -> None:
     group = -4103 if how == "bc:go" else -4104
-    server.add_bot_to_group(group, title="降级社区")
+    server.join_group(group, title="降级社区")
     server.set_chat_admins(group, [GROUP_ADMIN])
     (asked,) = server.ask(GROUP_ADMIN, f"/start bc_{group}")  # checked (and cached) here
     assert "请发送通知内容" in asked["text"]

@@ -747,7 +747,13 @@ async def _admin_in_private(update: Update, context: ContextTypes.DEFAULT_TYPE) 
 
 
 async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/stats: the numbers as text, then the last 30 days as a chart."""
+    """/stats: the numbers as text, then the last 30 days as a chart; in a group, that
+    group's numbers for its admins (bot.tg.groups)."""
+    if update.effective_chat.type in (ChatType.GROUP, ChatType.SUPERGROUP):
+        from bot.tg.groups import group_stats
+
+        await group_stats(update, context)
+        return
     if not await _admin_in_private(update, context):
         return
     from bot.stats import collect_stats, format_stats, render_chart

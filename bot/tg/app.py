@@ -18,6 +18,7 @@ from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     InlineQueryHandler,
     MessageHandler,
@@ -30,6 +31,7 @@ from bot.config import Settings
 from bot.engine import Engine
 from bot.storage import defer_failed_writes, open_database
 from bot.tg import chat
+from bot.tg import groups as group_handlers
 from bot.tg.callbacks import INVALID_BUTTON, answer_query
 from bot.tg.deadline_flow import city_conversation, deadline_conversation
 from bot.tg.health import DatabaseHealth
@@ -167,6 +169,8 @@ def add_handlers(application: Application) -> None:
     # Last of the buttons: data no handler knows (a finished flow, an old or forged button).
     application.add_handler(CallbackQueryHandler(unknown_button))
 
+    application.add_handler(ChatMemberHandler(group_handlers.bot_membership,
+                                              ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, chat.migrate))
     application.add_handler(MessageHandler(private & text, chat.private_text))
     application.add_handler(MessageHandler(groups & text, chat.group_text))
