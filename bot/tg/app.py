@@ -30,7 +30,7 @@ from bot.clock import make_clock
 from bot.config import Settings
 from bot.engine import Engine
 from bot.storage import defer_failed_writes, open_database
-from bot.tg import chat
+from bot.tg import chat, service
 from bot.tg import groups as group_handlers
 from bot.tg.callbacks import INVALID_BUTTON, answer_query
 from bot.tg.deadline_flow import city_conversation, deadline_conversation
@@ -72,6 +72,7 @@ async def _post_init(application: Application) -> None:
     await bot.set_my_commands(GROUP_COMMANDS, scope=BotCommandScopeAllGroupChats())
     await bot.set_my_commands(GROUP_ADMIN_COMMANDS,
                               scope=BotCommandScopeAllChatAdministrators())
+    await service.set_profile(bot)
     for starter in application.bot_data.get("on_start", []):
         await starter(application)
     log.info("bot @%s is running", bot.username)
@@ -154,6 +155,8 @@ def add_handlers(application: Application) -> None:
         application.add_handler(city_conversation())
         _add_optional_features(application)
 
+    application.add_handler(CommandHandler("start", service.deep_link_start,
+                                           filters=private & filters.Regex(service.DEEP_LINK)))
     application.add_handler(CommandHandler("start", chat.start))
     application.add_handler(CommandHandler("help", chat.help_command))
     application.add_handler(CommandHandler("ask", chat.ask_command))

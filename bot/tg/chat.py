@@ -33,7 +33,7 @@ from bot.storage import (
     remember_user,
     set_autoanswer,
 )
-from bot.tg import groups, texts
+from bot.tg import groups, service, texts
 from bot.tg.callbacks import INVALID_BUTTON, answer_query, callback_id
 from bot.tg.keyboards import answer_keyboard, main_keyboard, without_more
 from bot.tg.sending import send_text
@@ -93,7 +93,7 @@ async def _send_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, reply:
     svc = services(context)
     chat, user = update.effective_chat, update.effective_user
     question_id = svc.question_ids.take()
-    markup = answer_keyboard(reply, question_id)
+    markup = service.with_service_buttons(answer_keyboard(reply, question_id), reply)
     try:
         return await _send(context, chat.id, reply.text, markup, reply_to)
     finally:  # after the reply, so the user does not wait for it; stored even if sending failed
