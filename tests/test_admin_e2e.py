@@ -162,7 +162,7 @@ def test_group_admin_broadcasts_and_pins_only_in_their_group(server, db) -> None
     preview, summary = server.ask(GROUP_ADMIN, text, count=2)
     assert preview["text"].startswith("本周六上午") and \
         buttons(preview) == [("登记表", "https://example.gov.cn/form")]
-    assert "共 1 个" in summary["text"]
+    assert "确认发到群“幸福社区”" in summary["text"]
     mark = server.mark()
     server.press_button(GROUP_ADMIN, summary, "bc:pin")
     (notice,) = server.wait_for_messages(own, since=0, predicate=lambda m: "上门认证" in m["text"])
@@ -184,7 +184,7 @@ def test_admin_demoted_while_composing_cannot_send(server, db, how) -> None:
     server.join_group(group, title="降级社区")
     server.set_chat_admins(group, [GROUP_ADMIN])
     (asked,) = server.ask(GROUP_ADMIN, f"/start bc_{group}")  # checked (and cached) here
-    assert "请发送通知内容" in asked["text"]
+    assert "请把通知的内容发给我" in asked["text"]
     before = last_broadcast(db)
     _, summary = server.ask(GROUP_ADMIN, "不该发出的通知", count=2)
     mark = server.mark()

@@ -123,6 +123,16 @@ PREVIEW = (
     "确认发送吗？想改内容的话直接发一段新内容。"
 )
 # The example date is tomorrow, from the bot's clock: never a year that has passed.
+# A group admin's notice to their own group: no counts, plain words.
+ASK_TEXT_GROUP = (
+    "给{label}发通知。请把通知的内容发给我，我先给您看看效果，您确认了才发。\n"
+    "想在通知下面加链接按钮，就在最后一行写“按钮文字 | https://链接”。\n"
+    "不发了就发 /cancel。"
+)
+PREVIEW_GROUP = (
+    "👆 上面就是群里大家会看到的样子。\n"
+    "确认发到{label}吗？想改的话，直接发一段新内容。"
+)
 ASK_WHEN = "几点发？请发一个时间，例如：{example}、明天 9:30、下午3点、30分钟后。发 /cancel 取消。"
 SCHEDULED_OK = "⏰ 已安排：通知 #{id} 将在 {when} 发给{label}。到时我会在这里报告进度。"
 COMPOSE_CANCELLED = "好的，这条通知不发了。"
@@ -513,7 +523,7 @@ async def start_for_group(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     title = (get_group(svc.db, chat_id) or {}).get("title") or str(chat_id)
     audience = Audience("group", str(chat_id))
     context.user_data[DRAFT] = {"audience": audience.key, "label": f"群“{title}”"}
-    await message.reply_text(ASK_TEXT.format(label=f"群“{title}”", count=1))
+    await message.reply_text(ASK_TEXT_GROUP.format(label=f"群“{title}”"))
     return TEXT
 
 
@@ -603,7 +613,8 @@ async def text_received(update: Update, context: ContextTypes.DEFAULT_TYPE) -> i
     audience = Audience.parse(draft["audience"])
     count = count_audience(svc.db, audience)
     await message.reply_text(composed.text, reply_markup=link_keyboard(composed.buttons))
-    await message.reply_text(PREVIEW.format(label=draft["label"], count=count),
+    preview = PREVIEW_GROUP if audience.kind == "group" else PREVIEW
+    await message.reply_text(preview.format(label=draft["label"], count=count),
                              reply_markup=_confirm_keyboard(audience.kind == "group"))
     return CONFIRM
 
