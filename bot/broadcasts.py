@@ -307,7 +307,8 @@ def parse_when(text: str, now: dt.datetime) -> tuple[dt.datetime | None, str | N
                 rest = match.group("rest").strip()
         clock = _CLOCK.match(rest.replace(" ", "")) if rest else None
         if rest and not clock:
-            return None, "没看懂这个时间。请写成 2026-11-25 09:30、明天 9:30 或 30分钟后。"
+            example = f"{now + dt.timedelta(days=1):%Y-%m-%d} 09:30"
+            return None, f"没看懂这个时间。请写成 {example}、明天 9:30 或 30分钟后。"
         hour, minute = 9, 0  # a date alone means the start of the working day
         if clock:
             hour = int(clock.group("hour"))

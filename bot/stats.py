@@ -221,3 +221,98 @@ def format_unanswered(items: list[Unanswered], days: int = 90) -> str:
             marks.append(f"👎 {item.downvoted}")
         lines.append(f"{rank}. {item.text[:80]} — {item.count} 次（{'，'.join(marks)}）")
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ one group, for its admins
+
+
+@dataclass
+class GroupStats:
+    """What happened in one group over the last `days` days."""
+
+    since: dt.date
+    today: dt.date
+    answered: int
+    unsure: int  # "did you mean" replies
+    declined: int
+    skipped: int  # certification questions auto-answer did not answer (not sure enough)
+    top_topics: list[tuple[str, int]]
+    skipped_examples: list[str]  # the latest skipped questions, redacted when stored
+    reminders_sent: int | None
+    broadcasts_sent: int | None
+
+    @property
+    def questions(self) -> int:
+        return self.answered + self.unsure + self.declined + self.skipped
+
+
+def collect_group_stats(db: sqlite_utils.Database, chat_id: int, today: dt.date,
+                        days: int = 30, top: int = 3, examples: int = 5) -> GroupStats:
+    """Questions, reminders and broadcasts of one group, the last `days` days to `today`."""
+    since = today - dt.timedelta(days=days - 1)
+    lo, hi = since.isoformat(), (today + dt.timedelta(days=1)).isoformat()
+    kinds = Counter(dict(db.execute(
+        "select kind, count(*) from questions where chat_id = ? and at >= ? and at < ? "
+        "group by kind", [chat_id, lo, hi]).fetchall()))
+    topics = [(r[0], r[1]) for r in db.execute(
+        "select entry_id, count(*) as n from questions where chat_id = ? and at >= ? and at < ? "
+        "and kind in ('answer', 'skipped') and entry_id is not null group by entry_id "
+        "order by n desc, entry_id limit ?", [chat_id, lo, hi, top]).fetchall()]
+    skipped = [r[0] for r in db.execute(
+        "select text from questions where chat_id = ? and kind = 'skipped' and at >= ? "
+        "and at < ? order by at desc, id desc limit ?", [chat_id, lo, hi, examples]).fetchall()]
+    tables = set(db.table_names())
+    reminders = broadcasts = None
+    with _optional():
+        if "reminder_outbox" in tables:
+            reminders = _scalar(db, "select count(*) from reminder_outbox where chat_id = ? and "
+                                "status = 'sent' and updated_at >= ? and updated_at < ?",
+                                [chat_id, lo, hi])
+    with _optional():
+        if "broadcast_outbox" in tables:
+            broadcasts = _scalar(db, "select count(*) from broadcast_outbox where chat_id = ? "
+                                 "and status = 'sent' and updated_at >= ? and updated_at < ?",
+                                 [chat_id, lo, hi])
+    return GroupStats(
+        since=since, today=today,
+        answered=sum(kinds[k] for k in ANSWERED_KINDS),
+        unsure=sum(kinds[k] for k in SUGGESTED_KINDS),
+        declined=sum(kinds[k] for k in DECLINED_KINDS),
+        skipped=kinds["skipped"], top_topics=topics, skipped_examples=skipped,
+        reminders_sent=reminders, broadcasts_sent=broadcasts)
+
+
+class _optional:
+    """Leave a number out when a feature's table is of another version."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, _value, _tb) -> bool:
+        return kind is not None and issubclass(kind, sqlite3.Error)
+
+
+def format_group_stats(stats: GroupStats, title: str = "",
+                       titles: dict[str, str] | None = None) -> str:
+    """The group /stats message, in plain words for a group's admins."""
+    titles = titles or {}
+    days = (stats.today - stats.since).days + 1
+    name = f"“{title}”" if title else "本群"
+    lines = [f"📊 {name}近{days}天（{stats.since:%m-%d} 至 {stats.today:%m-%d}）",
+             f"群里问了我 {stats.questions} 个认证问题："]
+    lines += [f"· 我回答了 {stats.answered} 个",
+              f"· 拿不准、给了几个相近的问题让大家选 {stats.unsure} 个",
+              f"· 没能回答 {stats.declined} 个"]
+    lines.append(f"· 自动回答时没把握、没有回答 {stats.skipped} 个")
+    if stats.top_topics:
+        lines.append("问得最多的：")
+        lines += [f"{rank}. {titles.get(entry_id, entry_id)}（{n} 次）"
+                  for rank, (entry_id, n) in enumerate(stats.top_topics, 1)]
+    if stats.skipped_examples:
+        lines.append("我没把握、没有回答的问题（请您帮着回答一下）：")
+        lines += [f"· {text[:60]}" for text in stats.skipped_examples]
+    if stats.reminders_sent is not None:
+        lines.append(f"定期提醒：发到本群 {stats.reminders_sent} 次")
+    if stats.broadcasts_sent is not None:
+        lines.append(f"通知：发到本群 {stats.broadcasts_sent} 条")
+    return "\n".join(lines)

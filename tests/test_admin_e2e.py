@@ -141,8 +141,8 @@ def test_non_admins_are_refused_politely(server, command) -> None:
 
 def test_group_admin_broadcasts_and_pins_only_in_their_group(server, db) -> None:
     own, other = -4101, -4102
-    server.add_bot_to_group(own, title="幸福社区")
-    server.add_bot_to_group(other, title="别的社区")
+    server.join_group(own, title="幸福社区")
+    server.join_group(other, title="别的社区")
     server.set_chat_admins(own, [GROUP_ADMIN])
     server.set_chat_admins(other, [MEMBER])
 
@@ -162,22 +162,29 @@ def test_group_admin_broadcasts_and_pins_only_in_their_group(server, db) -> None
     preview, summary = server.ask(GROUP_ADMIN, text, count=2)
     assert preview["text"].startswith("本周六上午") and \
         buttons(preview) == [("登记表", "https://example.gov.cn/form")]
-    assert "共 1 个" in summary["text"]
+    assert "确认发到群“幸福社区”" in summary["text"]
+    mark = server.mark()
     server.press_button(GROUP_ADMIN, summary, "bc:pin")
     (notice,) = server.wait_for_messages(own, since=0, predicate=lambda m: "上门认证" in m["text"])
-    report = wait_report(server, user=GROUP_ADMIN)
-    assert "已送达 1" in report["text"]
+    server.wait_for("editMessageText", lambda c: "已经发到" in c.params["text"], since=mark,
+                    timeout=15)
+    status = server.get_message(GROUP_ADMIN, summary["message_id"])
+    assert status["text"].startswith("✅") and "幸福社区" in status["text"]
+    assert "已置顶" in status["text"]
+    time.sleep(0.5)  # one status message, edited: nothing new in the admin's chat
+    assert not server.sent_messages(GROUP_ADMIN, since=mark)
+    assert not any(word in status["text"] for word in ("屏蔽", "订阅用户", "不确定"))
     assert server.pinned_messages(own) == [notice["message_id"]]
-    assert not server.sent_messages(other)
+    assert not [m for m in server.sent_messages(other) if "上门认证" in m["text"]]
 
 
 @pytest.mark.parametrize("how", ["bc:go", "bc:when"])
 def test_admin_demoted_while_composing_cannot_send(server, db, how) -> None:
     group = -4103 if how == "bc:go" else -4104
-    server.add_bot_to_group(group, title="降级社区")
+    server.join_group(group, title="降级社区")
     server.set_chat_admins(group, [GROUP_ADMIN])
     (asked,) = server.ask(GROUP_ADMIN, f"/start bc_{group}")  # checked (and cached) here
-    assert "请发送通知内容" in asked["text"]
+    assert "请把通知的内容发给我" in asked["text"]
     before = last_broadcast(db)
     _, summary = server.ask(GROUP_ADMIN, "不该发出的通知", count=2)
     mark = server.mark()
@@ -279,6 +286,19 @@ def test_cancel_while_running(server, db) -> None:
     assert counts["cancelled"] == 200 - sent
     assert db.execute("select status, cancelled_by from broadcasts where id = ?",
                       [last_broadcast(db)]).fetchone() == ("cancelled", ADMIN)
+
+
+def test_send_time_example_is_in_the_current_year(server, db, workdir) -> None:
+    (workdir / "clock").write_text("2027-02-01T10:00:00", encoding="utf-8")
+    seed_users(db, [741_001], city="示例市")
+    _, summary = compose(server, "看看时间的例子", city="示例市")
+    mark = server.mark()
+    server.press_button(ADMIN, summary, "bc:when")
+    (edit,) = server.wait_for("editMessageText", since=mark)
+    assert "2027-02-02 09:30" in edit.params["text"] and "2026" not in edit.params["text"]
+    (unclear,) = server.ask(ADMIN, "明天 吃过早饭")
+    assert "2027-02-02 09:30" in unclear["text"]
+    server.ask(ADMIN, "/cancel")
 
 
 def test_scheduled_broadcast_waits_for_its_time(server, db, workdir) -> None:

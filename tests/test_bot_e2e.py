@@ -210,7 +210,7 @@ def test_fraud_message_gets_warning(server, bot):
 
 def test_group_mention_reply_and_chatter(server, bot):
     group = -2001
-    server.add_bot_to_group(group)
+    server.join_group(group)
     (reply,) = server.ask(1020, f"@{server.bot_user['username']} 在国外怎么认证养老金",
                           chat_id=group)
     assert "依据：" in reply["text"]
@@ -223,7 +223,7 @@ def test_group_mention_reply_and_chatter(server, bot):
 
 def test_autoanswer_only_for_admins_and_only_when_sure(server, bot):
     group = -2002
-    server.add_bot_to_group(group)
+    server.join_group(group)
     server.set_chat_admins(group, [1030])
     (refused,) = server.ask(1031, "/autoanswer on", chat_id=group)
     assert "管理员" in refused["text"]
@@ -240,7 +240,7 @@ def test_autoanswer_only_for_admins_and_only_when_sure(server, bot):
 
 def test_group_migration_keeps_settings(server, bot):
     old, new = -2003, -1002003
-    server.add_bot_to_group(old)
+    server.join_group(old)
     server.set_chat_admins(old, [1040])
     server.ask(1040, "/autoanswer on", chat_id=old)
     server.migrate_group(old, new)
@@ -310,7 +310,7 @@ def test_polling_bot_stops_cleanly_on_sigterm(tmp_path):
 
 def test_reply_to_a_migrated_group_follows_the_new_id(server, bot):
     old, new = -2004, -1002004
-    server.add_bot_to_group(old)
+    server.join_group(old)
     mark = server.mark()
     # The group is upgraded while the bot is answering: its send gets "migrate_to_chat_id".
     server.fail_next("sendMessage", 400, chat_id=old, migrate_to_chat_id=new)

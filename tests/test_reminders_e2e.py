@@ -227,7 +227,7 @@ def test_group_notice_by_admins_follows_a_migration(ctx) -> None:
     server, _bot, clock, db_path = ctx
     admin, member = 7100003, 7100004
     set_clock(clock, "2027-03-20T10:00:00")
-    server.add_bot_to_group(GROUP, title="幸福社区", by_user_id=admin)
+    server.join_group(GROUP, title="幸福社区", by_user_id=admin)
     server.set_chat_admins(GROUP, [admin])
     (refused,) = server.ask(member, "/remind 每月1日 09:00 大家好", chat_id=GROUP)
     assert "只有群管理员" in refused["text"]

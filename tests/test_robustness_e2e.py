@@ -93,7 +93,7 @@ def test_bad_callback_data_gets_a_polite_answer(server, data) -> None:
 
 def test_forged_ids_in_a_group_button(server) -> None:
     group = -8100100
-    server.add_bot_to_group(group)
+    server.join_group(group)
     server.set_chat_admins(group, [8100002])
     (listing,) = server.ask(8100002, "/remind", chat_id=group)
     query_id = server.forge_callback(8100002, listing, f"grm:del:{HUGE}")
@@ -196,7 +196,7 @@ def test_numbers_are_never_stored_or_logged(server, db, workdir) -> None:
         assert ("请不要在聊天里发送" in reply["text"]) == warned, (number, reply["text"])
     # a group question and the reminder flow's label as well
     group = -8300100
-    server.add_bot_to_group(group)
+    server.join_group(group)
     server.ask(user, f"@{server.bot_user['username']} 电话13912345678 怎么认证", chat_id=group)
     wait_for_row(db, "select count(*) from questions where user_id = ? having count(*) >= ?",
                  (user, len(NUMBERS) + 1))
@@ -223,7 +223,7 @@ def test_cancel_outside_a_flow_and_unknown_commands_in_groups(server) -> None:
     (reply,) = server.ask(8400002, "/cancel")
     assert "已取消" in reply["text"]
     group = -8400100
-    server.add_bot_to_group(group)
+    server.join_group(group)
     mark = server.mark()
     server.send_text(8400002, "/nonexistent", chat_id=group)
     server.send_text(8400002, "/help", chat_id=group)
@@ -238,7 +238,7 @@ def test_flood_wait_in_one_group_does_not_delay_a_private_chat(server) -> None:
     import time
 
     group = -8500100
-    server.add_bot_to_group(group)
+    server.join_group(group)
     server.fail_next("sendMessage", 429, retry_after=6, chat_id=group)
     mark = server.mark()
     mention = f"@{server.bot_user['username']}"

@@ -122,7 +122,18 @@ PREVIEW = (
     "将发送给：{label}，共 {count} 个。\n"
     "确认发送吗？想改内容的话直接发一段新内容。"
 )
-ASK_WHEN = "请发送发送时间，例如：2026-11-25 09:30、明天 9:30、下午3点、30分钟后。发 /cancel 取消。"
+# The example date is tomorrow, from the bot's clock: never a year that has passed.
+# A group admin's notice to their own group: no counts, plain words.
+ASK_TEXT_GROUP = (
+    "给{label}发通知。请把通知的内容发给我，我先给您看看效果，您确认了才发。\n"
+    "想在通知下面加链接按钮，就在最后一行写“按钮文字 | https://链接”。\n"
+    "不发了就发 /cancel。"
+)
+PREVIEW_GROUP = (
+    "👆 上面就是群里大家会看到的样子。\n"
+    "确认发到{label}吗？想改的话，直接发一段新内容。"
+)
+ASK_WHEN = "几点发？请发一个时间，例如：{example}、明天 9:30、下午3点、30分钟后。发 /cancel 取消。"
 SCHEDULED_OK = "⏰ 已安排：通知 #{id} 将在 {when} 发给{label}。到时我会在这里报告进度。"
 COMPOSE_CANCELLED = "好的，这条通知不发了。"
 DRAFT_EXPIRED = "这条草稿已经失效了，请重新发送 /broadcast。"
@@ -191,6 +202,8 @@ def _counts_line(p: Progress) -> str:
 
 def progress_text(row: dict[str, Any], p: Progress, eta: float | None) -> str:
     """The progress message while a broadcast runs."""
+    if for_one_group(row):
+        return f"📣 正在把通知 #{row['id']} 发到{row['audience_label']}……"
     lines = [f"📣 通知 #{row['id']} 发送中 · {row['audience_label']}",
              f"{_counts_line(p)} · 剩余 {p.remaining}"]
     if eta is not None and p.remaining:
@@ -202,6 +215,29 @@ def final_text(row: dict[str, Any], p: Progress) -> str:
     head = "✅" if row["status"] == DONE else "⏹"
     state = "发送完毕" if row["status"] == DONE else "已取消"
     return f"{head} 通知 #{row['id']} {state} · {row['audience_label']}\n{_counts_line(p)}"
+
+
+def for_one_group(row: dict[str, Any]) -> bool:
+    """A broadcast to one group (a group admin's notice): one status message, plain words."""
+    return str(row.get("audience") or "").startswith("group:")
+
+
+def group_final_text(row: dict[str, Any], p: Progress) -> str:
+    """How a notice to one group ended, in the one status message."""
+    where = row["audience_label"]
+    if row["status"] != DONE and not p.sent:
+        text = f"⏹ 通知 #{row['id']} 已取消，没有发到{where}。"
+    elif p.sent:
+        text = f"✅ 通知 #{row['id']} 已经发到{where}。"
+        if row.get("pin") and not row.get("note"):
+            text += "已置顶。"
+    elif p.unconfirmed:
+        text = (f"⚠️ 通知 #{row['id']} 可能已经发到{where}，但发的时候网络断了，没法确认。"
+                "为了不重复，没有再发，请到群里看一眼。")
+    else:
+        text = (f"❌ 通知 #{row['id']} 没能发到{where}。"
+                "可能机器人已经不在这个群里了，或者群里不让它发言。")
+    return f"{text}\n{row['note']}" if row.get("note") else text
 
 
 def report_text(row: dict[str, Any], p: Progress) -> str:
@@ -387,6 +423,16 @@ class BroadcastRunner:
             return
         p = progress(self.svc.db, broadcast_id)
         bot = self.application.bot
+        if for_one_group(row) and row["progress_message_id"] is not None:
+            try:  # one status message per group notice: the end is told in it
+                await bot.edit_message_text(group_final_text(row, p), row["progress_chat_id"],
+                                            row["progress_message_id"])
+                return
+            except TelegramError as exc:  # deleted or too old to edit: send it instead
+                log.info("broadcast %s: status not edited: %s", broadcast_id, exc)
+            with contextlib.suppress(TelegramError):
+                await send_text(bot, row["origin_chat_id"], group_final_text(row, p))
+            return
         if row["progress_message_id"] is not None:
             with contextlib.suppress(TelegramError):
                 await bot.edit_message_text(final_text(row, p), row["progress_chat_id"],
@@ -510,7 +556,7 @@ async def start_for_group(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     title = (get_group(svc.db, chat_id) or {}).get("title") or str(chat_id)
     audience = Audience("group", str(chat_id))
     context.user_data[DRAFT] = {"audience": audience.key, "label": f"群“{title}”"}
-    await message.reply_text(ASK_TEXT.format(label=f"群“{title}”", count=1))
+    await message.reply_text(ASK_TEXT_GROUP.format(label=f"群“{title}”"))
     return TEXT
 
 
@@ -600,7 +646,8 @@ async def text_received(update: Update, context: ContextTypes.DEFAULT_TYPE) -> i
     audience = Audience.parse(draft["audience"])
     count = count_audience(svc.db, audience)
     await message.reply_text(composed.text, reply_markup=link_keyboard(composed.buttons))
-    await message.reply_text(PREVIEW.format(label=draft["label"], count=count),
+    preview = PREVIEW_GROUP if audience.kind == "group" else PREVIEW
+    await message.reply_text(preview.format(label=draft["label"], count=count),
                              reply_markup=_confirm_keyboard(audience.kind == "group"))
     return CONFIRM
 
@@ -645,7 +692,8 @@ async def confirm_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         await query.edit_message_text(REFUSED_NO_LONGER)
         return ConversationHandler.END
     if query.data == "bc:when":
-        await query.edit_message_text(ASK_WHEN)
+        example = f"{svc.clock.now() + dt.timedelta(days=1):%Y-%m-%d} 09:30"
+        await query.edit_message_text(ASK_WHEN.format(example=example))
         return WHEN
     broadcast_id = create_broadcast(
         svc.db, created_by=query.from_user.id, origin_chat_id=query.message.chat_id,
@@ -780,7 +828,13 @@ async def _admin_in_private(update: Update, context: ContextTypes.DEFAULT_TYPE) 
 
 
 async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/stats: the numbers as text, then the last 30 days as a chart."""
+    """/stats: the numbers as text, then the last 30 days as a chart; in a group, that
+    group's numbers for its admins (bot.tg.groups)."""
+    if update.effective_chat.type in (ChatType.GROUP, ChatType.SUPERGROUP):
+        from bot.tg.groups import group_stats
+
+        await group_stats(update, context)
+        return
     if not await _admin_in_private(update, context):
         return
     from bot.stats import collect_stats, format_stats, render_chart

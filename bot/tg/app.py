@@ -18,6 +18,7 @@ from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     InlineQueryHandler,
     MessageHandler,
@@ -29,7 +30,8 @@ from bot.clock import make_clock
 from bot.config import Settings
 from bot.engine import Engine
 from bot.storage import defer_failed_writes, open_database
-from bot.tg import chat
+from bot.tg import chat, service
+from bot.tg import groups as group_handlers
 from bot.tg.callbacks import INVALID_BUTTON, answer_query
 from bot.tg.deadline_flow import city_conversation, deadline_conversation
 from bot.tg.health import DatabaseHealth
@@ -70,6 +72,7 @@ async def _post_init(application: Application) -> None:
     await bot.set_my_commands(GROUP_COMMANDS, scope=BotCommandScopeAllGroupChats())
     await bot.set_my_commands(GROUP_ADMIN_COMMANDS,
                               scope=BotCommandScopeAllChatAdministrators())
+    await service.set_profile(bot)
     for starter in application.bot_data.get("on_start", []):
         await starter(application)
     log.info("bot @%s is running", bot.username)
@@ -152,6 +155,8 @@ def add_handlers(application: Application) -> None:
         application.add_handler(city_conversation())
         _add_optional_features(application)
 
+    application.add_handler(CommandHandler("start", service.deep_link_start,
+                                           filters=private & filters.Regex(service.DEEP_LINK)))
     application.add_handler(CommandHandler("start", chat.start))
     application.add_handler(CommandHandler("help", chat.help_command))
     application.add_handler(CommandHandler("ask", chat.ask_command))
@@ -167,6 +172,8 @@ def add_handlers(application: Application) -> None:
     # Last of the buttons: data no handler knows (a finished flow, an old or forged button).
     application.add_handler(CallbackQueryHandler(unknown_button))
 
+    application.add_handler(ChatMemberHandler(group_handlers.bot_membership,
+                                              ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, chat.migrate))
     application.add_handler(MessageHandler(private & text, chat.private_text))
     application.add_handler(MessageHandler(groups & text, chat.group_text))

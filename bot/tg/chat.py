@@ -33,7 +33,7 @@ from bot.storage import (
     remember_user,
     set_autoanswer,
 )
-from bot.tg import texts
+from bot.tg import groups, service, texts
 from bot.tg.callbacks import INVALID_BUTTON, answer_query, callback_id
 from bot.tg.keyboards import answer_keyboard, main_keyboard, without_more
 from bot.tg.sending import send_text
@@ -93,7 +93,7 @@ async def _send_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, reply:
     svc = services(context)
     chat, user = update.effective_chat, update.effective_user
     question_id = svc.question_ids.take()
-    markup = answer_keyboard(reply, question_id)
+    markup = service.with_service_buttons(answer_keyboard(reply, question_id), reply)
     try:
         return await _send(context, chat.id, reply.text, markup, reply_to)
     finally:  # after the reply, so the user does not wait for it; stored even if sending failed
@@ -186,6 +186,9 @@ async def group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     _remember(update, context)
     svc = services(context)
     message = update.effective_message
+    if groups.visible_numbers(message.text or ""):  # never left in view, never stored
+        await groups.protect_numbers(update, context, message)
+        return
     question = _addressed_text(message, context.bot.id, context.bot.username or "")
     today = svc.clock.today()
     if question is not None:
@@ -200,6 +203,8 @@ async def group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     fraud_alert = bool(reply.warnings)
     if confident or fraud_alert:
         await _send_reply(update, context, reply, reply_to=message.message_id)
+    elif groups.is_skipped_question(reply):  # counted, so the group's admins can see it
+        groups.record_skipped(update, context, reply)
 
 
 async def ask_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -238,7 +243,7 @@ async def autoanswer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
                "关闭": False}.get(arg, not current)
     set_autoanswer(svc.db, chat.id, enabled)
     await update.effective_message.reply_text(
-        texts.AUTOANSWER_ON if enabled else texts.AUTOANSWER_OFF)
+        await groups.autoanswer_on_text(context, chat.id) if enabled else texts.AUTOANSWER_OFF)
 
 
 async def migrate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

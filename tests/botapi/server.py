@@ -1690,6 +1690,17 @@ class BotApiServer:
         )
         return self._deliver_message(message)
 
+    def join_group(self, chat_id: int, *, timeout: float = 10.0, **kwargs: Any) -> dict:
+        """add_bot_to_group(), then wait for the bot's greeting there; returns the greeting.
+
+        For bots that greet a group they are added to: later replies are then not mixed up
+        with the greeting.
+        """
+        mark = self.mark()
+        self.add_bot_to_group(chat_id, **kwargs)
+        (greeting,) = self.wait_for_messages(chat_id, since=mark, timeout=timeout)
+        return greeting
+
     def remove_bot_from_group(self, chat_id: int, *, by_user_id: int = 1000) -> None:
         """The bot is kicked: my_chat_member (kicked); later calls to the chat get 403."""
         with self._lock:

@@ -1,0 +1,155 @@
+"""Groups end to end: greeting, privacy advice, ID numbers, skipped questions, group /stats.
+
+The real `python -m bot run` against the local Bot API server.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from bot import KNOWLEDGE_DIR
+from tests.botapi import BotApiServer, BotProcess, wait_for_row
+
+ADMIN = 9001  # the bot's admin
+GROUP_ADMIN = 9301
+MEMBER = 9302
+VALID_ID = "11010519491231002X"
+CLOCK = "2026-11-23T10:00:00"
+
+
+@pytest.fixture(scope="module")
+def shared_server():
+    with BotApiServer() as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("groups")
+    shutil.copytree(KNOWLEDGE_DIR, path / "knowledge")
+    (path / "clock").write_text(CLOCK, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def bot(shared_server, workdir):
+    env = {"DATABASE_PATH": str(workdir / "bot.db"), "ADMIN_IDS": str(ADMIN),
+           "BOT_CLOCK_FILE": str(workdir / "clock"), "KNOWLEDGE_DIR": str(workdir / "knowledge")}
+    with BotProcess(shared_server, ["-m", "bot", "run"], env=env,
+                    log_path=workdir / "bot.log") as proc:
+        yield proc
+
+
+@pytest.fixture
+def server(shared_server, bot):
+    shared_server.reset()
+    return shared_server
+
+
+@pytest.fixture
+def db(workdir, bot):
+    conn = sqlite3.connect(workdir / "bot.db", timeout=10, isolation_level=None)
+    yield conn
+    conn.close()
+
+
+def test_greets_once_with_a_three_step_setup(server) -> None:
+    group = -5001
+    mark = server.mark()
+    server.add_bot_to_group(group, title="幸福社区老年群")
+    (greeting,) = server.wait_for_messages(group, since=mark)
+    text = greeting["text"]
+    assert "养老金认证助手" in text and "@我" in text
+    for step, command in enumerate(("/autoanswer", "/remind", "/broadcast"), 1):
+        assert f"{step}. 发 {command}" in text
+    assert "隐私模式" not in text and len(text) < 300
+    time.sleep(1.0)  # my_chat_member and new_chat_members: still one greeting
+    assert len(server.sent_messages(group)) == 1
+    server.set_chat_admins(group, [GROUP_ADMIN])  # promotions are not greeted again
+    server.remove_bot_from_group(group)
+    time.sleep(0.5)
+    assert len(server.sent_messages(group)) == 1
+
+
+def test_autoanswer_advice_is_what_admins_can_do(server) -> None:
+    group = -5002
+    server.join_group(group)
+    server.set_chat_admins(group, [GROUP_ADMIN], bot_is_admin=False)
+    (enabled,) = server.ask(GROUP_ADMIN, "/autoanswer on", chat_id=group)
+    text = enabled["text"]
+    assert "已开启" in text and "隐私模式" not in text
+    assert "@我" in text and "回复我的消息" in text and "/ask" in text
+    assert "设为本群管理员" in text
+    server.set_chat_admins(group, [GROUP_ADMIN], bot_is_admin=True)
+    (again,) = server.ask(GROUP_ADMIN, "/autoanswer on", chat_id=group)
+    assert "每条消息" in again["text"] and "设为本群管理员" not in again["text"]
+    (helped,) = server.ask(MEMBER, "/help", chat_id=group)
+    assert "隐私模式" not in helped["text"]
+
+
+def test_id_number_is_deleted_when_the_bot_may(server, db, workdir) -> None:
+    group = -5003
+    server.join_group(group)
+    server.set_chat_admins(group, [GROUP_ADMIN])  # the bot is an admin: it may delete
+    posted = server.send_text(MEMBER, f"我的身份证{VALID_ID}，帮我查查认证", chat_id=group)
+    (notice,) = server.wait_for_messages(group)
+    assert "已经把那条消息删掉了" in notice["text"]
+    assert VALID_ID not in notice["text"] and "1101" not in notice["text"]
+    (deleted,) = server.wait_for("deleteMessage", chat_id=group)
+    assert int(deleted.params["message_id"]) == posted["message_id"]
+    assert server.get_message(group, posted["message_id"]) is None
+    time.sleep(0.5)
+    stored = "\n".join(db.iterdump())
+    assert VALID_ID not in stored
+    assert VALID_ID not in (workdir / "bot.log").read_text(encoding="utf-8")
+
+
+def test_id_number_sender_is_asked_to_delete_when_the_bot_may_not(server, db) -> None:
+    group = -5004
+    server.join_group(group)
+    server.set_chat_admins(group, [GROUP_ADMIN], bot_is_admin=False)
+    mention = f"@{server.bot_user['username']}"
+    posted = server.send_text(MEMBER, f"{mention} 我的卡号 6222 0212 3456 7890 123 认证用",
+                              chat_id=group)
+    (notice,) = server.wait_for_messages(group)
+    assert "没有删除消息的权限" in notice["text"] and "长按" in notice["text"]
+    assert notice["reply_to_message"]["message_id"] == posted["message_id"]
+    assert "6222" not in notice["text"]
+    assert not server.calls("deleteMessage")
+    assert server.get_message(group, posted["message_id"]) is not None
+
+
+def test_skipped_questions_are_counted_and_shown_to_group_admins(server, db) -> None:
+    group = -5005
+    server.join_group(group, title="幸福社区")
+    server.set_chat_admins(group, [GROUP_ADMIN])
+    server.ask(GROUP_ADMIN, "/autoanswer on", chat_id=group)
+    (answered,) = server.ask(MEMBER, "我妈在外地怎么认证", chat_id=group)
+    assert "依据：" in answered["text"]
+    mark = server.mark()
+    server.send_text(MEMBER, "刷脸老是不过咋整", chat_id=group)  # not sure enough: no reply
+    server.send_text(MEMBER, "今天天气不错", chat_id=group)  # chatter: not counted
+    wait_for_row(db, "select 1 from questions where chat_id = ? and kind = 'skipped'", (group,))
+    assert not server.sent_messages(group, since=mark)
+    (row,) = db.execute("select text, entry_id from questions where chat_id = ? and "
+                        "kind = 'skipped'", [group]).fetchall()
+    assert row == ("刷脸老是不过咋整", "face-fail-repeated")
+
+    (refused,) = server.ask(MEMBER, "/stats", chat_id=group)
+    assert refused["text"].startswith("抱歉") and "管理员" in refused["text"]
+    (stats,) = server.ask(GROUP_ADMIN, "/stats", chat_id=group)
+    text = stats["text"]
+    assert "幸福社区" in text and "问了我 2 个" in text
+    assert "我回答了 1 个" in text and "没有回答 1 个" in text
+    assert "刷脸老是不过咋整" in text
+    assert "通知：发到本群 0 条" in text and "定期提醒：发到本群 0 次" in text
+    assert not server.calls("sendPhoto")
+    assert "已屏蔽" not in text and "订阅用户" not in text
+
+    (private,) = server.ask(ADMIN, "/stats")  # the bot admin's /stats is unchanged
+    assert "订阅用户" in private["text"]
