@@ -192,3 +192,12 @@ def test_one_profile_is_offered_by_both_flows(server, bot):
     assert _labels(scheme)[0] == "用 城乡居民养老"
     city = _press(server, other, scheme, "用 城乡居民养老")
     assert "用 郑州" in _labels(city)
+
+
+def test_voice_gets_the_speech_to_text_tip_and_a_photo_the_plain_note(server, bot):
+    server.send_voice(3090)
+    (reply,) = server.wait_for_messages(3090)
+    assert "语音输入" in reply["text"] and "话筒" in reply["text"]
+    server.send_photo(3090)
+    (reply,) = server.wait_for_messages(3090)
+    assert "文字" in reply["text"] and "语音输入" not in reply["text"]

@@ -254,7 +254,10 @@ async def migrate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Voice, stickers, photos, files: explain that the bot reads text."""
     _remember(update, context)
-    await update.effective_message.reply_text(texts.NON_TEXT, reply_markup=main_keyboard())
+    message = update.effective_message
+    voice = message.voice is not None or message.audio is not None or message.video_note is not None
+    await message.reply_text(texts.NON_TEXT_VOICE if voice else texts.NON_TEXT,
+                             reply_markup=main_keyboard())
 
 
 async def suggestion_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
