@@ -201,3 +201,39 @@ def test_voice_gets_the_speech_to_text_tip_and_a_photo_the_plain_note(server, bo
     server.send_photo(3090)
     (reply,) = server.wait_for_messages(3090)
     assert "文字" in reply["text"] and "语音输入" not in reply["text"]
+
+
+def _first_screen(message: dict) -> str:
+    return message["text"].split("\n\n")[0]
+
+
+def test_deadline_flow_result_is_a_short_card_with_next_steps(server, bot):
+    user = 3100
+    (scheme,) = server.ask(user, "/deadline")
+    _press(server, user, scheme, "企业职工基本养老保险")
+    server.ask(user, "锦州")
+    (card,) = server.ask(user, "2025年3月10日")
+    lines = _first_screen(card).split("\n")
+    assert lines[0] == "下次截止日：2026年3月10日" and lines[1] == "还剩129天"
+    assert lines[2].startswith("要做什么") and len(_first_screen(card)) <= 150
+    assert "锦州" in card["text"]
+    buttons = dict(_buttons(card))
+    assert buttons["怎么认证"] == "sug:how-to-certify" and "设提醒" in buttons
+    assert "错过了怎么补" not in buttons
+    remind = _press(server, user, card, "设提醒")
+    assert "第1步" in remind["text"] and _labels(remind)[0] == "用 企业退休"
+    server.ask(user, "取消")
+
+
+def test_overdue_free_text_card_says_how_to_check_first(server, bot):
+    user = 3101
+    (card,) = server.ask(user, "企业退休，去年3月10号认证的，下次什么时候？")
+    first = _first_screen(card)
+    assert len(first) <= 150 and "已超期236天" in first and "暂停" in first
+    check, todo = first.index("查上次认证时间"), first.index("要做什么")
+    assert check < todo and "数据比对" in first
+    buttons = dict(_buttons(card))
+    assert buttons["错过了怎么补"] == "sug:missed-makeup"
+    assert buttons["怎么认证"] == "sug:how-to-certify" and "设提醒" in buttons
+    how = _press(server, user, card, "怎么认证")
+    assert "依据：" in how["text"]

@@ -14,6 +14,7 @@ from telegram.ext import (
 )
 
 from bot.dates import DateParseError, parse_date_match
+from bot.deadline_chat import deadline_card
 from bot.places_typo import closest_places
 from bot.regions import lookup_region, rule_for
 from bot.rules import compute_deadline
@@ -24,7 +25,7 @@ from bot.tg.callbacks import answer_query
 from bot.tg.flow import add_navigation, clear_prompt, finish, prompt, with_nav
 from bot.tg.keyboards import (
     city_keyboard,
-    feedback_keyboard,
+    deadline_card_keyboard,
     place_guess_keyboard,
     scheme_keyboard,
 )
@@ -167,8 +168,8 @@ async def date_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         user_id=user_id, text=f"/deadline {scheme} {region or ''}", kind="deadline",
         entry_id="next-due-how", score=1.0, question_id=svc.question_ids.take())
     await clear_prompt(context)
-    await send_text(context.bot, update.effective_chat.id, result.explanation,
-                    reply_markup=feedback_keyboard(question_id))
+    await send_text(context.bot, update.effective_chat.id, deadline_card(result),
+                    reply_markup=deadline_card_keyboard(result.status == "overdue", question_id))
     return ConversationHandler.END
 
 

@@ -111,3 +111,17 @@ def place_guess_keyboard(names: list[str], *, prefix: str, skip: str) -> InlineK
     """"您是说锦州吗？": one button per close name (data `prefix` + name), then 跳过."""
     rows = [[InlineKeyboardButton(name, callback_data=f"{prefix}{name}") for name in names]]
     return InlineKeyboardMarkup([*rows, [InlineKeyboardButton("跳过", callback_data=skip)]])
+
+
+REMIND_START = "rmf:start"  # 设提醒 under a deadline card: starts /remind
+
+
+def deadline_card_keyboard(overdue: bool, question_id: int | None) -> InlineKeyboardMarkup:
+    """Under a deadline card: 怎么认证 · 设提醒 (· 错过了怎么补 when overdue), then 有用 / 没用."""
+    rows = [[InlineKeyboardButton("怎么认证", callback_data="sug:how-to-certify"),
+             InlineKeyboardButton("设提醒", callback_data=REMIND_START)]]
+    if overdue:
+        rows.append([InlineKeyboardButton("错过了怎么补", callback_data="sug:missed-makeup")])
+    if question_id is not None:
+        rows.append(_feedback_row(question_id))
+    return InlineKeyboardMarkup(rows)

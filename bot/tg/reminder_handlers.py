@@ -58,7 +58,13 @@ from bot.tg import texts
 from bot.tg.callbacks import INVALID_BUTTON, answer_query, callback_id, callback_index
 from bot.tg.deadline_flow import HOW_TO_FIND_DATE, SKIP_WORDS, UNKNOWN_DATE_WORDS
 from bot.tg.flow import add_navigation, clear_prompt, finish, nav_row, prompt, with_nav
-from bot.tg.keyboards import city_keyboard, main_keyboard, place_guess_keyboard, scheme_keyboard
+from bot.tg.keyboards import (
+    REMIND_START,
+    city_keyboard,
+    main_keyboard,
+    place_guess_keyboard,
+    scheme_keyboard,
+)
 from bot.tg.sending import retry_delay
 from bot.tg.services import Services, services
 
@@ -238,6 +244,12 @@ async def remind_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> in
                       svc.clock.now())
     context.user_data[FLOW_KEY] = {}
     return await _ask(update, context, SCHEME)
+
+
+async def remind_from_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """设提醒 under a deadline card."""
+    await answer_query(update.callback_query)
+    return await remind_start(update, context)
 
 
 async def scheme_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
@@ -422,6 +434,7 @@ def remind_conversation() -> ConversationHandler:
         entry_points=[
             CommandHandler("remind", remind_start, filters=private),
             MessageHandler(private & filters.Regex(f"^{texts.BUTTON_REMIND}$"), remind_start),
+            CallbackQueryHandler(remind_from_button, pattern=f"^{REMIND_START}$"),
         ],
         states=add_navigation({
             SCHEME: [CallbackQueryHandler(scheme_chosen, pattern=r"^rmf:s:")],
