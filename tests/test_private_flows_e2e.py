@@ -237,3 +237,19 @@ def test_overdue_free_text_card_says_how_to_check_first(server, bot):
     assert buttons["怎么认证"] == "sug:how-to-certify" and "设提醒" in buttons
     how = _press(server, user, card, "怎么认证")
     assert "依据：" in how["text"]
+
+
+def test_remind_offers_whose_pension_it_was_last_time(server, bot):
+    user = 3110
+    for _ in range(2):
+        (scheme,) = server.ask(user, "/remind")
+        _press(server, user, scheme, "城乡居民基本养老保险")
+        server.ask(user, "郑州")
+        (label,) = server.ask(user, "2025年5月1日")
+        if _labels(label)[0] == "用 父亲":
+            break
+        confirm = _press(server, user, label, "父亲")
+        _press(server, user, confirm, "✅ 确认")
+    assert _labels(label)[0] == "用 父亲"
+    confirm = _press(server, user, label, "用 父亲")
+    assert "提醒对象：父亲" in confirm["text"]

@@ -113,10 +113,21 @@ NO_REMINDERS = "您还没有设置提醒。发 /remind 或点“设置提醒”�
 # --- keyboards -------------------------------------------------------------------------------
 
 
-def _label_keyboard() -> InlineKeyboardMarkup:
+def _label_keyboard(last: str | None = None) -> InlineKeyboardMarkup:
+    """Whose pension: one button per choice; the one used last time first, as "用 父亲"."""
     buttons = [InlineKeyboardButton(label, callback_data=f"rmf:l:{i}")
                for i, label in enumerate(rm.LABEL_CHOICES)]
-    return InlineKeyboardMarkup([buttons[i:i + 4] for i in range(0, len(buttons), 4)])
+    rows = [buttons[i:i + 4] for i in range(0, len(buttons), 4)]
+    if last in rm.LABEL_CHOICES:
+        rows.insert(0, [InlineKeyboardButton(
+            f"用 {last}", callback_data=f"rmf:l:{rm.LABEL_CHOICES.index(last)}")])
+    return InlineKeyboardMarkup(rows)
+
+
+def _last_label(db: sqlite_utils.Database, user_id: int) -> str | None:
+    """Whose pension the user set a reminder for last (the profile's 本人/父亲/母亲…)."""
+    existing = rm.user_reminders(db, user_id)
+    return existing[-1].label if existing else None
 
 
 def reminder_keyboard(reminder_id: int) -> InlineKeyboardMarkup:
@@ -229,7 +240,8 @@ async def _ask(update: Update, context: ContextTypes.DEFAULT_TYPE, state: object
     elif state == LAST_DATE:
         await prompt(update, context, lead + ASK_DATE, with_nav(None, NAV))
     elif state == LABEL:
-        await prompt(update, context, lead + ASK_LABEL, with_nav(_label_keyboard(), NAV))
+        last = _last_label(_svc(context).db, update.effective_user.id)
+        await prompt(update, context, lead + ASK_LABEL, with_nav(_label_keyboard(last), NAV))
     else:  # CONFIRM: back from here is the label again
         return await _ask(update, context, LABEL, lead)
     return state  # type: ignore[return-value]
