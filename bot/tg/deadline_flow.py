@@ -48,7 +48,7 @@ HOW_TO_FIND_DATE = (
     "1. 翻一翻手机短信，认证成功后很多地方会收到12333的短信；\n"
     "2. 打开认证用过的APP（如掌上12333、电子社保卡、当地人社APP），一般能看到认证记录；\n"
     "3. 拨打12333，或到社区、社保经办机构询问。\n"
-    "查到后把日期发给我就行，或者发 /cancel 先取消。"
+    "查到后把日期发给我就行，或者发“算了”先不弄了。"
 )
 REGION_KEY, SCHEME_KEY = "deadline_region", "deadline_scheme"
 NAV, CITY_NAV = "dl", "city"

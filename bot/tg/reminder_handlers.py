@@ -91,7 +91,7 @@ LEAD_PRESETS: tuple[tuple[tuple[int, ...], str], ...] = (
 )
 
 START_TEXT = (
-    "好的，我们来设置认证到期提醒，一共4步，随时可以发 /cancel 取消。\n"
+    "好的，我们来设置认证到期提醒，一共4步，不想弄了随时点“取消”。\n"
     "第1步：领的是哪一种待遇？"
 )
 ASK_CITY = (
@@ -376,8 +376,9 @@ async def _confirm(update: Update, context: ContextTypes.DEFAULT_TYPE, label: st
         f"· 地区：{_place(flow.get('city'))}",
         f"· 上次认证：{cn_date(last)}" + ("（只知道月份，按1号算）" if flow.get("day_assumed")
                                        else ""),
-        f"· 规定：按{rule.label}，{rule.rule.describe()}",
         f"· 下次最晚：{cn_date(due)}（{_days_words(due, today)}）",
+        "",  # the rule and the plan below the first screen
+        f"按{rule.label}：{rule.rule.describe()}",
     ]
     if due < today:
         lines.append("已经过了截止日期，请尽快补认证；办好后在 /myreminders 里点“我已认证”，"
