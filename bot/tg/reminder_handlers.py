@@ -260,7 +260,11 @@ async def remind_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> in
 
 async def remind_from_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     """设提醒 under a deadline card."""
-    await answer_query(update.callback_query)
+    query = update.callback_query
+    if query.data != REMIND_START:  # PTB lets empty callback data through any pattern
+        await answer_query(query, INVALID_BUTTON, alert=True)
+        return ConversationHandler.END
+    await answer_query(query)
     return await remind_start(update, context)
 
 
