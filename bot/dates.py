@@ -278,9 +278,24 @@ def scan_date(text: str, today: date, *, strict: bool = False) -> DateMatch | No
 _TRIM = "。.，,！!？?、；;：: "
 
 
+# Words around a date typed as the answer to "上次认证是哪一天？": 去年三月份吧, 是3月10号认证的.
+# (左右 is not one of them: an approximate date stays a question for the user.)
+_LEAD_FILLER = re.compile(r"^(?:我|俺|好像|大概|大约|应该|可能|估计|记得|差不多|是|在|就)+")
+_TAIL_FILLER = re.compile(r"(?:的时候|那会儿?|那时候?|那天|时|的|认证|刷脸|刷的脸|认的|刷的|"
+                          r"办的|弄的|做的|去的|了|吧|吗|啊|呀|呢|哦|嗯|好像|"
+                          r"[。.，,！!？?~～、 ])+$")
+
+
 def parse_date_match(text: str, today: date) -> DateMatch:
-    """The whole of `text` must be one date; raises DateParseError otherwise."""
+    """The whole of `text` must be one date (a few words around it are allowed: 去年三月份吧);
+    raises DateParseError otherwise."""
     prepared = _prepare(text).strip(_TRIM)
+    trimmed = _TAIL_FILLER.sub("", _LEAD_FILLER.sub("", prepared))
+    if trimmed and trimmed != prepared:
+        try:
+            return parse_date_match(trimmed, today)
+        except DateParseError:
+            pass  # the words were part of it after all: judge the whole text below
     if not prepared:
         raise DateParseError(f"请告诉我一个日期，{EXAMPLE}。")
     if re.fullmatch(_YEAR_ABS + "?|" + _YEAR_REL + "年?", prepared):

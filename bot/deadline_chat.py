@@ -136,3 +136,46 @@ def reply_to_deadline_question(text: str, today: date) -> DeadlineReply | None:
 
 def _mentions_deadline(text: str) -> bool:
     return bool(re.search(r"到期|截止|截至|过期|超期|逾期", text))
+
+
+CARD_LIMIT = 150  # characters a small phone shows before the footer
+_ASSUMED = re.compile(r"只知道月份，按(\d+月1日)")
+
+
+def _month_words(key: str) -> str:
+    year, month = key.split("-")
+    return f"{int(year)}年{int(month)}月"
+
+
+def deadline_card(result: DeadlineResult) -> str:
+    """The calculator's answer as a short card for a chat: 下次截止日 / 还剩几天 or 已超期 /
+    要做什么, one per line; when overdue, first how to check whether data matching has already
+    certified the person. A footer line says which rule was used.
+
+    The long `result.explanation` stays what the command line and `ask --json` give.
+    """
+    assumed = next((m.group(1) for m in map(_ASSUMED.match, result.notes) if m), None)
+    due = cn_date(result.due)
+    lines = [f"下次截止日：{due}" + (f"（只知道月份，先按{assumed}算）" if assumed else "")]
+    where = result.region.city or result.region.province if result.region else None
+    passive = rule_for(result.scheme, where).passive if where else None
+    if passive is not None:
+        lines.insert(0, f"{passive.who}的一般由社保自动核对，不用自己办；其他人看下面：")
+    if result.status == "overdue":
+        stop = (f"，从{_month_words(result.suspended_from)}起暂停发放"
+                if result.suspended_from else "")
+        lines.append(f"已超期{-result.days_left}天{stop}（暂停不是取消）")
+        lines.append("先查一查：社保可能已用数据比对替您认证了，打12333或用掌上12333查上次认证时间。")
+        back = result.if_certified_today
+        resume = f"，预计{_month_words(back.resume_month)}起恢复并补发" if back else ""
+        lines.append(f"要做什么：没认证上就尽快补认证{resume}。")
+    elif result.days_left == 0:
+        lines.append("今天就是最后一天")
+        lines.append("要做什么：今天就去认证，手机刷脸或去社区都行。")
+    else:
+        lines.append(f"还剩{result.days_left}天" + ("，该抓紧了" if result.status == "due_soon"
+                                                else ""))
+        lines.append(f"要做什么：{due}之前认证一次，手机刷脸或去社区都行。")
+    place = f"{where}，" if where and where not in result.rule_label else ""
+    footer = f"{place}按{result.rule_label}推算，以当地社保经办机构规定为准。"
+    return "\n".join(lines) + "\n\n" + footer

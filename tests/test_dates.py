@@ -206,3 +206,13 @@ def test_never_crashes(text, today):
         parse_date(text, today)
     except DateParseError as exc:
         assert str(exc)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("去年三月份吧", date(2024, 3, 1)),
+    ("是去年三月份吧。", date(2024, 3, 1)),
+    ("今年三月份认证的", date(2025, 3, 1)),
+])
+def test_words_around_a_month_are_allowed_and_the_day_is_assumed(text, expected):
+    found = parse_date_match(text, date(2025, 11, 1))
+    assert found.date == expected and found.day_assumed

@@ -193,3 +193,25 @@ def test_any_text_gets_a_reply_or_none(text):
     reply = ask(text)
     if reply is not None:
         assert reply.text and (reply.complete == (reply.result is not None))
+
+
+@pytest.mark.parametrize("text", [
+    "企业退休，去年3月10号认证的，下次什么时候？",
+    "我在上海，企业退休，去年3月10号认证的，下次什么时候？",
+    "居民养老金 2025.9.1 认证的",
+    "企业退休，今年3月份认证的",
+])
+def test_card_is_short_and_one_fact_per_line(text):
+    from bot.deadline_chat import CARD_LIMIT, deadline_card
+
+    reply = ask(text)
+    card = deadline_card(reply.result)
+    first, footer = card.split("\n\n")
+    assert len(first) <= CARD_LIMIT + 5 and "规定为准" in footer
+    assert f"下次截止日：{reply.result.due.year}年" in first and "要做什么" in first
+    if reply.result.status == "overdue":
+        assert first.index("查上次认证时间") < first.index("要做什么")
+    else:
+        assert f"还剩{reply.result.days_left}天" in first
+    if "月份" in text:
+        assert "只知道月份" in first

@@ -20,6 +20,7 @@ from telegram.error import ChatMigrated, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.answers import DEADLINE_ENTRY, Reply, answer, format_entry, sources_text, topic_reply
+from bot.deadline_chat import deadline_card, reply_to_deadline_question
 from bot.normalize import normalize
 from bot.safety import redact
 from bot.schemes import display_name
@@ -35,7 +36,12 @@ from bot.storage import (
 )
 from bot.tg import groups, service, texts
 from bot.tg.callbacks import INVALID_BUTTON, answer_query, callback_id
-from bot.tg.keyboards import answer_keyboard, main_keyboard, without_more
+from bot.tg.keyboards import (
+    answer_keyboard,
+    deadline_card_keyboard,
+    main_keyboard,
+    without_more,
+)
 from bot.tg.sending import send_text
 from bot.tg.services import Services, services
 
@@ -88,12 +94,16 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 
 async def _send_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply,
-                      *, reply_to: int | None = None) -> Message:
-    """Send the reply with its buttons, then store the (redacted) question."""
+                      *, reply_to: int | None = None, card_overdue: bool | None = None
+                      ) -> Message:
+    """Send the reply with its buttons, then store the (redacted) question.
+
+    `card_overdue` is set when the reply is a deadline card: its own buttons go under it."""
     svc = services(context)
     chat, user = update.effective_chat, update.effective_user
     question_id = svc.question_ids.take()
-    markup = service.with_service_buttons(answer_keyboard(reply, question_id), reply)
+    markup = (service.with_service_buttons(answer_keyboard(reply, question_id), reply)
+              if card_overdue is None else deadline_card_keyboard(card_overdue, question_id))
     try:
         return await _send(context, chat.id, reply.text, markup, reply_to)
     finally:  # after the reply, so the user does not wait for it; stored even if sending failed
@@ -124,9 +134,21 @@ async def private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if reply is None:
         reply = _with_deadline_memory(context, message.text, svc, user_id)
     try:
-        await _send_reply(update, context, reply)
+        await _send_reply(update, context, reply, card_overdue=_as_card(reply, svc))
     finally:  # the user row is bookkeeping: write it once the answer is on its way
         _remember(update, context)
+
+
+def _as_card(reply: Reply, svc: Services) -> bool | None:
+    """A complete deadline reply becomes the short card (warnings stay on top); returns whether
+    it is overdue, or None when the reply is not a deadline result."""
+    if reply.kind != "deadline" or not reply.complete:
+        return None
+    found = reply_to_deadline_question(reply.question, svc.clock.today())
+    if found is None or found.result is None:
+        return None
+    reply.text = "\n\n".join([*reply.warnings, deadline_card(found.result)])
+    return found.result.status == "overdue"
 
 
 def _remembered_city(svc: Services, user_id: int | None) -> str | None:
@@ -259,7 +281,10 @@ async def migrate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Voice, stickers, photos, files: explain that the bot reads text."""
     _remember(update, context)
-    await update.effective_message.reply_text(texts.NON_TEXT, reply_markup=main_keyboard())
+    message = update.effective_message
+    voice = message.voice is not None or message.audio is not None or message.video_note is not None
+    await message.reply_text(texts.NON_TEXT_VOICE if voice else texts.NON_TEXT,
+                             reply_markup=main_keyboard())
 
 
 async def suggestion_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

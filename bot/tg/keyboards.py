@@ -82,10 +82,21 @@ def _feedback_row(question_id: int) -> list[InlineKeyboardButton]:
             InlineKeyboardButton("👎 没用", callback_data=f"fb:{question_id}:0")]
 
 
-def scheme_keyboard(prefix: str) -> InlineKeyboardMarkup:
-    """One big button per kind of benefit; callback data is `prefix` + scheme key."""
-    return InlineKeyboardMarkup([[InlineKeyboardButton(s.name, callback_data=f"{prefix}{s.key}")]
-                                 for s in SCHEMES.values()])
+# What a remembered scheme is called on its "用 …" button: the words people use.
+SCHEME_WORDS = {"enterprise": "企业退休", "institution": "机关事业退休", "resident": "城乡居民养老",
+                "survivor": "遗属待遇", "injury": "工伤待遇"}
+
+
+def scheme_keyboard(prefix: str, saved: str | None = None) -> InlineKeyboardMarkup:
+    """One big button per kind of benefit; callback data is `prefix` + scheme key.
+
+    With a remembered scheme, "用 企业退休" comes first."""
+    rows = [[InlineKeyboardButton(s.name, callback_data=f"{prefix}{s.key}")]
+            for s in SCHEMES.values()]
+    if saved in SCHEMES:
+        word = SCHEME_WORDS.get(saved, SCHEMES[saved].short)
+        rows.insert(0, [InlineKeyboardButton(f"用 {word}", callback_data=f"{prefix}{saved}")])
+    return InlineKeyboardMarkup(rows)
 
 
 def city_keyboard(saved_city: str | None, *, skip: str, saved: str) -> InlineKeyboardMarkup:
@@ -94,3 +105,23 @@ def city_keyboard(saved_city: str | None, *, skip: str, saved: str) -> InlineKey
     if saved_city:
         buttons.insert(0, InlineKeyboardButton(f"用 {saved_city}", callback_data=saved))
     return InlineKeyboardMarkup([buttons])
+
+
+def place_guess_keyboard(names: list[str], *, prefix: str, skip: str) -> InlineKeyboardMarkup:
+    """"您是说锦州吗？": one button per close name (data `prefix` + name), then 跳过."""
+    rows = [[InlineKeyboardButton(name, callback_data=f"{prefix}{name}") for name in names]]
+    return InlineKeyboardMarkup([*rows, [InlineKeyboardButton("跳过", callback_data=skip)]])
+
+
+REMIND_START = "rmf:start"  # 设提醒 under a deadline card: starts /remind
+
+
+def deadline_card_keyboard(overdue: bool, question_id: int | None) -> InlineKeyboardMarkup:
+    """Under a deadline card: 怎么认证 · 设提醒 (· 错过了怎么补 when overdue), then 有用 / 没用."""
+    rows = [[InlineKeyboardButton("怎么认证", callback_data="sug:how-to-certify"),
+             InlineKeyboardButton("设提醒", callback_data=REMIND_START)]]
+    if overdue:
+        rows.append([InlineKeyboardButton("错过了怎么补", callback_data="sug:missed-makeup")])
+    if question_id is not None:
+        rows.append(_feedback_row(question_id))
+    return InlineKeyboardMarkup(rows)

@@ -41,6 +41,7 @@ from bot import reminders as rm
 from bot.broadcasts import TokenBucket
 from bot.clock import Clock
 from bot.dates import DateParseError, parse_date_match
+from bot.places_typo import closest_places
 from bot.regions import lookup_region, rule_for
 from bot.rules import cn_date
 from bot.safety import redact
@@ -51,11 +52,19 @@ from bot.storage import (
     migrate_group,
     remember_group,
     remember_user,
+    set_user_profile,
 )
 from bot.tg import texts
 from bot.tg.callbacks import INVALID_BUTTON, answer_query, callback_id, callback_index
 from bot.tg.deadline_flow import HOW_TO_FIND_DATE, SKIP_WORDS, UNKNOWN_DATE_WORDS
-from bot.tg.keyboards import city_keyboard, main_keyboard, scheme_keyboard
+from bot.tg.flow import add_navigation, clear_prompt, finish, nav_row, prompt, with_nav
+from bot.tg.keyboards import (
+    REMIND_START,
+    city_keyboard,
+    main_keyboard,
+    place_guess_keyboard,
+    scheme_keyboard,
+)
 from bot.tg.sending import retry_delay
 from bot.tg.services import Services, services
 
@@ -82,7 +91,7 @@ LEAD_PRESETS: tuple[tuple[tuple[int, ...], str], ...] = (
 )
 
 START_TEXT = (
-    "好的，我们来设置认证到期提醒，一共4步，随时可以发 /cancel 取消。\n"
+    "好的，我们来设置认证到期提醒，一共4步，不想弄了随时点“取消”。\n"
     "第1步：领的是哪一种待遇？"
 )
 ASK_CITY = (
@@ -104,14 +113,21 @@ NO_REMINDERS = "您还没有设置提醒。发 /remind 或点“设置提醒”�
 # --- keyboards -------------------------------------------------------------------------------
 
 
-def _scheme_keyboard() -> InlineKeyboardMarkup:
-    return scheme_keyboard("rmf:s:")
-
-
-def _label_keyboard() -> InlineKeyboardMarkup:
+def _label_keyboard(last: str | None = None) -> InlineKeyboardMarkup:
+    """Whose pension: one button per choice; the one used last time first, as "用 父亲"."""
     buttons = [InlineKeyboardButton(label, callback_data=f"rmf:l:{i}")
                for i, label in enumerate(rm.LABEL_CHOICES)]
-    return InlineKeyboardMarkup([buttons[i:i + 4] for i in range(0, len(buttons), 4)])
+    rows = [buttons[i:i + 4] for i in range(0, len(buttons), 4)]
+    if last in rm.LABEL_CHOICES:
+        rows.insert(0, [InlineKeyboardButton(
+            f"用 {last}", callback_data=f"rmf:l:{rm.LABEL_CHOICES.index(last)}")])
+    return InlineKeyboardMarkup(rows)
+
+
+def _last_label(db: sqlite_utils.Database, user_id: int) -> str | None:
+    """Whose pension the user set a reminder for last (the profile's 本人/父亲/母亲…)."""
+    existing = rm.user_reminders(db, user_id)
+    return existing[-1].label if existing else None
 
 
 def reminder_keyboard(reminder_id: int) -> InlineKeyboardMarkup:
@@ -199,6 +215,38 @@ def _flow(context: ContextTypes.DEFAULT_TYPE) -> dict:
     return context.user_data.setdefault(FLOW_KEY, {})
 
 
+NAV = "rmf"
+
+
+def _saved_profile(context: ContextTypes.DEFAULT_TYPE, user_id: int) -> dict:
+    return get_user(_svc(context).db, user_id) or {}
+
+
+def _cleanup(context: ContextTypes.DEFAULT_TYPE) -> None:
+    context.user_data.pop(FLOW_KEY, None)
+    context.user_data.pop(LEADS_KEY, None)
+
+
+async def _ask(update: Update, context: ContextTypes.DEFAULT_TYPE, state: object,
+               lead: str = "") -> int:
+    """Ask one step of /remind (again), with 上一步 · 取消 under it."""
+    saved = _saved_profile(context, update.effective_user.id)
+    if state == SCHEME:
+        await prompt(update, context, lead + START_TEXT,
+                     with_nav(scheme_keyboard("rmf:s:", saved.get("scheme")), NAV))
+    elif state == CITY:
+        await prompt(update, context, lead + ASK_CITY, with_nav(city_keyboard(
+            saved.get("city"), skip="rmf:city:skip", saved="rmf:city:saved"), NAV))
+    elif state == LAST_DATE:
+        await prompt(update, context, lead + ASK_DATE, with_nav(None, NAV))
+    elif state == LABEL:
+        last = _last_label(_svc(context).db, update.effective_user.id)
+        await prompt(update, context, lead + ASK_LABEL, with_nav(_label_keyboard(last), NAV))
+    else:  # CONFIRM: back from here is the label again
+        return await _ask(update, context, LABEL, lead)
+    return state  # type: ignore[return-value]
+
+
 async def remind_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     """/remind or the 设置提醒 button in a private chat."""
     svc = _svc(context)
@@ -207,8 +255,17 @@ async def remind_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> in
         remember_user(svc.db, user.id, update.effective_chat.id, user.first_name or "",
                       svc.clock.now())
     context.user_data[FLOW_KEY] = {}
-    await update.effective_message.reply_text(START_TEXT, reply_markup=_scheme_keyboard())
-    return SCHEME
+    return await _ask(update, context, SCHEME)
+
+
+async def remind_from_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """设提醒 under a deadline card."""
+    query = update.callback_query
+    if query.data != REMIND_START:  # PTB lets empty callback data through any pattern
+        await answer_query(query, INVALID_BUTTON, alert=True)
+        return ConversationHandler.END
+    await answer_query(query)
+    return await remind_start(update, context)
 
 
 async def scheme_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
@@ -216,39 +273,45 @@ async def scheme_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> i
     key = (query.data or "").rsplit(":", 1)[-1]
     await answer_query(query)
     if key not in SCHEMES:
-        await query.message.reply_text(START_TEXT, reply_markup=_scheme_keyboard())
-        return SCHEME
+        return await _ask(update, context, SCHEME)
     _flow(context)["scheme"] = key
-    saved = (get_user(_svc(context).db, update.effective_user.id) or {}).get("city")
-    await query.message.reply_text(
-        f"好的：{SCHEMES[key].name}。\n{ASK_CITY}",
-        reply_markup=city_keyboard(saved, skip="rmf:city:skip", saved="rmf:city:saved"))
-    return CITY
+    return await _ask(update, context, CITY, f"好的：{SCHEMES[key].name}。\n")
 
 
 async def city_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     text = update.effective_message.text.strip()
     if any(word in text for word in SKIP_WORDS):
         _flow(context)["city"] = None
-        await update.effective_message.reply_text(f"好的，先按全国通用规则算。\n{ASK_DATE}")
-        return LAST_DATE
+        return await _ask(update, context, LAST_DATE, "好的，先按全国通用规则算。\n")
     region = lookup_region(text)
     if region is None:
-        await update.effective_message.reply_text(CITY_NOT_FOUND.format(place=text[:20]))
+        guesses = [r.short for r in closest_places(text)]
+        if guesses:
+            await prompt(update, context,
+                         texts.PLACE_GUESS.format(place=text[:20], first=guesses[0]),
+                         with_nav(place_guess_keyboard(guesses, prefix="rmf:city:c:",
+                                                       skip="rmf:city:skip"), NAV))
+        else:
+            await prompt(update, context, CITY_NOT_FOUND.format(place=text[:20]), with_nav(
+                city_keyboard(None, skip="rmf:city:skip", saved="rmf:city:saved"), NAV))
         return CITY
     _flow(context)["city"] = region.short
-    await update.effective_message.reply_text(f"好的：{region.display}。\n{ASK_DATE}")
-    return LAST_DATE
+    return await _ask(update, context, LAST_DATE, f"好的：{region.display}。\n")
 
 
 async def city_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     query = update.callback_query
     await answer_query(query)
-    saved = (get_user(_svc(context).db, update.effective_user.id) or {}).get("city")
-    city = saved if query.data == "rmf:city:saved" else None
+    data = query.data or ""
+    if data.startswith("rmf:city:c:"):
+        region = lookup_region(data[len("rmf:city:c:"):])
+        city = region.short if region else None
+    elif data == "rmf:city:saved":
+        city = _saved_profile(context, update.effective_user.id).get("city")
+    else:
+        city = None
     _flow(context)["city"] = city
-    await query.message.reply_text(f"好的：{_place(city)}。\n{ASK_DATE}")
-    return LAST_DATE
+    return await _ask(update, context, LAST_DATE, f"好的：{_place(city)}。\n")
 
 
 async def date_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
@@ -274,8 +337,7 @@ async def date_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
                         day_assumed=found.day_assumed)
     flow.update(last=found.date.isoformat(), due=result.due.isoformat(),
                 day_assumed=found.day_assumed)
-    await message.reply_text(ASK_LABEL, reply_markup=_label_keyboard())
-    return LABEL
+    return await _ask(update, context, LABEL)
 
 
 async def label_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
@@ -283,8 +345,7 @@ async def label_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> in
     index = callback_index(query.data, 2, len(rm.LABEL_CHOICES))
     if index is None:
         await answer_query(query, INVALID_BUTTON)
-        await query.message.reply_text(ASK_LABEL, reply_markup=_label_keyboard())
-        return LABEL
+        return await _ask(update, context, LABEL)
     await answer_query(query)
     label = rm.LABEL_CHOICES[index]
     return await _confirm(update, context, label)
@@ -294,7 +355,7 @@ async def label_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int
     try:
         label = rm.clean_label(redact(update.effective_message.text))
     except rm.ReminderError as exc:
-        await update.effective_message.reply_text(str(exc), reply_markup=_label_keyboard())
+        await prompt(update, context, str(exc), with_nav(_label_keyboard(), NAV))
         return LABEL
     return await _confirm(update, context, label)
 
@@ -319,8 +380,9 @@ async def _confirm(update: Update, context: ContextTypes.DEFAULT_TYPE, label: st
         f"· 地区：{_place(flow.get('city'))}",
         f"· 上次认证：{cn_date(last)}" + ("（只知道月份，按1号算）" if flow.get("day_assumed")
                                        else ""),
-        f"· 规定：按{rule.label}，{rule.rule.describe()}",
         f"· 下次请在{cn_date(due)}之前办好（{_days_words(due, today)}）",
+        "",  # the rule and the plan below the first screen
+        f"按{rule.label}：{rule.rule.describe()}",
     ]
     if due < today:
         lines.append("已经过了截止日期，请尽快补认证；办好后在 /myreminders 里点“我已认证”，"
@@ -331,8 +393,9 @@ async def _confirm(update: Update, context: ContextTypes.DEFAULT_TYPE, label: st
     if existing:
         lines.append(f"（会替换您之前给“{label}”设的提醒）")
     markup = InlineKeyboardMarkup([[InlineKeyboardButton("✅ 确认", callback_data="rmf:ok"),
-                                    InlineKeyboardButton("❌ 取消", callback_data="rmf:no")]])
-    await update.effective_message.reply_text("\n".join(lines), reply_markup=markup)
+                                    InlineKeyboardButton("❌ 取消", callback_data="rmf:no")],
+                                   [nav_row(NAV)[0]]])
+    await prompt(update, context, "\n".join(lines), markup)
     return CONFIRM
 
 
@@ -344,9 +407,11 @@ async def confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         await answer_query(query, FLOW_EXPIRED, alert=True)
         return ConversationHandler.END
     await answer_query(query, "已保存")
-    with contextlib.suppress(TelegramError):
-        await query.edit_message_reply_markup(None)
+    await clear_prompt(context)
     now = svc.clock.now()
+    # One profile: /deadline offers what was given here (and /remind what /deadline stored).
+    set_user_profile(svc.db, update.effective_user.id, scheme=flow["scheme"],
+                     city=flow.get("city"))
     try:
         reminder = rm.add_reminder(
             svc.db, user_id=update.effective_user.id, chat_id=update.effective_chat.id,
@@ -366,20 +431,12 @@ async def confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 
 async def declined(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     query = update.callback_query
-    context.user_data.pop(FLOW_KEY, None)
     await answer_query(query)
-    with contextlib.suppress(TelegramError):
-        await query.edit_message_reply_markup(None)
-    await query.message.reply_text("好的，没有设置。需要时再发 /remind。",
-                                   reply_markup=main_keyboard())
-    return ConversationHandler.END
+    return await finish(update, context, "好的，没有设置。需要时再发 /remind。", cleanup=_cleanup)
 
 
 async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    context.user_data.pop(FLOW_KEY, None)
-    context.user_data.pop(LEADS_KEY, None)
-    await update.effective_message.reply_text(texts.CANCELLED, reply_markup=main_keyboard())
-    return ConversationHandler.END
+    return await finish(update, context, cleanup=_cleanup)
 
 
 async def stale_flow_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -394,8 +451,9 @@ def remind_conversation() -> ConversationHandler:
         entry_points=[
             CommandHandler("remind", remind_start, filters=private),
             MessageHandler(private & filters.Regex(f"^{texts.BUTTON_REMIND}$"), remind_start),
+            CallbackQueryHandler(remind_from_button, pattern=f"^{REMIND_START}$"),
         ],
-        states={
+        states=add_navigation({
             SCHEME: [CallbackQueryHandler(scheme_chosen, pattern=r"^rmf:s:")],
             CITY: [CallbackQueryHandler(city_button, pattern=r"^rmf:city:"),
                    MessageHandler(private_text, city_typed)],
@@ -404,7 +462,8 @@ def remind_conversation() -> ConversationHandler:
                     MessageHandler(private_text, label_typed)],
             CONFIRM: [CallbackQueryHandler(confirmed, pattern=r"^rmf:ok$"),
                       CallbackQueryHandler(declined, pattern=r"^rmf:no$")],
-        },
+        }, prefix=NAV, order=(SCHEME, CITY, LAST_DATE, LABEL, CONFIRM), ask=_ask,
+            start=remind_start, cleanup=_cleanup),
         fallbacks=[CommandHandler("cancel", cancel)],
         name="remind",
         conversation_timeout=30 * 60,

@@ -1,0 +1,255 @@
+"""Forgiving private flows, end to end against the local Bot API server: stop/back words and
+buttons in /deadline, /city and /remind; typos in places and dates; one remembered profile;
+finished steps lose their buttons."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.botapi import BotApiServer, BotProcess
+
+pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+
+
+@pytest.fixture(scope="module")
+def server():
+    with BotApiServer() as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def bot(server, tmp_path_factory):
+    workdir: Path = tmp_path_factory.mktemp("flows")
+    (workdir / "clock").write_text("2025-11-01T10:00:00", encoding="utf-8")
+    env = {"DATABASE_PATH": str(workdir / "bot.db"), "BOT_CLOCK_FILE": str(workdir / "clock")}
+    with BotProcess(server, ["-m", "bot", "run"], env=env, log_path=workdir / "bot.log") as proc:
+        yield proc
+
+
+def _buttons(message: dict) -> list[tuple[str, str]]:
+    markup = message.get("reply_markup") or {}
+    return [(b["text"], b.get("callback_data", "")) for row in markup.get("inline_keyboard", [])
+            for b in row]
+
+
+def _labels(message: dict) -> list[str]:
+    return [text for text, _ in _buttons(message)]
+
+
+def _press(server, user: int, message: dict, text: str) -> dict:
+    server.press_button(user, message, text=text)
+    (reply,) = server.wait_for_messages(user)
+    return reply
+
+
+def _has_buttons(server, user: int, message: dict) -> bool:
+    current = server.get_message(user, message["message_id"])
+    return bool((current.get("reply_markup") or {}).get("inline_keyboard"))
+
+
+def test_every_step_has_back_and_cancel_buttons(server, bot):
+    user = 3001
+    (scheme,) = server.ask(user, "/deadline")
+    assert {"上一步", "取消"} <= set(_labels(scheme))
+    city = _press(server, user, scheme, "企业职工基本养老保险")
+    assert {"上一步", "取消", "跳过"} <= set(_labels(city))
+    (date,) = server.ask(user, "锦州")
+    assert "上次认证是哪一天" in date["text"] and {"上一步", "取消"} <= set(_labels(date))
+    back = _press(server, user, date, "上一步")
+    assert "哪个城市" in back["text"]
+    stopped = _press(server, user, back, "取消")
+    assert "已取消" in stopped["text"] and server.reply_keyboard(user)
+
+
+@pytest.mark.parametrize("word", ["取消", "算了", "不弄了", "不要了", "算了吧"])
+def test_stop_words_end_the_deadline_flow_at_any_step(server, bot, word):
+    user = 3010 + len(word)
+    (scheme,) = server.ask(user, "/deadline")
+    (stopped,) = server.ask(user, word)  # at the scheme step (buttons only, no text handler)
+    assert "已取消" in stopped["text"] and "集中认证" not in stopped["text"]
+    assert ["怎么认证", "什么时候认证"] in server.reply_keyboard(user)
+    (scheme,) = server.ask(user, "/deadline")
+    _press(server, user, scheme, "企业职工基本养老保险")
+    server.ask(user, "锦州")
+    (stopped,) = server.ask(user, word)  # at the date step
+    assert "已取消" in stopped["text"] and "没看懂" not in stopped["text"]
+
+
+def test_back_and_restart_words_in_deadline(server, bot):
+    user = 3020
+    (scheme,) = server.ask(user, "/deadline")
+    _press(server, user, scheme, "城乡居民基本养老保险")
+    (back,) = server.ask(user, "返回")
+    assert "哪一种待遇" in back["text"] and "回答不了" not in back["text"]
+    city = _press(server, user, back, "企业职工基本养老保险")
+    assert "哪个城市" in city["text"]
+    server.ask(user, "锦州")
+    (again,) = server.ask(user, "上一步")
+    assert "哪个城市" in again["text"]
+    (restart,) = server.ask(user, "重新来")
+    assert "哪一种待遇" in restart["text"]
+
+
+def test_remind_understands_back_and_stop(server, bot):
+    user = 3030
+    (scheme,) = server.ask(user, "/remind")
+    assert {"上一步", "取消"} <= set(_labels(scheme))
+    city = _press(server, user, scheme, "企业职工基本养老保险")
+    assert "第2步" in city["text"]
+    (back,) = server.ask(user, "上一步")
+    assert "第1步" in back["text"] and "没找到" not in back["text"]
+    _press(server, user, back, "企业职工基本养老保险")
+    server.ask(user, "锦州")
+    (label,) = server.ask(user, "2025年3月10日")
+    assert "第4步" in label["text"] and {"上一步", "取消"} <= set(_labels(label))
+    (date_again,) = server.ask(user, "返回")
+    assert "第3步" in date_again["text"]
+    (stopped,) = server.ask(user, "不弄了")
+    assert "已取消" in stopped["text"]
+    (after,) = server.ask(user, "刷脸老是不过")  # out of the flow: an ordinary answer
+    assert "已取消" not in after["text"] and "第" not in after["text"][:3]
+
+
+def test_city_command_understands_stop(server, bot):
+    user = 3040
+    (ask,) = server.ask(user, "/city")
+    assert "取消" in _labels(ask)
+    (stopped,) = server.ask(user, "算了")
+    assert "已取消" in stopped["text"] and "没找到" not in stopped["text"]
+
+
+def test_finished_steps_lose_their_buttons_and_old_presses_are_answered(server, bot):
+    user = 3050
+    (scheme,) = server.ask(user, "/deadline")
+    city = _press(server, user, scheme, "企业职工基本养老保险")
+    assert not _has_buttons(server, user, scheme)
+    (date,) = server.ask(user, "锦州")
+    assert not _has_buttons(server, user, city)
+    (result,) = server.ask(user, "2025年3月10日")
+    assert not _has_buttons(server, user, date)
+    assert "2026年3月10日" in result["text"]
+    mark = server.mark()
+    server.forge_callback(user, scheme, "dl:s:resident")  # an old client still shows it
+    (call,) = server.wait_for("answerCallbackQuery", since=mark)
+    assert call.params.get("text")
+
+
+def test_mistyped_city_gets_the_closest_names(server, bot):
+    user = 3060
+    (scheme,) = server.ask(user, "/deadline")
+    _press(server, user, scheme, "企业职工基本养老保险")
+    (guess,) = server.ask(user, "锦洲")
+    assert "您是说锦州吗" in guess["text"]
+    labels = _labels(guess)
+    assert labels[0] == "锦州" and "跳过" in labels and len(labels) <= 3 + 3
+    date = _press(server, user, guess, "锦州")
+    assert "锦州" in date["text"] and "上次认证是哪一天" in date["text"]
+    (result,) = server.ask(user, "去年三月份吧")
+    assert "没看懂" not in result["text"]
+    assert "先按3月1日算" in result["text"]  # the day was assumed, and the reply says so
+    (guess,) = server.ask(user, "/city 哈尔宾")
+    assert "您是说哈尔滨吗" in guess["text"]
+    chosen = _press(server, user, guess, "哈尔滨")
+    assert "已记住" in chosen["text"] and "哈尔滨" in chosen["text"]
+
+
+def test_remind_mistyped_city_and_month_only_date(server, bot):
+    user = 3070
+    (scheme,) = server.ask(user, "/remind")
+    _press(server, user, scheme, "企业职工基本养老保险")
+    (guess,) = server.ask(user, "锦洲")
+    assert "您是说锦州吗" in guess["text"]
+    date = _press(server, user, guess, "锦州")
+    assert "锦州" in date["text"]
+    (label,) = server.ask(user, "去年三月份吧")
+    assert "第4步" in label["text"]
+    confirm = _press(server, user, label, "自己")
+    assert "按1号算" in confirm["text"]
+
+
+def test_one_profile_is_offered_by_both_flows(server, bot):
+    user = 3080
+    (scheme,) = server.ask(user, "/deadline")
+    _press(server, user, scheme, "企业职工基本养老保险")
+    server.ask(user, "锦州")
+    server.ask(user, "2025年3月10日")
+    (scheme,) = server.ask(user, "/remind")
+    assert _labels(scheme)[0] == "用 企业退休"
+    city = _press(server, user, scheme, "用 企业退休")
+    assert "企业职工基本养老保险" in city["text"] and "用 锦州" in _labels(city)
+    server.ask(user, "取消")
+
+    other = 3081  # the other way round: /remind first, then /deadline offers its answers
+    (scheme,) = server.ask(other, "/remind")
+    _press(server, other, scheme, "城乡居民基本养老保险")
+    server.ask(other, "郑州")
+    (label,) = server.ask(other, "2025年5月1日")
+    confirm = _press(server, other, label, "父亲")
+    _press(server, other, confirm, "✅ 确认")
+    (scheme,) = server.ask(other, "/deadline")
+    assert _labels(scheme)[0] == "用 城乡居民养老"
+    city = _press(server, other, scheme, "用 城乡居民养老")
+    assert "用 郑州" in _labels(city)
+
+
+def test_voice_gets_the_speech_to_text_tip_and_a_photo_the_plain_note(server, bot):
+    server.send_voice(3090)
+    (reply,) = server.wait_for_messages(3090)
+    assert "语音输入" in reply["text"] and "话筒" in reply["text"]
+    server.send_photo(3090)
+    (reply,) = server.wait_for_messages(3090)
+    assert "文字" in reply["text"] and "语音输入" not in reply["text"]
+
+
+def _first_screen(message: dict) -> str:
+    return message["text"].split("\n\n")[0]
+
+
+def test_deadline_flow_result_is_a_short_card_with_next_steps(server, bot):
+    user = 3100
+    (scheme,) = server.ask(user, "/deadline")
+    _press(server, user, scheme, "企业职工基本养老保险")
+    server.ask(user, "锦州")
+    (card,) = server.ask(user, "2025年3月10日")
+    lines = _first_screen(card).split("\n")
+    assert lines[0] == "下次截止日：2026年3月10日" and lines[1] == "还剩129天"
+    assert lines[2].startswith("要做什么") and len(_first_screen(card)) <= 150
+    assert "锦州" in card["text"]
+    buttons = dict(_buttons(card))
+    assert buttons["怎么认证"] == "sug:how-to-certify" and "设提醒" in buttons
+    assert "错过了怎么补" not in buttons
+    remind = _press(server, user, card, "设提醒")
+    assert "第1步" in remind["text"] and _labels(remind)[0] == "用 企业退休"
+    server.ask(user, "取消")
+
+
+def test_overdue_free_text_card_says_how_to_check_first(server, bot):
+    user = 3101
+    (card,) = server.ask(user, "企业退休，去年3月10号认证的，下次什么时候？")
+    first = _first_screen(card)
+    assert len(first) <= 150 and "已超期236天" in first and "暂停" in first
+    check, todo = first.index("查上次认证时间"), first.index("要做什么")
+    assert check < todo and "数据比对" in first
+    buttons = dict(_buttons(card))
+    assert buttons["错过了怎么补"] == "sug:missed-makeup"
+    assert buttons["怎么认证"] == "sug:how-to-certify" and "设提醒" in buttons
+    how = _press(server, user, card, "怎么认证")
+    assert "依据：" in how["text"]
+
+
+def test_remind_offers_whose_pension_it_was_last_time(server, bot):
+    user = 3110
+    for _ in range(2):
+        (scheme,) = server.ask(user, "/remind")
+        _press(server, user, scheme, "城乡居民基本养老保险")
+        server.ask(user, "郑州")
+        (label,) = server.ask(user, "2025年5月1日")
+        if _labels(label)[0] == "用 父亲":
+            break
+        confirm = _press(server, user, label, "父亲")
+        _press(server, user, confirm, "✅ 确认")
+    assert _labels(label)[0] == "用 父亲"
+    confirm = _press(server, user, label, "用 父亲")
+    assert "提醒对象：父亲" in confirm["text"]
