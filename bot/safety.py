@@ -37,6 +37,10 @@ _MONEY = ("交钱", "收费", "手续费", "转账", "汇款", "付款", "缴费
 _MONEY_RE = re.compile(r"(交|给|付|收|转)[^,.!?，。！？]{0,6}(钱|元|块)|[0-9]+ *(块|元)")
 _BAIT = ("社保异常", "停发", "冻结", "升级", "过期", "认证", "领取", "补贴", "津贴", "资格")
 _ASKS = ("验证码", "银行卡号", "卡号", "密码", "身份证号")
+# "要身份证号", "问我要验证码": someone asking for a secret, in any wording.
+_ASKS_RE = re.compile(r"(要|问|索|拿|报)[^,.!?，。！？]{0,4}(身份证号|银行卡|卡号|密码|验证码)")
+# Strangers who want to see or use the phone: screen sharing, remote control, "帮你刷脸".
+_REMOTE = ("共享屏幕", "屏幕共享", "远程", "帮你刷脸", "帮忙刷脸", "替你刷脸", "下载会议")
 # Someone else demanding: a plain "认证要交钱吗" is a question, not a scam.
 _AGENT = ("有人", "说", "让我", "要我", "叫我", "电话", "短信", "上门", "工作人员", "对方", "帮你",
           "帮我", "代办", "包过", "中介")
@@ -152,10 +156,11 @@ def looks_like_fraud(text: str) -> bool:
         return True
     agent = any(word in lowered for word in _AGENT)
     money = any(word in lowered for word in _MONEY) or bool(_MONEY_RE.search(lowered))
-    asks = any(word in lowered for word in _ASKS) and any(
+    asks = (any(word in lowered for word in _ASKS) and any(
         w in lowered for w in ("提供", "发给", "告诉", "输入", "填写", "要我", "让我", "索要")
-    )
-    return agent and (money or asks)
+    )) or bool(_ASKS_RE.search(lowered))
+    remote = any(word in lowered for word in _REMOTE)
+    return agent and (money or asks or remote)
 
 
 def redact(text: str) -> str:

@@ -219,6 +219,12 @@ def test_unknown_command_gets_the_short_help(server, command) -> None:
     assert "/help" in reply["text"] and "不认识这个命令" in reply["text"]
 
 
+@pytest.mark.parametrize("words", ["取消", "算了", "不弄了"])
+def test_stop_words_outside_a_flow_are_understood(server, words) -> None:
+    (reply,) = server.ask(8400003, words)
+    assert "已取消" in reply["text"] and "我不太确定" not in reply["text"]
+
+
 def test_cancel_outside_a_flow_and_unknown_commands_in_groups(server) -> None:
     (reply,) = server.ask(8400002, "/cancel")
     assert "已取消" in reply["text"]

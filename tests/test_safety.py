@@ -140,3 +140,16 @@ def test_redact_never_fails_and_leaves_no_long_number(text):
     assert not re.search(r"[0-9]{15}", hidden), hidden
     assert not re.search(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])", hidden), hidden
     assert redact(redact(text)) == redact(text)
+
+
+@pytest.mark.parametrize(("text", "fraud"), [
+    ("有人打电话说要帮我爸办认证 要身份证号", True),
+    ("社保局的人问我要验证码说不给就停发", True),
+    ("有人让我共享屏幕帮忙认证", True),
+    ("陌生人说可以帮忙刷脸认证养老金", True),
+    ("认证要身份证号吗", False),
+    ("代他人认证要填老人的身份证号吗", False),
+    ("认证要交钱吗", False),
+])
+def test_strangers_asking_for_secrets_or_the_screen_look_like_fraud(text, fraud):
+    assert check_message(text).fraud is fraud

@@ -36,6 +36,7 @@ from bot.storage import (
 )
 from bot.tg import groups, service, texts
 from bot.tg.callbacks import INVALID_BUTTON, answer_query, callback_id
+from bot.tg.flow import NAV_PATTERN
 from bot.tg.keyboards import (
     answer_keyboard,
     deadline_card_keyboard,
@@ -129,6 +130,11 @@ async def private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     svc = services(context)
     message = update.effective_message
     user_id = update.effective_user.id if update.effective_user else 0
+    if NAV_PATTERN.match(message.text.strip()):  # 取消 / 算了 with no flow running
+        context.user_data.pop(PENDING_DEADLINE, None)
+        await message.reply_text(texts.CANCELLED, reply_markup=main_keyboard())
+        _remember(update, context)
+        return
     topic = texts.BUTTON_TOPICS.get(message.text.strip())
     reply = topic_reply(svc.engine, topic, _remembered_city(svc, user_id)) if topic else None
     if reply is None:
