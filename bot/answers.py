@@ -182,7 +182,8 @@ def _reply_for_match(engine: Engine, question: str, result: MatchResult,
     best = result.best
     if result.decision == "answer" and best is not None:
         entry = kb.entries[best.key]
-        others = [i for i in ids if i != entry.id]
+        # An answer with its own go-deeper buttons (the overview) needs no runners-up beside them.
+        others = [] if entry.buttons else [i for i in ids if i != entry.id]
         reply = compose(kb, entry, where, probability=best.probability)
         reply.question = question
         reply.suggestion_ids = others

@@ -158,7 +158,8 @@ def deadline_card(result: DeadlineResult) -> str:
     due = cn_date(result.due)
     lines = [f"下次截止日：{due}" + (f"（只知道月份，先按{assumed}算）" if assumed else "")]
     where = result.region.city or result.region.province if result.region else None
-    passive = rule_for(result.scheme, where).passive if where else None
+    applied = rule_for(result.scheme, where)
+    passive = applied.passive if where else None
     if passive is not None:
         lines.insert(0, f"{passive.who}的一般由社保自动核对，不用自己办；其他人看下面：")
     if result.status == "overdue":
@@ -178,4 +179,6 @@ def deadline_card(result: DeadlineResult) -> str:
         lines.append(f"要做什么：{due}之前认证一次，手机刷脸或去社区都行。")
     place = f"{where}，" if where and where not in result.rule_label else ""
     footer = f"{place}按{result.rule_label}推算，以当地社保经办机构规定为准。"
-    return "\n".join(lines) + "\n\n" + footer
+    # Below the card, what the user must know besides (城乡居民 cycles differ most by place;
+    # 呼和浩特's first month): the spec requires it in every reply.
+    return "\n".join(lines) + "\n\n" + "\n".join([*applied.important, footer])

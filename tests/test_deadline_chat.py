@@ -8,7 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.deadline_chat import reply_to_deadline_question
+from bot.deadline_chat import deadline_card, reply_to_deadline_question
+from bot.regions import rule_for
+from bot.rules import compute_deadline
 
 TODAY = date(2026, 11, 23)
 SCHEME_CHOICES = ("企业职工养老保险", "机关事业单位养老保险", "城乡居民养老保险", "遗属待遇",
@@ -215,3 +217,19 @@ def test_card_is_short_and_one_fact_per_line(text):
         assert f"还剩{reply.result.days_left}天" in first
     if "月份" in text:
         assert "只知道月份" in first
+
+
+@pytest.mark.parametrize(("scheme", "place", "says"), [
+    ("resident", "河南", "各地差别最大"),
+    ("survivor", None, "遗属"),
+    ("enterprise", "呼和浩特", None),
+])
+def test_deadline_card_keeps_what_the_user_must_know(scheme, place, says):
+    """The short card drops detail, never the sentences the spec requires (spec v2)."""
+    applied = rule_for(scheme, place)
+    result = compute_deadline(applied, today=date(2025, 11, 1), last=date(2025, 5, 1))
+    card = deadline_card(result)
+    for sentence in applied.important:
+        assert sentence in card
+    if says:
+        assert says in card
