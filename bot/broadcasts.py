@@ -27,6 +27,13 @@ from typing import Any
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
+from bot.delivery.pacing import (  # noqa: F401  (re-exported for the senders and tests)
+    PER_CHAT_PER_SECOND,
+    PER_GROUP_PER_MINUTE,
+    RateLimiter,
+    TokenBucket,
+    bulk_budget,
+)
 from bot.storage import apply_migrations, migrate_group, transaction
 
 log = logging.getLogger(__name__)
@@ -43,8 +50,6 @@ MAX_BUTTONS = 6
 MAX_BUTTON_LABEL = 30
 MAX_ATTEMPTS = 5  # per recipient, once transient errors are involved
 MAX_SCHEDULE_AHEAD = dt.timedelta(days=30)
-PER_CHAT_PER_SECOND = 1.0
-PER_GROUP_PER_MINUTE = 20.0
 FETCH_BATCH = 200
 
 
@@ -539,87 +544,8 @@ def eta_seconds(remaining: int, rate: float, observed: float | None) -> float:
 # ------------------------------------------------------------------ pacing
 
 
-class TokenBucket:
-    """`rate` tokens per second, holding at most `capacity`; one token per message."""
-
-    __slots__ = ("capacity", "rate", "stamp", "tokens")
-
-    def __init__(self, rate: float, capacity: float, now: float) -> None:
-        self.rate = rate
-        self.capacity = max(1.0, capacity)
-        self.tokens = self.capacity
-        self.stamp = now
-
-    def delay(self, now: float) -> float:
-        """Seconds until one token is available (0 when it is)."""
-        if now > self.stamp:
-            self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
-            self.stamp = now
-        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
-
-    def take(self) -> None:
-        self.tokens -= 1
-
-
-def bulk_budget(rate: float, now: float) -> TokenBucket:
-    """The overall budget for bulk sending.
-
-    The bot keeps one and shares it between broadcasts and reminders, so that together they
-    stay under Telegram's overall limit. It holds a fifth of a second's worth, so a late
-    wake-up can catch up without a burst.
-    """
-    return TokenBucket(rate, rate / 5, now)
-
-
-class RateLimiter:
-    """Telegram's limits for bulk sending: overall, per chat (1/s), per group (20/min).
-
-    The overall bucket may be shared with the bot's other bulk sender (see `bulk_budget`).
-    Flood control pauses everything.
-    """
-
-    def __init__(self, rate: float, now: float, *, per_chat: float = PER_CHAT_PER_SECOND,
-                 per_group_per_minute: float = PER_GROUP_PER_MINUTE,
-                 overall: TokenBucket | None = None) -> None:
-        self.overall = overall or bulk_budget(rate, now)
-        self.per_chat = per_chat
-        self.per_group = per_group_per_minute / 60
-        self.chats: dict[int, TokenBucket] = {}
-        self.groups: dict[int, TokenBucket] = {}
-        self.paused_until = 0.0
-
-    def _buckets(self, chat_id: int, now: float) -> list[TokenBucket]:
-        buckets = [self.overall]
-        chat = self.chats.get(chat_id)
-        if chat is None:
-            chat = self.chats[chat_id] = TokenBucket(self.per_chat, 1, now)
-        buckets.append(chat)
-        if chat_id < 0:
-            group = self.groups.get(chat_id)
-            if group is None:
-                group = self.groups[chat_id] = TokenBucket(self.per_group, 1, now)
-            buckets.append(group)
-        return buckets
-
-    def delay(self, chat_id: int, now: float) -> float:
-        wait = max(b.delay(now) for b in self._buckets(chat_id, now))
-        return max(wait, self.paused_until - now)
-
-    def take(self, chat_id: int, now: float) -> None:
-        for bucket in self._buckets(chat_id, now):
-            bucket.take()
-        if len(self.chats) > 20_000:
-            self._forget_idle(now)
-
-    def pause(self, until: float) -> None:
-        self.paused_until = max(self.paused_until, until)
-
-    def _forget_idle(self, now: float) -> None:
-        # A full bucket carries no information: drop it to keep memory flat.
-        for table in (self.chats, self.groups):
-            for key in [k for k, b in table.items() if b.delay(now) == 0 and
-                        b.tokens >= b.capacity]:
-                del table[key]
+# TokenBucket, bulk_budget and RateLimiter live in bot.delivery.pacing, shared with reminders
+# and group replies; they are imported above and stay importable from here.
 
 
 # ------------------------------------------------------------------ the sender

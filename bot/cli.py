@@ -43,13 +43,9 @@ def limit_count(value: str) -> int:
 
 
 def _china_today() -> dt.date:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    from bot.config import local_today
 
-    try:
-        zone: dt.tzinfo = ZoneInfo("Asia/Shanghai")
-    except ZoneInfoNotFoundError:
-        zone = dt.timezone(dt.timedelta(hours=8))
-    return dt.datetime.now(zone).date()
+    return local_today()
 
 
 def _checked_date(option: str, value: str, today: dt.date) -> dt.date | None:
@@ -79,6 +75,14 @@ def check_dates(args: argparse.Namespace) -> None:
                 today = found
 
 
+def _configure() -> None:
+    """Region data follows KNOWLEDGE_DIR for every command, as the knowledge base does."""
+    from bot.config import knowledge_dir
+    from bot.regions import use_knowledge_dir
+
+    use_knowledge_dir(knowledge_dir())
+
+
 class OneLineParser(argparse.ArgumentParser):
     """argparse prints usage plus an error; the contract wants a single line and exit 2."""
 
@@ -106,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
         if not getattr(args, "func", None):
             raise UsageError("请给出一个子命令: " + ", ".join(COMMANDS))
         check_dates(args)
+        if args.command != "run":  # `run` configures itself from its settings
+            _configure()
         return int(args.func(args) or 0)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)

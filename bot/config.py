@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from bot.errors import UsageError
 
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_DATABASE_PATH = Path("data/bot.db")
+DEFAULT_TIMEZONE = "Asia/Shanghai"
 _TOKEN = re.compile(r"^[0-9]{3,}:[A-Za-z0-9_-]{20,}$")
 
 
@@ -35,6 +37,9 @@ class Settings:
     db_check_seconds: float = 30.0
     # How often the reminder sender looks for reminders that have come due (seconds).
     reminder_tick_seconds: float = 20.0
+    # The root logger's level ($LOG_LEVEL) and the webhook's secret token ($WEBHOOK_SECRET).
+    log_level: str = "INFO"
+    webhook_secret: str | None = None
 
 
 def _admin_ids(raw: str) -> frozenset[int]:
@@ -69,6 +74,43 @@ def database_path(env: dict[str, str] | None = None,
     return Path(env.get("DATABASE_PATH", "").strip() or DEFAULT_DATABASE_PATH)
 
 
+def _zone(env: dict[str, str]) -> ZoneInfo:
+    zone_name = env.get("BOT_TIMEZONE", "").strip() or DEFAULT_TIMEZONE
+    try:
+        return ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UsageError(f"BOT_TIMEZONE 不是有效的时区名：{zone_name!r}") from None
+
+
+def local_zone(env: dict[str, str] | None = None,
+               dotenv: Path | None = Path(".env")) -> dt.tzinfo:
+    """The bot's time zone ($BOT_TIMEZONE, default Asia/Shanghai), for the command line.
+
+    Without tzdata the default is still exact: China has had no DST since 1991."""
+    env = _environment(dotenv) if env is None else env
+    try:
+        return _zone(env)
+    except UsageError:
+        if env.get("BOT_TIMEZONE", "").strip():
+            raise
+        return dt.timezone(dt.timedelta(hours=8))
+
+
+def local_today(env: dict[str, str] | None = None,
+                dotenv: Path | None = Path(".env")) -> dt.date:
+    """Today in the bot's time zone: the command line's default for --today."""
+    return dt.datetime.now(local_zone(env, dotenv)).date()
+
+
+def knowledge_dir(env: dict[str, str] | None = None,
+                  dotenv: Path | None = Path(".env")) -> Path:
+    """The knowledge directory: $KNOWLEDGE_DIR, else the project's `knowledge/`.
+
+    Its `regions/` holds the region data, so rules and places follow it too."""
+    env = _environment(dotenv) if env is None else env
+    return _optional_path(env.get("KNOWLEDGE_DIR", "")) or KNOWLEDGE_DIR
+
+
 def load_settings(env: dict[str, str] | None = None,
                   dotenv: Path | None = Path(".env")) -> Settings:
     """Read settings; raises `UsageError` with a one-line message when something is wrong."""
@@ -82,11 +124,7 @@ def load_settings(env: dict[str, str] | None = None,
     base_url = env.get("TELEGRAM_BASE_URL", "").strip() or DEFAULT_BASE_URL
     if not re.match(r"^https?://", base_url):
         raise UsageError(f"TELEGRAM_BASE_URL 应以 http:// 或 https:// 开头：{base_url!r}")
-    zone_name = env.get("BOT_TIMEZONE", "").strip() or "Asia/Shanghai"
-    try:
-        zone = ZoneInfo(zone_name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise UsageError(f"BOT_TIMEZONE 不是有效的时区名：{zone_name!r}") from None
+    zone = _zone(env)
     rate_raw = env.get("BROADCAST_RATE", "").strip() or "25"
     try:
         rate = float(rate_raw)
@@ -114,7 +152,9 @@ def load_settings(env: dict[str, str] | None = None,
         timezone=zone,
         broadcast_rate=rate,
         clock_file=_optional_path(env.get("BOT_CLOCK_FILE", "")),
-        knowledge_dir=_optional_path(env.get("KNOWLEDGE_DIR", "")) or KNOWLEDGE_DIR,
+        knowledge_dir=knowledge_dir(env),
         db_check_seconds=check_seconds,
         reminder_tick_seconds=tick,
+        log_level=env.get("LOG_LEVEL", "").strip() or "INFO",
+        webhook_secret=env.get("WEBHOOK_SECRET") or None,
     )

@@ -33,7 +33,8 @@ from bot.rules import (
 from bot.schemes import SCHEMES
 from bot.sources import host_of, is_official_host
 
-REGIONS_DIR = KNOWLEDGE_DIR / "regions"
+REGIONS_DIR = KNOWLEDGE_DIR / "regions"  # the project's own; see use_knowledge_dir
+_current_dir: Path = REGIONS_DIR
 CHANNEL_KINDS = ("app", "mini_program", "wechat", "website", "self_service", "offline", "phone",
                  "home_visit")
 NATIONAL_LABEL = "全国通用规则"
@@ -457,14 +458,32 @@ def _collect(directory: Path) -> tuple[RegionData | None, list[str]]:
     return data, problems
 
 
+def use_knowledge_dir(knowledge_dir: Path | str) -> None:
+    """Read region data from `knowledge_dir`/regions from now on (the settings' KNOWLEDGE_DIR),
+    as the knowledge base is; files read before are read again, so /reload sees edits."""
+    global _current_dir
+    _current_dir = Path(knowledge_dir) / "regions"
+    _load.cache_clear()
+
+
+def regions_dir() -> Path:
+    """The region directory in use."""
+    return _current_dir
+
+
 def validate_region_data(directory: Path | str | None = None) -> list[str]:
     """Problems in the region files as `file: entry: problem` lines; empty when all is well."""
-    return _collect(Path(directory) if directory else REGIONS_DIR)[1]
+    return _collect(Path(directory) if directory else _current_dir)[1]
+
+
+def load_region_data(directory: str | Path | None = None) -> RegionData:
+    """The region data of `directory`, by default the one in use (read once, then cached)."""
+    return _load(str(directory or _current_dir))
 
 
 @lru_cache(maxsize=4)
-def load_region_data(directory: str | None = None) -> RegionData:
-    data, problems = _collect(Path(directory) if directory else REGIONS_DIR)
+def _load(directory: str) -> RegionData:
+    data, problems = _collect(Path(directory))
     if problems or data is None:
         raise RegionDataError(problems)
     return data

@@ -48,6 +48,9 @@ try:
     CHINA: dt.tzinfo = ZoneInfo("Asia/Shanghai")
 except ZoneInfoNotFoundError:  # no tzdata: China has had no DST since 1991, so +8 is exact
     CHINA = dt.timezone(dt.timedelta(hours=8))
+# The zone stamps are written and read in: the settings' BOT_TIMEZONE, given by whoever starts
+# the sender or a command (`use_timezone`); China time until then.
+_zone: dt.tzinfo = CHINA
 
 SEND_HOUR = 9
 DEFAULT_LEADS: tuple[int, ...] = (30, 7, 1, -1)  # days before the due date; -1 = a day after
@@ -77,11 +80,23 @@ class ReminderError(BotError):
 # --- time ------------------------------------------------------------------------------------
 
 
+def use_timezone(zone: dt.tzinfo) -> None:
+    """Plan, stamp and read reminder times in `zone` (the settings' BOT_TIMEZONE)."""
+    global _zone
+    _zone = zone
+
+
+def zone() -> dt.tzinfo:
+    """The zone reminder times are in."""
+    return _zone
+
+
 def china(moment: dt.datetime) -> dt.datetime:
-    """`moment` in China time; naive values are taken as China time already."""
+    """`moment` in the bot's time zone (China time by default); naive values are taken as
+    being in it already."""
     if moment.tzinfo is None:
-        return moment.replace(tzinfo=CHINA)
-    return moment.astimezone(CHINA)
+        return moment.replace(tzinfo=_zone)
+    return moment.astimezone(_zone)
 
 
 def stamp(moment: dt.datetime) -> str:
@@ -90,11 +105,11 @@ def stamp(moment: dt.datetime) -> str:
 
 
 def from_stamp(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text).replace(tzinfo=CHINA)  # much faster than strptime
+    return dt.datetime.fromisoformat(text).replace(tzinfo=_zone)  # much faster than strptime
 
 
 def at_send_hour(day: dt.date, hour: int = SEND_HOUR, minute: int = 0) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=CHINA)
+    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=_zone)
 
 
 def plan_start(now: dt.datetime) -> dt.datetime:

@@ -70,3 +70,145 @@ def test_database_path_is_decided_in_one_place(tmp_path) -> None:
     assert database_path({"DATABASE_PATH": " x/y.db "}, dotenv=None) == Path("x/y.db")
     settings = load_settings({"TELEGRAM_BOT_TOKEN": "123456789:" + "A" * 30})
     assert settings.database_path == DEFAULT_DATABASE_PATH
+
+
+READERS = ("environ", "getenv", "putenv", "environb")
+
+
+def _environment_readers(path: Path) -> list[str]:
+    """`function` names in `path` that read os.environ / os.getenv / os.putenv."""
+    import ast
+
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = []
+
+    def visit(node: ast.AST, where: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            name = where
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
+                name = child.name
+            attribute = isinstance(child, ast.Attribute) and child.attr in READERS
+            bare = isinstance(child, ast.Name) and child.id in READERS
+            imported = isinstance(child, ast.ImportFrom) and child.module == "os" and any(
+                a.name in READERS for a in child.names)
+            if attribute or bare or imported:
+                found.append(name)
+            visit(child, name)
+
+    visit(tree, "<module>")
+    return found
+
+
+# The engine's own cache directory (BOT_CACHE_DIR, XDG_CACHE_HOME) is not a bot setting. Its
+# configured_knowledge_dir() is only behind default_engine(), which the bot no longer uses
+# (run, ask and /reload pass the settings' KNOWLEDGE_DIR); engine.py is left to its owner.
+ALLOWED_READERS = {"bot/engine.py": {"cache_dir", "configured_knowledge_dir"}}
+
+
+def test_only_config_reads_the_environment() -> None:
+    readers = {}
+    for path in sorted((PROJECT_DIR / "bot").rglob("*.py")):
+        where = path.relative_to(PROJECT_DIR).as_posix()
+        if where == "bot/config.py":
+            continue
+        names = set(_environment_readers(path)) - ALLOWED_READERS.get(where, set())
+        if names:
+            readers[where] = sorted(names)
+    assert readers == {}
+    # and nothing of the bot's goes through the engine's environment-reading default
+    users = [p.relative_to(PROJECT_DIR).as_posix() for p in (PROJECT_DIR / "bot").rglob("*.py")
+             if p.name != "engine.py" and ("default_engine" in p.read_text(encoding="utf-8")
+                                           or "configured_knowledge_dir" in p.read_text(
+                                               encoding="utf-8"))]
+    assert users == []
+
+
+def test_the_scan_finds_environment_reads(tmp_path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text("import os\nfrom os import getenv\nX = os.environ['A']\n"
+                      "def f():\n    return os.getenv('B')\n", encoding="utf-8")
+    assert _environment_readers(sample) == ["<module>", "<module>", "f"]
+
+
+def test_time_zone_and_knowledge_dir_settings(tmp_path) -> None:
+    from bot.config import knowledge_dir, local_zone
+
+    assert str(local_zone({}, dotenv=None)) == "Asia/Shanghai"
+    assert str(local_zone({"BOT_TIMEZONE": "UTC"}, dotenv=None)) == "UTC"
+    with pytest.raises(UsageError, match="BOT_TIMEZONE"):
+        local_zone({"BOT_TIMEZONE": "Mars/Base"}, dotenv=None)
+    assert knowledge_dir({"KNOWLEDGE_DIR": str(tmp_path)}, dotenv=None) == tmp_path
+    settings = load_settings({"TELEGRAM_BOT_TOKEN": TOKEN, "KNOWLEDGE_DIR": str(tmp_path),
+                              "LOG_LEVEL": "DEBUG", "WEBHOOK_SECRET": "s3"})
+    assert (settings.knowledge_dir, settings.log_level, settings.webhook_secret) \
+        == (tmp_path, "DEBUG", "s3")
+
+
+@pytest.fixture
+def edited_knowledge(tmp_path) -> Path:
+    """A copy of the knowledge base whose 海口 residents certify every 3 months, not 6."""
+    import shutil
+
+    from bot import KNOWLEDGE_DIR
+
+    copy = tmp_path / "knowledge"
+    shutil.copytree(KNOWLEDGE_DIR, copy)
+    hainan = copy / "regions" / "provinces" / "hainan.yaml"
+    text = hainan.read_text(encoding="utf-8")
+    assert "        months: 6\n" in text
+    hainan.write_text(text.replace("        months: 6\n", "        months: 3\n", 1),
+                      encoding="utf-8")
+    return copy
+
+
+def _resident_haikou_months() -> int:
+    from bot.regions import lookup_region, rule_for
+
+    return rule_for("resident", lookup_region("海口")).rule.months
+
+
+def test_knowledge_dir_moves_the_region_data(edited_knowledge) -> None:
+    from bot import KNOWLEDGE_DIR
+    from bot.regions import regions_dir, use_knowledge_dir
+
+    assert _resident_haikou_months() == 6
+    try:
+        use_knowledge_dir(load_settings({"TELEGRAM_BOT_TOKEN": TOKEN,
+                                         "KNOWLEDGE_DIR": str(edited_knowledge)}).knowledge_dir)
+        assert regions_dir() == edited_knowledge / "regions"
+        assert _resident_haikou_months() == 3
+    finally:
+        use_knowledge_dir(KNOWLEDGE_DIR)
+    assert _resident_haikou_months() == 6
+
+
+def test_knowledge_dir_moves_the_region_data_of_the_command_line(edited_knowledge,
+                                                                 tmp_path) -> None:
+    import json
+
+    def months(extra: dict[str, str]) -> int:
+        result = subprocess.run(
+            [sys.executable, "-m", "bot", "deadline", "--scheme", "resident", "--city", "海口",
+             "--last", "2025-03-10", "--today", "2025-04-01", "--json"],
+            capture_output=True, text=True, cwd=tmp_path, timeout=60,
+            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(PROJECT_DIR), **extra})
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)["rule"]["months"]
+
+    assert months({}) == 6
+    assert months({"KNOWLEDGE_DIR": str(edited_knowledge)}) == 3
+
+
+def test_reminder_times_follow_bot_timezone() -> None:
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    import bot.reminders as rm
+
+    try:
+        rm.use_timezone(ZoneInfo("Europe/Berlin"))
+        assert rm.at_send_hour(dt.date(2026, 3, 2)).utcoffset() == dt.timedelta(hours=1)
+        assert rm.from_stamp("2026-07-01T09:00").utcoffset() == dt.timedelta(hours=2)
+    finally:
+        rm.use_timezone(rm.CHINA)
+    assert rm.at_send_hour(dt.date(2026, 3, 2)).utcoffset() == dt.timedelta(hours=8)

@@ -6,13 +6,12 @@ import argparse
 import datetime as dt
 import json
 import sys
-from zoneinfo import ZoneInfo
 
 from bot.answers import answer
-from bot.engine import default_engine
+from bot.config import knowledge_dir, local_today
+from bot.engine import build_engine
 from bot.errors import UsageError
-
-CHINA = ZoneInfo("Asia/Shanghai")
+from bot.regions import use_knowledge_dir
 
 
 def parse_day(value: str, option: str) -> dt.date:
@@ -24,8 +23,8 @@ def parse_day(value: str, option: str) -> dt.date:
 
 
 def china_today() -> dt.date:
-    """Today's date in China: the command line's default for --today."""
-    return dt.datetime.now(CHINA).date()
+    """Today in the bot's time zone (China by default): the command line's default for --today."""
+    return local_today()
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -47,7 +46,9 @@ def _questions(arg: str):
 
 def run(args: argparse.Namespace) -> int:
     today = parse_day(args.today, "--today") if args.today else china_today()
-    engine = default_engine()
+    directory = knowledge_dir()
+    use_knowledge_dir(directory)  # region data follows the knowledge base
+    engine = build_engine(directory)
     first = True
     for question in _questions(args.question):
         reply = answer(engine, question, today)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.config import local_today
 from bot.dates import DateParseError, parse_date_match
 from bot.errors import UsageError
 from bot.regions import rule_for
@@ -20,12 +20,9 @@ from bot.schemes import UnknownSchemeError, resolve_scheme
 
 
 def china_today() -> dt.date:
-    """Today in China; the only place this command reads the clock."""
-    try:
-        zone: dt.tzinfo = ZoneInfo("Asia/Shanghai")
-    except ZoneInfoNotFoundError:  # a machine without tzdata: China has no DST, so +8 is exact
-        zone = dt.timezone(dt.timedelta(hours=8))
-    return dt.datetime.now(zone).date()
+    """Today in the bot's time zone (BOT_TIMEZONE, China by default); the only place this
+    command reads the clock."""
+    return local_today()
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

@@ -64,9 +64,11 @@ def run_due(args: argparse.Namespace) -> int:
     day = _day(args.today)
     path = _database(args.db)
 
-    from bot.reminders import due_on, ensure_reminder_tables
+    from bot.config import local_zone
+    from bot.reminders import due_on, ensure_reminder_tables, use_timezone
     from bot.storage import StorageError, open_database
 
+    use_timezone(local_zone())  # as the running bot does, from BOT_TIMEZONE
     try:
         db = open_database(path)
         ensure_reminder_tables(db)

@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import gc
 import logging
-import os
 import re
 import sys
 
@@ -41,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     if args.webhook and not re.match(r"^https?://", args.webhook):
         raise UsageError(f"--webhook 应是 http(s):// 开头的地址：{args.webhook!r}")
     host, port = _listen(args.listen) if args.webhook else ("", 0)
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
+    logging.basicConfig(level=settings.log_level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # Nothing a user typed reaches the log with a number in clear, whatever logs it
     # (python-telegram-bot logs whole updates at DEBUG level).
@@ -53,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
-    from bot.engine import default_engine
+    from bot.engine import build_engine
+    from bot.regions import use_knowledge_dir
     from bot.storage import StorageError, open_database
 
     try:  # before the slow engine: a broken database is reported at once
@@ -62,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     from bot.tg.app import build_application, run_polling, run_webhook
 
-    engine = default_engine()
+    use_knowledge_dir(settings.knowledge_dir)  # region data follows the knowledge base
+    engine = build_engine(settings.knowledge_dir)
     # The engine is a large, never-changing heap: keep the garbage collector from rescanning it.
     gc.collect()
     gc.freeze()
@@ -76,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         asyncio.run(_check_connection(settings))  # a clear message instead of PTB's traceback
         if args.webhook:
             run_webhook(application, args.webhook, host, port,
-                        os.environ.get("WEBHOOK_SECRET") or None)
+                        settings.webhook_secret)
         else:
             run_polling(application)
     except InvalidToken:

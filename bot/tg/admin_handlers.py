@@ -858,6 +858,15 @@ async def unanswered_command(update: Update, context: ContextTypes.DEFAULT_TYPE)
     await send_text(context.bot, update.effective_chat.id, format_unanswered(items))
 
 
+def _reload_engine(directory, build_engine):
+    """Region data is read again from the same directory as the knowledge base, then the
+    engine (its place words come from the region data) is built."""
+    from bot.regions import use_knowledge_dir
+
+    use_knowledge_dir(directory)
+    return build_engine(directory)
+
+
 async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/reload: re-read the knowledge directory; any problem keeps the old knowledge."""
     if not await _admin_in_private(update, context):
@@ -884,7 +893,7 @@ async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
                 await send_text(context.bot, message.chat_id, RELOAD_REJECTED.format(
                     n=len(problems), lines="\n".join(shown)))
                 return
-            engine = await asyncio.to_thread(build_engine, directory)
+            engine = await asyncio.to_thread(_reload_engine, directory, build_engine)
         except Exception as exc:  # whatever went wrong, the running engine stays
             log.exception("reload failed")
             await message.reply_text(RELOAD_FAILED.format(error=type(exc).__name__))

@@ -38,9 +38,9 @@ from telegram.ext import (
 )
 
 from bot import reminders as rm
-from bot.broadcasts import TokenBucket
 from bot.clock import Clock
 from bot.dates import DateParseError, parse_date_match
+from bot.delivery.pacing import TokenBucket, take_token
 from bot.places_typo import closest_places
 from bot.regions import lookup_region, rule_for
 from bot.rules import cn_date
@@ -832,12 +832,8 @@ class ReminderSender:
             if wait > 0:
                 await asyncio.sleep(wait)
             self._next_slot = max(self._next_slot, time.monotonic()) + self.interval
-        while self.budget is not None:
-            wait = self.budget.delay(time.monotonic())
-            if wait <= 0:
-                self.budget.take()
-                return
-            await asyncio.sleep(wait)
+        if self.budget is not None:  # shared with broadcasts
+            await take_token(self.budget)
 
     async def _sleep(self, seconds: float) -> None:
         """Sleep, but give up early when the bot is shutting down."""

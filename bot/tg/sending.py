@@ -1,66 +1,37 @@
-"""Sending text safely: split under Telegram's limit, plain text, retry once on flood control."""
+"""Sending text safely: split under Telegram's limit, plain text, retry once on flood control.
+
+Pacing and flood-control waits are `bot.delivery.pacing`'s, shared with reminders and broadcasts.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
-from collections import deque
 
 from telegram import Bot, InlineKeyboardMarkup, Message, ReplyKeyboardMarkup
 from telegram.error import RetryAfter
+
+from bot.delivery.pacing import (  # noqa: F401  (GroupPacer, GROUP_PER_MINUTE re-exported)
+    GROUP_PER_MINUTE,
+    GroupPacer,
+    retry_after_seconds,
+    send_paced,
+)
 
 log = logging.getLogger(__name__)
 
 # Telegram's limit is 4096 characters; keep a margin for safety.
 MAX_MESSAGE_CHARS = 4000
-# Telegram allows a bot about 20 messages a minute in one group.
-GROUP_PER_MINUTE = 20
-
-
-class GroupPacer:
-    """At most `per_minute` messages in any 60 s per group; private chats are not paced.
-
-    The wait happens in the handler of that group only: updates of other chats run meanwhile
-    (bot.tg.updates), so one busy group never holds up anyone else.
-    """
-
-    def __init__(self, per_minute: int = GROUP_PER_MINUTE, window: float = 60.0) -> None:
-        self.per_minute, self.window = per_minute, window
-        self._sent: dict[int, deque[float]] = {}
-
-    def delay(self, chat_id: int, now: float) -> float:
-        """Seconds to wait before the next message to `chat_id` (0 for private chats)."""
-        if chat_id >= 0:
-            return 0.0
-        times = self._sent.get(chat_id)
-        if times is None:
-            return 0.0
-        while times and times[0] <= now - self.window:
-            times.popleft()
-        if not times:
-            del self._sent[chat_id]
-            return 0.0
-        return 0.0 if len(times) < self.per_minute else times[0] + self.window - now
-
-    def record(self, chat_id: int, now: float) -> None:
-        if chat_id < 0:
-            self._sent.setdefault(chat_id, deque()).append(now)
-
-    async def wait(self, chat_id: int) -> None:
-        while (delay := self.delay(chat_id, time.monotonic())) > 0:
-            log.info("group pacing: waiting %.1fs", delay)
-            await asyncio.sleep(delay)
-        self.record(chat_id, time.monotonic())
-
-
 group_pacer = GroupPacer()
 
 
 def retry_delay(exc: RetryAfter) -> float:
     """Seconds Telegram asks us to wait (python-telegram-bot gives a number or a timedelta)."""
-    value = exc.retry_after
-    return value.total_seconds() if hasattr(value, "total_seconds") else float(value)
+    return retry_after_seconds(exc)
+
+
+def flood_seconds(exc: BaseException) -> float | None:
+    """How long Telegram's flood control asks to wait, or None for any other error."""
+    return retry_after_seconds(exc) if isinstance(exc, RetryAfter) else None
 
 
 def split_text(text: str, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
@@ -98,13 +69,8 @@ async def send_text(bot: Bot, chat_id: int, text: str, *, reply_markup: Markup |
             "reply_to_message_id": reply_to if index == 0 else None,
             "allow_sending_without_reply": True,
         }
-        await group_pacer.wait(chat_id)
-        try:
-            message = await bot.send_message(**kwargs)
-        except RetryAfter as exc:
-            delay = retry_delay(exc)
-            log.info("flood control: waiting %.1fs", delay)
-            await asyncio.sleep(delay)
-            message = await bot.send_message(**kwargs)
+        message = await send_paced(lambda kwargs=kwargs: bot.send_message(**kwargs),
+                                   chat_id=chat_id, flood_seconds=flood_seconds,
+                                   pacer=group_pacer, flood_retries=1)
     assert message is not None
     return message
