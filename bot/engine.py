@@ -134,13 +134,10 @@ def build_engine(knowledge_dir: Path = KNOWLEDGE_DIR, *, use_cache: bool = True)
     return Engine(kb, matcher)
 
 
-def configured_knowledge_dir() -> Path:
-    """$KNOWLEDGE_DIR when set (the bot's settings read the same variable), else `knowledge/`."""
-    configured = os.environ.get("KNOWLEDGE_DIR", "").strip()
-    return Path(configured) if configured else KNOWLEDGE_DIR
-
-
 @lru_cache(maxsize=1)
 def default_engine() -> Engine:
-    """The engine for the configured knowledge directory, built once per process."""
-    return build_engine(configured_knowledge_dir())
+    """The engine for the configured knowledge directory (bot.config), built once per process:
+    for tests, benchmarks and tools; the bot and the command line build their own."""
+    from bot.config import knowledge_dir
+
+    return build_engine(knowledge_dir())

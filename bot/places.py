@@ -27,7 +27,6 @@ _CLAUSE_BREAK = re.compile(r"[，,。.;；！!？?\s、]")
 _APP_KINDS = ("app", "mini_program", "wechat", "website")
 _APP_SUFFIX = re.compile(r"(APP|App|app|小程序|微信公众号|公众号|认证|市民云)+$")
 _APP_SPLIT = re.compile(r"[、/，,或]|（[^）]*）|\([^)]*\)|“|”|\s")
-_APP_NAMES: dict[int, dict[str, Region]] = {}
 # Living here is like living abroad: no mainland pension is paid by these places.
 LIVING_ABROAD = frozenset({"香港", "澳门", "台湾"})
 
@@ -55,7 +54,8 @@ def app_names(data: RegionData | None = None) -> dict[str, Region]:
     """Names of local apps and mini programs → their province (names shared by two provinces,
     such as 老来网, say nothing about the place and are left out)."""
     data = data or load_region_data()
-    cached = _APP_NAMES.get(id(data))
+    # Kept on the data object itself, so a reloaded data set never sees another's names.
+    cached = data.__dict__.get("_app_names")
     if cached is not None:
         return cached
     owners: dict[str, set[str]] = {}
@@ -74,7 +74,7 @@ def app_names(data: RegionData | None = None) -> dict[str, Region]:
     # A name inside another province's name is too general to tell (智慧人社, 老来).
     names = {name: data.by_name[next(iter(p))] for name, p in owners.items()
              if len(p) == 1 and not any(name in other and owners[other] != p for other in owners)}
-    _APP_NAMES[id(data)] = names
+    data.__dict__["_app_names"] = names
     return names
 
 

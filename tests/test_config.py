@@ -99,10 +99,8 @@ def _environment_readers(path: Path) -> list[str]:
     return found
 
 
-# The engine's own cache directory (BOT_CACHE_DIR, XDG_CACHE_HOME) is not a bot setting. Its
-# configured_knowledge_dir() is only behind default_engine(), which the bot no longer uses
-# (run, ask and /reload pass the settings' KNOWLEDGE_DIR); engine.py is left to its owner.
-ALLOWED_READERS = {"bot/engine.py": {"cache_dir", "configured_knowledge_dir"}}
+# The engine's own cache directory (BOT_CACHE_DIR, XDG_CACHE_HOME) is not a bot setting.
+ALLOWED_READERS = {"bot/engine.py": {"cache_dir"}}
 
 
 def test_only_config_reads_the_environment() -> None:

@@ -53,11 +53,16 @@ def split_text(text: str, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup
 
 
+FLOOD_RETRIES = 3
+
+
 async def send_text(bot: Bot, chat_id: int, text: str, *, reply_markup: Markup | None = None,
                     reply_to: int | None = None) -> Message:
     """Send `text` as plain text (no parse mode: nothing a user typed can break formatting).
 
-    The markup goes on the last part. On flood control wait as Telegram asks, once.
+    The markup goes on the last part. On flood control wait as Telegram asks and try again, up
+    to FLOOD_RETRIES times: each chat is handled on its own, so waiting here holds up only the
+    chat that is being limited, and a reply is not lost to a second 429 in a row.
     """
     parts = split_text(text)
     message: Message | None = None
@@ -71,6 +76,6 @@ async def send_text(bot: Bot, chat_id: int, text: str, *, reply_markup: Markup |
         }
         message = await send_paced(lambda kwargs=kwargs: bot.send_message(**kwargs),
                                    chat_id=chat_id, flood_seconds=flood_seconds,
-                                   pacer=group_pacer, flood_retries=1)
+                                   pacer=group_pacer, flood_retries=FLOOD_RETRIES)
     assert message is not None
     return message
