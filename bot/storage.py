@@ -167,6 +167,14 @@ def _core_tables(db: sqlite_utils.Database) -> None:
     )
 
 
+@CORE(name="0002_profile_last_date")
+def _profile_last_date(db: sqlite_utils.Database) -> None:
+    # One profile for /deadline and /remind: the last certification date and whose pension.
+    for column in ("last_date", "whose"):
+        if column not in db["users"].columns_dict:
+            db["users"].add_column(column, str)
+
+
 def apply_migrations(db: sqlite_utils.Database, migrations: Migrations) -> None:
     """Apply what is pending of one migration set (another process may be doing the same)."""
     if not migrations.pending(db):
@@ -235,13 +243,19 @@ def get_user(db: sqlite_utils.Database, user_id: int) -> dict[str, Any] | None:
 
 
 def set_user_profile(db: sqlite_utils.Database, user_id: int, *, scheme: str | None = None,
-                     city: str | None = None, clear_city: bool = False) -> None:
-    """Remember a user's scheme and/or city for later questions."""
+                     city: str | None = None, clear_city: bool = False,
+                     last_date: dt.date | None = None, whose: str | None = None) -> None:
+    """Remember a user's scheme, city, last certification date and whose pension it is, for
+    the next question and the next flow."""
     changes: dict[str, Any] = {}
     if scheme is not None:
         changes["scheme"] = scheme
     if city is not None or clear_city:
         changes["city"] = city
+    if last_date is not None:
+        changes["last_date"] = last_date.isoformat()
+    if whose is not None:
+        changes["whose"] = whose
     if changes:
         db["users"].upsert({"user_id": user_id, **changes}, pk="user_id")
 

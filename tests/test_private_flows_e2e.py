@@ -179,6 +179,10 @@ def test_one_profile_is_offered_by_both_flows(server, bot):
     assert _labels(scheme)[0] == "用 企业退休"
     city = _press(server, user, scheme, "用 企业退休")
     assert "企业职工基本养老保险" in city["text"] and "用 锦州" in _labels(city)
+    date = _press(server, user, city, "用 锦州")
+    assert "用 2025年3月10日" in _labels(date)  # the date /deadline was given
+    label = _press(server, user, date, "用 2025年3月10日")
+    assert "给谁设的" in label["text"]
     server.ask(user, "取消")
 
     other = 3081  # the other way round: /remind first, then /deadline offers its answers
@@ -192,6 +196,9 @@ def test_one_profile_is_offered_by_both_flows(server, bot):
     assert _labels(scheme)[0] == "用 城乡居民养老"
     city = _press(server, other, scheme, "用 城乡居民养老")
     assert "用 郑州" in _labels(city)
+    date = _press(server, other, city, "用 郑州")
+    card = _press(server, other, date, "用 2025年5月1日")  # the date /remind was given
+    assert "下次截止日：2026年5月1日" in card["text"]
 
 
 def test_voice_gets_the_speech_to_text_tip_and_a_photo_the_plain_note(server, bot):

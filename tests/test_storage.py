@@ -168,8 +168,8 @@ def test_new_database_records_its_schema_version(tmp_path) -> None:
     ensure_broadcast_tables(db)  # applying again changes nothing
     applied = db.execute("select migration_set, name from _sqlite_migrations order by id"
                          ).fetchall()
-    assert applied == [("core", "0001_tables"), ("broadcasts", "0001_tables"),
-                       ("broadcasts", "0002_outbox_confirmed_at")]
+    assert applied == [("core", "0001_tables"), ("core", "0002_profile_last_date"),
+                       ("broadcasts", "0001_tables"), ("broadcasts", "0002_outbox_confirmed_at")]
     db.close()
 
 
@@ -203,6 +203,7 @@ def test_database_from_before_the_migrations_is_adopted(tmp_path) -> None:
     db = open_database(path)
     ensure_broadcast_tables(db)
     assert "confirmed_at" in db["broadcast_outbox"].columns_dict
+    assert {"last_date", "whose"} <= set(db["users"].columns_dict)
     assert db.execute("select first_name from users").fetchall() == [("王",)]
     assert progress(db, 1).sent == 1
     db.close()

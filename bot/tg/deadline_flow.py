@@ -22,7 +22,15 @@ from bot.schemes import SCHEMES
 from bot.storage import get_user, record_question, set_user_profile
 from bot.tg import texts
 from bot.tg.callbacks import answer_query
-from bot.tg.flow import add_navigation, clear_prompt, finish, prompt, with_nav
+from bot.tg.flow import (
+    add_navigation,
+    clear_prompt,
+    finish,
+    prompt,
+    saved_date_keyboard,
+    saved_date_text,
+    with_nav,
+)
 from bot.tg.keyboards import (
     city_keyboard,
     deadline_card_keyboard,
@@ -75,7 +83,8 @@ async def _ask(update: Update, context: ContextTypes.DEFAULT_TYPE, state: object
                      with_nav(city_keyboard(user.get("city"), skip="dl:skip", saved="dl:saved"),
                               NAV))
     else:
-        await prompt(update, context, lead + ASK_DATE, with_nav(None, NAV))
+        await prompt(update, context, lead + ASK_DATE,
+                     with_nav(saved_date_keyboard(user.get("last_date"), "dl:d:saved"), NAV))
     return state  # type: ignore[return-value]
 
 
@@ -140,8 +149,20 @@ async def city_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int
 
 async def date_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     """The last certification date: compute and answer, or ask again politely."""
+    return await _date_given(update, context, update.effective_message.text.strip())
+
+
+async def date_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """用 <the date given last time>."""
+    await answer_query(update.callback_query)
+    saved = _saved(context, update.effective_user.id).get("last_date")
+    if not saved_date_text(saved):
+        return await _ask(update, context, LAST_DATE)
+    return await _date_given(update, context, saved_date_text(saved))
+
+
+async def _date_given(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> int:
     svc = services(context)
-    text = update.effective_message.text.strip()
     today = svc.clock.today()
     if any(word in text for word in UNKNOWN_DATE_WORDS):
         await update.effective_message.reply_text(HOW_TO_FIND_DATE)
@@ -162,7 +183,7 @@ async def date_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     result = compute_deadline(rule_for(scheme, region), today=today, last=found.date,
                               day_assumed=found.day_assumed)
     user_id = update.effective_user.id
-    set_user_profile(svc.db, user_id, scheme=scheme, city=region)
+    set_user_profile(svc.db, user_id, scheme=scheme, city=region, last_date=found.date)
     question_id = record_question(
         svc.db, at=svc.clock.now(), chat_id=update.effective_chat.id, chat_type="private",
         user_id=user_id, text=f"/deadline {scheme} {region or ''}", kind="deadline",
@@ -236,7 +257,8 @@ def deadline_conversation() -> ConversationHandler:
         SCHEME: [CallbackQueryHandler(scheme_chosen, pattern=r"^dl:s:")],
         CITY: [CallbackQueryHandler(city_button, pattern=r"^dl:(skip|saved|c:.+)$"),
                MessageHandler(private_text, city_typed)],
-        LAST_DATE: [MessageHandler(private_text, date_typed)],
+        LAST_DATE: [CallbackQueryHandler(date_button, pattern=r"^dl:d:saved$"),
+                    MessageHandler(private_text, date_typed)],
     }, prefix=NAV, order=(SCHEME, CITY, LAST_DATE), ask=_ask, start=deadline_start,
         cleanup=_cleanup)
     return ConversationHandler(

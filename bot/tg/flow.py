@@ -8,6 +8,7 @@ A flow calls `add_navigation` on its states once; each step asks with `prompt`.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
@@ -23,6 +24,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.rules import cn_date
 from bot.tg import texts
 from bot.tg.callbacks import answer_query
 from bot.tg.keyboards import main_keyboard
@@ -124,3 +126,22 @@ def add_navigation(states: dict[object, list[BaseHandler]], *, prefix: str,
         handlers[:0] = [CallbackQueryHandler(go, pattern=rf"^{re.escape(prefix)}:nav:"),
                         MessageHandler(words, go)]
     return states
+
+
+def saved_date_keyboard(saved: str | None, data: str) -> InlineKeyboardMarkup | None:
+    """用 2025年3月10日: the last certification date the user gave before, as one button."""
+    if not saved:
+        return None
+    try:
+        day = dt.date.fromisoformat(saved)
+    except ValueError:
+        return None
+    return InlineKeyboardMarkup([[InlineKeyboardButton(f"用 {cn_date(day)}", callback_data=data)]])
+
+
+def saved_date_text(saved: str | None) -> str:
+    """The remembered date as the flow's date step reads it ("" when there is none)."""
+    try:
+        return cn_date(dt.date.fromisoformat(saved or ""))
+    except ValueError:
+        return ""

@@ -57,7 +57,16 @@ from bot.storage import (
 from bot.tg import texts
 from bot.tg.callbacks import INVALID_BUTTON, answer_query, callback_id, callback_index
 from bot.tg.deadline_flow import HOW_TO_FIND_DATE, SKIP_WORDS, UNKNOWN_DATE_WORDS
-from bot.tg.flow import add_navigation, clear_prompt, finish, nav_row, prompt, with_nav
+from bot.tg.flow import (
+    add_navigation,
+    clear_prompt,
+    finish,
+    nav_row,
+    prompt,
+    saved_date_keyboard,
+    saved_date_text,
+    with_nav,
+)
 from bot.tg.keyboards import (
     REMIND_START,
     city_keyboard,
@@ -125,9 +134,10 @@ def _label_keyboard(last: str | None = None) -> InlineKeyboardMarkup:
 
 
 def _last_label(db: sqlite_utils.Database, user_id: int) -> str | None:
-    """Whose pension the user set a reminder for last (the profile's 本人/父亲/母亲…)."""
+    """Whose pension the user asked about last (the profile's 本人/父亲/母亲…)."""
+    whose = (get_user(db, user_id) or {}).get("whose")
     existing = rm.user_reminders(db, user_id)
-    return existing[-1].label if existing else None
+    return whose or (existing[-1].label if existing else None)
 
 
 def reminder_keyboard(reminder_id: int) -> InlineKeyboardMarkup:
@@ -238,7 +248,8 @@ async def _ask(update: Update, context: ContextTypes.DEFAULT_TYPE, state: object
         await prompt(update, context, lead + ASK_CITY, with_nav(city_keyboard(
             saved.get("city"), skip="rmf:city:skip", saved="rmf:city:saved"), NAV))
     elif state == LAST_DATE:
-        await prompt(update, context, lead + ASK_DATE, with_nav(None, NAV))
+        await prompt(update, context, lead + ASK_DATE,
+                     with_nav(saved_date_keyboard(saved.get("last_date"), "rmf:d:saved"), NAV))
     elif state == LABEL:
         last = _last_label(_svc(context).db, update.effective_user.id)
         await prompt(update, context, lead + ASK_LABEL, with_nav(_label_keyboard(last), NAV))
@@ -315,9 +326,21 @@ async def city_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int
 
 
 async def date_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    return await _date_given(update, context, update.effective_message.text.strip())
+
+
+async def date_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """用 <the date given last time, in /deadline or a reminder>."""
+    await answer_query(update.callback_query)
+    saved = saved_date_text(_saved_profile(context, update.effective_user.id).get("last_date"))
+    if not saved:
+        return await _ask(update, context, LAST_DATE)
+    return await _date_given(update, context, saved)
+
+
+async def _date_given(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> int:
     svc = _svc(context)
     message = update.effective_message
-    text = message.text.strip()
     today = rm.china(svc.clock.now()).date()
     if any(word in text for word in UNKNOWN_DATE_WORDS):
         await message.reply_text(HOW_TO_FIND_DATE)
@@ -411,7 +434,8 @@ async def confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     now = svc.clock.now()
     # One profile: /deadline offers what was given here (and /remind what /deadline stored).
     set_user_profile(svc.db, update.effective_user.id, scheme=flow["scheme"],
-                     city=flow.get("city"))
+                     city=flow.get("city"), last_date=dt.date.fromisoformat(flow["last"]),
+                     whose=flow["label"])
     try:
         reminder = rm.add_reminder(
             svc.db, user_id=update.effective_user.id, chat_id=update.effective_chat.id,
@@ -457,7 +481,8 @@ def remind_conversation() -> ConversationHandler:
             SCHEME: [CallbackQueryHandler(scheme_chosen, pattern=r"^rmf:s:")],
             CITY: [CallbackQueryHandler(city_button, pattern=r"^rmf:city:"),
                    MessageHandler(private_text, city_typed)],
-            LAST_DATE: [MessageHandler(private_text, date_typed)],
+            LAST_DATE: [CallbackQueryHandler(date_button, pattern=r"^rmf:d:saved$"),
+                         MessageHandler(private_text, date_typed)],
             LABEL: [CallbackQueryHandler(label_button, pattern=r"^rmf:l:"),
                     MessageHandler(private_text, label_typed)],
             CONFIRM: [CallbackQueryHandler(confirmed, pattern=r"^rmf:ok$"),
