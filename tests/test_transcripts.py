@@ -127,9 +127,10 @@ def test_grandma_in_jinzhou_typing_badly(server, bot):
     spoken = t.voice()
     assert "语音输入" in spoken["text"]
     t.say("认证要钱吗")
+    t.say("怎么查上次认证是哪天")
     t.say("谢谢")
     t.write()
-    assert t.turns >= 18
+    assert t.turns >= 20
 
 
 def test_son_in_shenzhen_helping_his_father_in_henan(server, bot):
@@ -152,8 +153,8 @@ def test_son_in_shenzhen_helping_his_father_in_henan(server, bot):
     city = t.press(remind, "用 城乡居民养老")
     assert "用 河南" in buttons(city)
     date = t.press(city, "用 河南")
-    assert "第3步" in date["text"]
-    label = t.say("2025年5月1日")
+    assert "第3步" in date["text"] and "用 2025年5月1日" in buttons(date)
+    label = t.press(date, "用 2025年5月1日")  # the date /deadline was given, remembered
     assert "父亲" in buttons(label)
     confirm = t.press(label, "父亲")
     assert "提醒对象：父亲" in confirm["text"] and "✅ 确认" in buttons(confirm)
@@ -162,8 +163,11 @@ def test_son_in_shenzhen_helping_his_father_in_henan(server, bot):
     listing = t.say("/myreminders")
     assert "父亲" in listing["text"]
     t.say("认证是免费的吗")
-    t.say("有人打电话说要帮我爸办认证 要身份证号")
+    call = t.say("有人打电话说要帮我爸办认证 要身份证号")
+    assert "请提高警惕" in call["text"] and "免费" in call["text"]
+    check = t.say("怎么知道我爸认证成功没有")
+    assert "我回答不了" not in check["text"]
     t.say("谢谢")
     time.sleep(0.2)
     t.write()
-    assert t.turns >= 18
+    assert t.turns >= 20
