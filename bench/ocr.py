@@ -90,6 +90,7 @@ def main() -> None:
     pictures["blank"] = blank()
 
     before = rss_mb()
+    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     start = time.perf_counter()
     ocr._load()
     load_s = time.perf_counter() - start
@@ -102,7 +103,8 @@ def main() -> None:
     after = rss_mb()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"after the first screenshot: RSS {after:.0f} MB (+{after - before:.0f} MB over "
-          f"before loading); peak while reading {peak:.0f} MB (+{peak - before:.0f} MB)")
+          f"before loading); peak RSS {peak_before:.0f} MB before loading, {peak:.0f} MB after "
+          f"reading (+{peak - before:.0f} MB)")
 
     for label, sets in (("own size", {n: encoded(p) for n, p in pictures.items()}),
                         ("1080x2340", {n: encoded(phone([p])) for n, p in pictures.items()})):
