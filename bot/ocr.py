@@ -137,9 +137,9 @@ def _reading_order(found: list) -> list[str]:
 def read_raw(data: bytes) -> str:
     """The text of a picture, NOT redacted: for read_image and the benchmark only."""
     check_image(data)
-    array = _decode(data)
-    engine = _load()
-    with _run_lock:
+    with _run_lock:  # decoded inside: at most one 25 MP picture in memory at a time
+        array = _decode(data)  # a corrupt picture fails here, before the engine is loaded
+        engine = _load()
         try:
             found, _elapsed = engine(array)
         except Exception as exc:  # the engine's own failure on an odd picture
