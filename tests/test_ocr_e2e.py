@@ -65,3 +65,22 @@ def test_id_number_in_a_document_image_never_echoed_stored_or_logged(server, bot
     assert "认证失败" in text and ID_PREFIX not in text
     assert ID_PREFIX not in (workdir / "bot.log").read_text(encoding="utf-8")
     assert not list(workdir.glob("**/*.png"))  # the picture itself is never written down
+
+
+def test_group_pictures_read_only_when_addressed(server: BotApiServer, bot):
+    group = -4100
+    server.join_group(group)
+    server.set_privacy_mode(False)  # the bot sees every picture; it must pick its own
+    try:
+        data = (FIXTURES / "face_fail.png").read_bytes()
+        mark = server.mark()
+        server.send_photo(4004, chat_id=group, data=data, width=600, height=202)
+        mention = f"@{server.bot_user['username']}"
+        asked = server.send_photo(4004, chat_id=group, data=data, width=600, height=202,
+                                  caption=f"{mention} 这是什么意思")
+        (reply,) = server.wait_for_messages(group, since=mark, timeout=OCR_TIMEOUT)
+        assert reply["text"].startswith("我从图片里看到：“提示 认证失败，请重新认证”")
+        assert reply["reply_to_message"]["message_id"] == asked["message_id"]
+        assert len(server.calls("getFile", since=mark)) == 1  # the first was never fetched
+    finally:
+        server.set_privacy_mode(True)
