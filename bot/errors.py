@@ -15,3 +15,11 @@ class KnowledgeError(BotError):
     def __init__(self, problems: list[str]):
         self.problems = problems
         super().__init__("\n".join(problems))
+
+
+class ImageError(BotError):
+    """A picture that cannot be read: too large, animated, not an image, or corrupt."""
+
+
+class ImageTooLarge(ImageError):
+    """The file or its pixel count is over the limit (checked before decoding)."""

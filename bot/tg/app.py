@@ -30,7 +30,7 @@ from bot.clock import make_clock
 from bot.config import Settings
 from bot.engine import Engine
 from bot.storage import defer_failed_writes, open_database
-from bot.tg import chat, service
+from bot.tg import chat, pictures, service
 from bot.tg import groups as group_handlers
 from bot.tg.callbacks import INVALID_BUTTON, answer_query
 from bot.tg.deadline_flow import city_conversation, deadline_conversation
@@ -63,6 +63,8 @@ GROUP_ADMIN_COMMANDS = [
 NON_TEXT = (filters.VOICE | filters.AUDIO | filters.Sticker.ALL | filters.PHOTO
             | filters.VIDEO | filters.VIDEO_NOTE | filters.Document.ALL | filters.LOCATION
             | filters.CONTACT | filters.ANIMATION)
+# Pictures whose text is read (bot/tg/pictures.py); stickers and GIFs keep the polite note.
+PICTURES = filters.PHOTO | filters.Document.IMAGE
 
 
 async def _post_init(application: Application) -> None:
@@ -182,6 +184,7 @@ def add_handlers(application: Application) -> None:
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, chat.migrate))
     application.add_handler(MessageHandler(private & text, chat.private_text))
     application.add_handler(MessageHandler(groups & text, chat.group_text))
+    application.add_handler(MessageHandler((private | groups) & PICTURES, pictures.picture))
     application.add_handler(MessageHandler(private & NON_TEXT, chat.non_text))
     # Last: a command none of the handlers above took (typo, old menu entry) in a private chat.
     application.add_handler(MessageHandler(private & filters.COMMAND, chat.unknown_command))

@@ -1512,10 +1512,15 @@ class BotApiServer:
         chat_type: str | None = None,
         width: int = 1280,
         height: int = 960,
+        data: bytes | None = None,
     ) -> dict:
-        data = b"\xff\xd8\xff\xe0" + bytes(3000)
+        """A photo from a user; `data` is the picture the bot downloads (getFile + file URL).
+
+        Without `data`, bytes that only look like a JPEG. The thumbnail is the same picture's
+        first bytes: a bot should read the largest size."""
+        data = b"\xff\xd8\xff\xe0" + bytes(3000) if data is None else data
         sizes = [
-            self._user_file(data[:1000], width=width // 16, height=height // 16),
+            self._user_file(data[:1000], width=max(1, width // 16), height=max(1, height // 16)),
             self._user_file(data, width=width, height=height),
         ]
         return self._media_message(user_id, chat_id, chat_type, caption, {"photo": sizes})

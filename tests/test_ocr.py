@@ -1,0 +1,166 @@
+"""Reading screenshots: limits before decoding, the reply to what was read, `ask --image`.
+
+The pictures in tests/fixtures/ocr were rendered from text (tests/fixtures/ocr/make.py). One
+OCR engine is loaded for the whole session (`ocr` fixture); limit tests need none.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from bot import PROJECT_DIR, ocr
+from bot.errors import ImageError, ImageTooLarge
+from bot.picture import NO_TEXT, READ_PREFIX, UNREADABLE, answer_picture
+from bot.safety import FRAUD_WARNING
+
+FIXTURES = Path(__file__).parent / "fixtures" / "ocr"
+ID_NUMBER = "11010519491231002X"
+
+
+def picture(name: str) -> bytes:
+    return (FIXTURES / f"{name}.png").read_bytes()
+
+
+def png(image: Image.Image, fmt: str = "PNG", **kwargs) -> bytes:
+    out = io.BytesIO()
+    image.save(out, fmt, **kwargs)
+    return out.getvalue()
+
+
+@pytest.fixture(scope="session")
+def ocr_engine():
+    """The OCR engine, loaded once for every test that reads a picture."""
+    return ocr._load()
+
+
+# ---------------------------------------------------------------- limits (no OCR engine needed)
+
+def test_huge_file_refused_before_decoding():
+    with pytest.raises(ImageTooLarge):
+        ocr.check_image(b"\x89PNG" + bytes(ocr.MAX_BYTES))
+
+
+def test_too_many_pixels_refused_from_the_header():
+    data = png(Image.new("1", (6000, 5000)))  # 30 MP, a few KB on disk
+    assert len(data) < 100_000
+    with pytest.raises(ImageTooLarge):
+        ocr.check_image(data)
+
+
+@pytest.mark.parametrize("data", [
+    b"", b"not a picture at all", b"%PDF-1.4\n" + bytes(500), b"\xff\xd8\xff\xe0" + bytes(3000),
+])
+def test_not_an_image(data):
+    with pytest.raises(ImageError):
+        ocr.check_image(data)
+
+
+def test_animated_gif_refused():
+    frames = [Image.new("RGB", (64, 64), color) for color in ("red", "blue")]
+    data = png(frames[0], "GIF", save_all=True, append_images=frames[1:])
+    with pytest.raises(ImageError):
+        ocr.check_image(data)
+
+
+def test_truncated_picture_is_a_polite_line(engine, today):
+    data = picture("face_fail")[:600]  # the header is fine, the pixels are cut off
+    reply = answer_picture(engine, data, today).reply
+    assert reply.text == UNREADABLE and reply.kind == "empty"
+
+
+def test_oversize_is_a_polite_line(engine, today):
+    reply = answer_picture(engine, png(Image.new("1", (6000, 5000))), today).reply
+    assert reply.text == UNREADABLE
+
+
+# ---------------------------------------------------------------- reading and answering
+
+def test_sms_with_a_link_gets_the_fraud_warning(engine, today, ocr_engine):
+    result = answer_picture(engine, picture("sms_link"), today)
+    assert "http://xx.cn" in result.read.replace(" ", "")
+    text = result.reply.text
+    assert text.startswith(READ_PREFIX + "“【社保中心】您的养老金认证即将到期")
+    assert FRAUD_WARNING in text
+    assert text.index(FRAUD_WARNING) < len(text.split("\n\n")[0]) + 3  # right under what was read
+
+
+def test_app_error_dialog_gets_the_face_fail_answer(engine, today, ocr_engine):
+    reply = answer_picture(engine, picture("face_fail"), today).reply
+    assert reply.text.startswith(READ_PREFIX + "“提示 认证失败，请重新认证”")
+    assert reply.kind == "answer" and reply.id.startswith("face-fail")
+
+
+def test_not_in_scope_message(engine, today, ocr_engine):
+    result = answer_picture(engine, picture("not_in_scope"), today)
+    assert "不在本次认证范围" in result.read
+    assert result.reply.id == "not-in-scope-message"
+
+
+def test_photo_without_text_gets_the_polite_line(engine, today, ocr_engine):
+    blank = Image.new("RGB", (800, 600), (200, 220, 240))
+    blank.paste((90, 140, 60), (100, 300, 700, 600))  # a lawn under a sky
+    result = answer_picture(engine, png(blank, "JPEG"), today)
+    assert result.reply.text == NO_TEXT and result.read == ""
+
+
+def test_id_number_never_echoed_stored_or_logged(engine, today, ocr_engine, caplog):
+    caplog.set_level(logging.DEBUG)
+    result = answer_picture(engine, picture("id_number"), today)
+    assert "[已隐藏]" in result.read
+    everything = [result.read, result.reply.text, result.reply.question,
+                  json.dumps(result.reply.as_json(), ensure_ascii=False), caplog.text]
+    assert not any(ID_NUMBER[:14] in part for part in everything)
+    assert "已经隐藏" in result.reply.text
+
+
+def test_reading_order_joins_boxes_on_one_line():
+    found = [([[300, 10], [400, 10], [400, 40], [300, 40]], "右边", 0.9),
+             ([[10, 60], [200, 60], [200, 90], [10, 90]], "第二行", 0.9),
+             ([[10, 12], [200, 12], [200, 42], [10, 42]], "左边", 0.9)]
+    assert ocr._reading_order(found) == ["左边 右边", "第二行"]
+
+
+# ---------------------------------------------------------------- the command line
+
+def ask(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bot", "ask", *args], capture_output=True,
+                          cwd=PROJECT_DIR, timeout=120)
+
+
+def test_ask_image_json_adds_what_was_read():
+    result = ask("--json", "--today", "2026-11-23", "--image", str(FIXTURES / "sms_link.png"))
+    assert result.returncode == 0, result.stderr.decode()
+    obj = json.loads(result.stdout.decode())
+    assert set(obj) == {"question", "matched", "id", "score", "answer", "detail",
+                        "suggestions", "read"}
+    assert "养老金认证即将到期" in obj["read"] and FRAUD_WARNING in obj["answer"]
+
+
+@pytest.mark.parametrize("kind", ["missing", "corrupt", "too many pixels"])
+def test_ask_image_bad_file_is_one_line_exit_2(tmp_path, kind):
+    path = tmp_path / "picture.png"
+    if kind == "corrupt":
+        path.write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    elif kind == "too many pixels":
+        path.write_bytes(png(Image.new("1", (6000, 5000))))
+    result = ask("--image", str(path))
+    assert result.returncode == 2
+    assert result.stdout == b""
+    assert len(result.stderr.decode().strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr.decode()
+
+
+def test_ask_without_image_does_not_load_ocr():
+    code = ("import sys; from bot.cli import main; main(['ask', '刷脸失败怎么办']); "
+            "print('onnxruntime' in sys.modules, file=sys.stderr)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                            cwd=PROJECT_DIR, timeout=120)
+    assert result.returncode == 0 and result.stderr.decode().strip() == "False"

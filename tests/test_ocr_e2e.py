@@ -1,0 +1,86 @@
+"""End to end: a user sends screenshots to the real bot process through the local Bot API
+server; the bot downloads them (getFile + the file URL) and answers the text it reads."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bot.safety import FRAUD_WARNING
+from tests.botapi import BotApiServer, BotProcess, wait_for_row
+
+FIXTURES = Path(__file__).parent / "fixtures" / "ocr"
+ID_PREFIX = "11010519491231"
+OCR_TIMEOUT = 60.0  # the first picture loads the OCR engine in the bot process
+
+
+@pytest.fixture(scope="module")
+def server():
+    with BotApiServer() as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("ocrbot")
+
+
+@pytest.fixture(scope="module")
+def bot(server, workdir):
+    (workdir / "clock").write_text("2025-11-01T10:00:00", encoding="utf-8")
+    env = {"DATABASE_PATH": str(workdir / "bot.db"), "BOT_CLOCK_FILE": str(workdir / "clock"),
+           "LOG_LEVEL": "DEBUG"}
+    with BotProcess(server, ["-m", "bot", "run"], env=env, log_path=workdir / "bot.log") as proc:
+        yield proc
+
+
+def test_photo_read_and_answered_while_other_chats_go_on(server: BotApiServer, bot, workdir):
+    mark = server.mark()
+    sms = server.send_photo(4001, data=(FIXTURES / "sms_link.png").read_bytes(),
+                            width=600, height=248)
+    (typed,) = server.ask(4002, "刷脸老是失败怎么办", timeout=OCR_TIMEOUT)
+    assert "刷脸" in typed["text"]
+    (reply,) = server.wait_for_messages(4001, timeout=OCR_TIMEOUT)
+    assert reply["text"].startswith("我从图片里看到：“【社保中心】您的养老金认证即将到期")
+    assert FRAUD_WARNING in reply["text"]
+    # The largest size was fetched and downloaded, and the other chat was not held up.
+    (get_file,) = server.wait_for("getFile", since=mark)
+    assert get_file.params["file_id"] == sms["photo"][-1]["file_id"]
+    sent = [int(c.chat_id) for c in server.calls("sendMessage", since=mark)]
+    assert sent.index(4002) < sent.index(4001)
+
+
+def test_id_number_in_a_document_image_never_echoed_stored_or_logged(server, bot, workdir):
+    server.send_document(4003, file_name="截图.png", mime_type="image/png",
+                         data=(FIXTURES / "id_number.png").read_bytes())
+    (reply,) = server.wait_for_messages(4003, timeout=OCR_TIMEOUT)
+    assert reply["text"].startswith("我从图片里看到：") and ID_PREFIX not in reply["text"]
+    conn = sqlite3.connect(workdir / "bot.db")
+    try:
+        (text,) = wait_for_row(conn, "select text from questions where user_id = 4003")
+    finally:
+        conn.close()
+    assert "认证失败" in text and ID_PREFIX not in text
+    assert ID_PREFIX not in (workdir / "bot.log").read_text(encoding="utf-8")
+    assert not list(workdir.glob("**/*.png"))  # the picture itself is never written down
+
+
+def test_group_pictures_read_only_when_addressed(server: BotApiServer, bot):
+    group = -4100
+    server.join_group(group)
+    server.set_privacy_mode(False)  # the bot sees every picture; it must pick its own
+    try:
+        data = (FIXTURES / "face_fail.png").read_bytes()
+        mark = server.mark()
+        server.send_photo(4004, chat_id=group, data=data, width=600, height=202)
+        mention = f"@{server.bot_user['username']}"
+        asked = server.send_photo(4004, chat_id=group, data=data, width=600, height=202,
+                                  caption=f"{mention} 这是什么意思")
+        (reply,) = server.wait_for_messages(group, since=mark, timeout=OCR_TIMEOUT)
+        assert reply["text"].startswith("我从图片里看到：“提示 认证失败，请重新认证”")
+        assert reply["reply_to_message"]["message_id"] == asked["message_id"]
+        assert len(server.calls("getFile", since=mark)) == 1  # the first was never fetched
+    finally:
+        server.set_privacy_mode(True)
