@@ -171,6 +171,9 @@ class Segmenter:
                 if typed != word and is_chinese and typed in tables.known_words and \
                         self._sounds_differ(typed, word):
                     continue  # a real word that only sounds alike: 市民 is not 实名
+                if typed != word and is_chinese and word not in tables.core_words and \
+                        not _shared(word, typed) and self._sounds_differ(typed, word):
+                    continue  # 您的 only sounds like 宁德: a place typo keeps a character
                 if word not in tables.core_words and self._core_word_starts_inside(
                         sounds_of, i, size):
                     continue  # "shi shi bai": 失败 beats 逝世

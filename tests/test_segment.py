@@ -56,3 +56,12 @@ def test_split_pinyin(segmenter):
     assert split_pinyin("shualian", syllables) == ["shua", "lian"]
     assert split_pinyin("shua lian", syllables) == ["shua", "lian"]
     assert split_pinyin("app", syllables) is None
+
+
+@pytest.mark.parametrize(("typed", "repaired"), [
+    ("锦洲养老认证", "锦州养老认证"),  # a place typo keeps a character: the place it shares it with
+    ("您的养老金", "您的养老金"),  # 您的 only sounds like 宁德
+    ("天府市民云", "天府市民云"),  # 市民 is a word, not 实名
+])
+def test_repair_keeps_real_words_and_the_place_typed(engine, typed, repaired):
+    assert engine.matcher.segmenter.repair(normalize(typed)) == repaired
