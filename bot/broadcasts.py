@@ -1,7 +1,11 @@
 """Broadcasts: who receives them, a durable outbox, and a paced sender that survives restarts.
 
 Nothing here knows Telegram. The sender is handed an async `send` function; the Telegram
-adapter (`bot/tg/admin_handlers.py`) turns Telegram's errors into the exceptions below.
+adapter (`bot/tg/admin_handlers.py`) turns Telegram's errors into the exceptions below, and
+`classify_error` turns those into the shared sender's vocabulary. The send itself, its
+outbox writes and its retries are `bot.delivery.sender`'s (shared with reminders);
+`Broadcaster` picks the rows, paces them (overall budget, per chat, per group), keeps a few
+in flight, and follows a migrated group through the outbox.
 
 Durability: every recipient gets an outbox row before anything is sent, and a row is marked
 `sending` (committed) before its request goes out. After a crash, rows still `sending` are

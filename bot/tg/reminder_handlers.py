@@ -2,6 +2,9 @@
 group notices for group admins, and the background sender that drains the outbox.
 
 The schedule itself lives in SQLite (`bot.reminders`); this module only talks to Telegram.
+The send loop and its retries are the shared sender's (`bot.delivery.sender`, also used by
+broadcasts); `ReminderSender` picks the due rows, skips the ones no longer wanted and words
+the messages, and `reminder_policy` says how reminders retry.
 The sender runs as a JobQueue job that re-arms itself every few seconds and asks the clock
 each time, so a test that moves a FileClock makes the due reminders go out.
 """
