@@ -1,7 +1,11 @@
 """Broadcasts: who receives them, a durable outbox, and a paced sender that survives restarts.
 
 Nothing here knows Telegram. The sender is handed an async `send` function; the Telegram
-adapter (`bot/tg/admin_handlers.py`) turns Telegram's errors into the exceptions below.
+adapter (`bot/tg/admin_handlers.py`) turns Telegram's errors into the exceptions below, and
+`classify_error` turns those into the shared sender's vocabulary. The send itself, its
+outbox writes and its retries are `bot.delivery.sender`'s (shared with reminders);
+`Broadcaster` picks the rows, paces them (overall budget, per chat, per group), keeps a few
+in flight, and follows a migrated group through the outbox.
 
 Durability: every recipient gets an outbox row before anything is sent, and a row is marked
 `sending` (committed) before its request goes out. After a crash, rows still `sending` are
@@ -27,6 +31,7 @@ from typing import Any
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
+from bot.delivery import sender as delivery
 from bot.delivery.pacing import (  # noqa: F401  (re-exported for the senders and tests)
     PER_CHAT_PER_SECOND,
     PER_GROUP_PER_MINUTE,
@@ -587,6 +592,72 @@ class RunResult:
     notes: list[str] = field(default_factory=list)
 
 
+def classify_error(exc: Exception) -> delivery.Failure:
+    """What the exceptions a broadcast's `send` raises mean to the shared sender."""
+    if isinstance(exc, RetryLater):
+        # Flood control is about the bot as a whole: everything waits, as Telegram asks.
+        kind = delivery.NETWORK if exc.transient else delivery.FLOOD
+        return delivery.Failure(kind, exc.reason, exc.seconds)
+    if isinstance(exc, Blocked):
+        return delivery.Failure(delivery.BLOCKED, str(exc)[:200])
+    if isinstance(exc, Migrated):
+        return delivery.Failure(delivery.MIGRATED, new_chat_id=exc.new_chat_id)
+    if isinstance(exc, SendFailed):
+        return delivery.Failure(delivery.FAILED, str(exc)[:200])
+    if isinstance(exc, MaybeSent):
+        return delivery.Failure(delivery.MAYBE_SENT, str(exc)[:200])
+    # A bug or an unexpected reply: never stop the whole broadcast.
+    return delivery.Failure(delivery.FAILED, repr(exc)[:200], unexpected=True)
+
+
+def broadcast_policy(max_attempts: int = MAX_ATTEMPTS) -> delivery.RetryPolicy:
+    """Broadcasts wait out flood control by pausing the whole broadcast and queueing the row
+    again (never given up), count transient errors towards `max_attempts`, follow a migrated
+    group through the outbox, and never send again what a crash left in flight."""
+    return delivery.RetryPolicy(flood_waits=0, network_delays=(), max_attempts=max_attempts,
+                                resend_after_crash=False)
+
+
+_OUTCOME_STATUS = {delivery.SENT: SENT, delivery.FAILED: FAILED, delivery.GAVE_UP: FAILED,
+                   delivery.BLOCKED: BLOCKED, delivery.UNKNOWN: UNKNOWN}
+
+
+class BroadcastOutbox:
+    """One broadcast's rows of `broadcast_outbox` behind the shared sender's outbox calls."""
+
+    def __init__(self, db: sqlite_utils.Database, broadcast_id: int,
+                 now: Callable[[], dt.datetime]) -> None:
+        self.db, self.broadcast_id, self._now = db, broadcast_id, now
+
+    def before(self, item: delivery.Item) -> None:
+        self.mark(item.id, SENDING)
+
+    def after(self, item: delivery.Item, outcome: str, *, reason: str | None = None,
+              message_id: int | None = None) -> None:
+        attempts = item.attempts + 1 if outcome == delivery.GAVE_UP else None
+        self.mark(item.id, _OUTCOME_STATUS[outcome], error=reason, message_id=message_id,
+                  attempts=attempts)
+
+    def retry(self, item: delivery.Item, reason: str, delay: float | None) -> None:
+        self.mark(item.id, PENDING, error=reason[:200], attempts=item.attempts + 1)
+
+    def recover(self, *, resend: bool) -> int:
+        if resend:
+            return self.db.execute(
+                "update broadcast_outbox set status = ?, updated_at = ? "
+                "where broadcast_id = ? and status = ?",
+                [PENDING, _iso(self._now()), self.broadcast_id, SENDING]).rowcount
+        return recover_in_flight(self.db, self.broadcast_id, self._now())
+
+    def mark(self, row_id: int, status: str, *, error: str | None = None,
+             message_id: int | None = None, attempts: int | None = None) -> None:
+        self.db.execute(
+            "update broadcast_outbox set status = ?, error = coalesce(?, error), "
+            "message_id = coalesce(?, message_id), attempts = coalesce(?, attempts), "
+            "updated_at = ? where id = ?",
+            [status, error, message_id, attempts, _iso(self._now()), row_id])
+
+
 class Broadcaster:
     """Works through one broadcast's outbox: paced, retrying flood control, resumable."""
 
@@ -608,6 +679,14 @@ class Broadcaster:
         self.started = monotonic()
         self.sent_this_run = 0
         self.limiter = RateLimiter(rate, monotonic(), overall=budget)
+        self.outbox = BroadcastOutbox(db, broadcast_id, now)
+        # The limiter takes the shared budget's token before each row (`_wait_turn`), so the
+        # sender itself takes none; flood control pauses the limiter.
+        self.sender = delivery.Sender(
+            self.outbox, classify_error, broadcast_policy(max_attempts),
+            on_blocked=self._deactivate, on_migrated=self._follow_migration,
+            pause=lambda seconds: self.limiter.pause(self._monotonic() + seconds),
+            clock=monotonic)
 
     # -------------------------------------------------------------- control
 
@@ -636,7 +715,7 @@ class Broadcaster:
             return RunResult(row["status"], progress(self.db, self.broadcast_id))
         message = BroadcastMessage(self.broadcast_id, row["text"], tuple(row["buttons"]),
                                    bool(row["pin"]))
-        recovered = recover_in_flight(self.db, self.broadcast_id, self._now())
+        recovered = self.sender.recover()
         if recovered:
             log.warning("broadcast %s: %d in-flight messages left unconfirmed after a restart",
                         self.broadcast_id, recovered)
@@ -657,7 +736,7 @@ class Broadcaster:
                 if self._stop is not None:
                     slots.release()
                     break
-                self._mark(item.id, SENDING)
+                self.sender.begin(item)
                 task = asyncio.create_task(self._deliver(item, message, slots))
                 in_flight.add(task)
                 task.add_done_callback(in_flight.discard)
@@ -665,12 +744,12 @@ class Broadcaster:
             await asyncio.gather(*in_flight, return_exceptions=True)
         return self._finish()
 
-    def _pending(self) -> list[_Row]:
+    def _pending(self) -> list[delivery.Item]:
         rows = self.db.execute(
             "select id, chat_id, kind, attempts, migrated_from from broadcast_outbox "
             "where broadcast_id = ? and status = ? order by id limit ?",
             [self.broadcast_id, PENDING, FETCH_BATCH]).fetchall()
-        return [_Row(*r) for r in rows]
+        return [delivery.Item(r[0], r[1], r[3], ref=_Row(*r)) for r in rows]
 
     async def _wait_turn(self, chat_id: int) -> bool:
         while self._stop is None:
@@ -683,64 +762,46 @@ class Broadcaster:
                 await asyncio.wait_for(self._wake.wait(), wait)
         return False
 
-    async def _deliver(self, item: _Row, message: BroadcastMessage,
+    async def _deliver(self, item: delivery.Item, message: BroadcastMessage,
                        slots: asyncio.Semaphore) -> None:
+        kind = item.ref.kind
+
+        async def send(chat_id: int) -> int | None:
+            return await self._send(Recipient(chat_id, kind), message)
+
         try:
-            message_id = await self._send(Recipient(item.chat_id, item.kind), message)
-        except RetryLater as exc:
-            # Flood control is about the bot as a whole: everything waits, as Telegram asks.
-            self.limiter.pause(self._monotonic() + exc.seconds)
-            self._retry(item, exc.reason, give_up=exc.transient)
-        except Blocked as exc:
-            self._mark(item.id, BLOCKED, error=str(exc)[:200])
-            self._deactivate(item)
-        except Migrated as exc:
-            self._follow_migration(item, exc.new_chat_id)
-        except SendFailed as exc:
-            self._mark(item.id, FAILED, error=str(exc)[:200])
-        except MaybeSent as exc:
-            self._mark(item.id, UNKNOWN, error=str(exc)[:200])
-        except Exception as exc:  # a bug or an unexpected reply: never stop the whole broadcast
-            log.exception("broadcast %s: sending to %s failed", self.broadcast_id, item.chat_id)
-            self._mark(item.id, FAILED, error=repr(exc)[:200])
-        else:
-            self.sent_this_run += 1
-            self._mark(item.id, SENT, message_id=message_id)
+            result = await self.sender.send(item, send)
+            if result.status == delivery.SENT:
+                self.sent_this_run += 1
         finally:
             slots.release()
 
     def _mark(self, row_id: int, status: str, *, error: str | None = None,
               message_id: int | None = None, attempts: int | None = None) -> None:
-        self.db.execute(
-            "update broadcast_outbox set status = ?, error = coalesce(?, error), "
-            "message_id = coalesce(?, message_id), attempts = coalesce(?, attempts), "
-            "updated_at = ? where id = ?",
-            [status, error, message_id, attempts, _iso(self._now()), row_id])
+        self.outbox.mark(row_id, status, error=error, message_id=message_id, attempts=attempts)
 
-    def _retry(self, item: _Row, reason: str, *, give_up: bool) -> None:
-        attempts = item.attempts + 1
-        status = FAILED if give_up and attempts >= self.max_attempts else PENDING
-        self._mark(item.id, status, error=reason[:200], attempts=attempts)
-
-    def _deactivate(self, item: _Row) -> None:
-        table = "groups" if item.kind == "group" else "users"
+    def _deactivate(self, item: delivery.Item) -> None:
+        table = "groups" if item.ref.kind == "group" else "users"
         self.db.execute(f"update {table} set active = 0 where chat_id = ?", [item.chat_id])
 
-    def _follow_migration(self, item: _Row, new_chat_id: int) -> None:
-        if item.migrated_from is not None:
+    def _follow_migration(self, item: delivery.Item, new_chat_id: int) -> bool:
+        """The group moved: the row follows it through the outbox (once), or is skipped when
+        the supergroup is on the list already. Returns False: settled here, not resent now."""
+        if item.ref.migrated_from is not None:
             self._mark(item.id, FAILED, error="群迁移后仍无法发送")
-            return
+            return False
         migrate_group(self.db, item.chat_id, new_chat_id)
         duplicate = self.db.execute(
             "select 1 from broadcast_outbox where broadcast_id = ? and chat_id = ?",
             [self.broadcast_id, new_chat_id]).fetchone()
         if duplicate:  # the supergroup is already on the list: it gets that copy
             self._mark(item.id, SKIPPED, error=f"群已升级为 {new_chat_id}，已在名单中")
-            return
+            return False
         self.db.execute(
             "update broadcast_outbox set chat_id = ?, migrated_from = ?, status = ?, "
             "updated_at = ? where id = ?",
             [new_chat_id, item.chat_id, PENDING, _iso(self._now()), item.id])
+        return False
 
     def _finish(self) -> RunResult:
         seconds = self._monotonic() - self.started

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -840,6 +840,48 @@ def skip_reason(db: sqlite_utils.Database, row: OutboxRow, now: dt.datetime) -> 
     if (today - row.planned_at.date()).days > CATCHUP_DAYS:
         return "stale"
     return None
+
+
+class ReminderOutbox:
+    """`reminder_outbox` behind the shared sender's outbox calls (`bot.delivery.sender`).
+
+    `before` counts the attempt; a blocked recipient ends as 'failed' with its reason; a row
+    in flight at a crash is sent again (`recover(resend=True)`), at most one duplicate.
+    """
+
+    def __init__(self, db: sqlite_utils.Database, now: Callable[[], dt.datetime]) -> None:
+        self.db, self.now = db, now
+
+    def before(self, item: Any) -> None:
+        mark_sending(self.db, item.id, self.now())
+
+    def after(self, item: Any, outcome: str, *, reason: str | None = None,
+              message_id: int | None = None) -> None:
+        if outcome == "sent":
+            mark_sent(self.db, item.id, message_id, self.now())
+        elif outcome == "unknown":
+            self.db.conn.execute(
+                "UPDATE reminder_outbox SET status = 'unknown', reason = ?, retry_at = NULL, "
+                "updated_at = ? WHERE id = ?", ((reason or "")[:200], stamp(self.now()), item.id))
+        else:  # failed, blocked, gave_up
+            mark_done(self.db, item.id, "failed", reason or outcome, self.now())
+
+    def retry(self, item: Any, reason: str, delay: float | None) -> None:
+        now = self.now()
+        if delay is None:
+            self.db.conn.execute(
+                "UPDATE reminder_outbox SET status = 'pending', reason = ?, retry_at = NULL, "
+                "updated_at = ? WHERE id = ?", (reason[:200], stamp(now), item.id))
+            return
+        retry_later(self.db, item.id, now + dt.timedelta(seconds=delay), reason, now)
+
+    def recover(self, *, resend: bool) -> int:
+        if resend:
+            return recover_interrupted(self.db, self.now())
+        cursor = self.db.conn.execute(
+            "UPDATE reminder_outbox SET status = 'unknown', reason = 'interrupted', "
+            "retry_at = NULL, updated_at = ? WHERE status = 'sending'", (stamp(self.now()),))
+        return cursor.rowcount
 
 
 def outbox_counts(db: sqlite_utils.Database) -> dict[str, int]:

@@ -11,6 +11,8 @@ broadcasts (`bot/broadcasts.py`) and group replies (`bot/tg/sending.py`):
 - `retry_after_seconds`, `take_token`, `send_paced`: flood-control waits and the paced send
   itself. They take a `send` callable and a `flood_seconds` function that recognises flood
   control, so this module never imports Telegram.
+
+The durable send loop of reminders and broadcasts (outbox, retries) is `bot.delivery.sender`.
 """
 
 from __future__ import annotations

@@ -2,6 +2,9 @@
 group notices for group admins, and the background sender that drains the outbox.
 
 The schedule itself lives in SQLite (`bot.reminders`); this module only talks to Telegram.
+The send loop and its retries are the shared sender's (`bot.delivery.sender`, also used by
+broadcasts); `ReminderSender` picks the due rows, skips the ones no longer wanted and words
+the messages, and `reminder_policy` says how reminders retry.
 The sender runs as a JobQueue job that re-arms itself every few seconds and asks the clock
 each time, so a test that moves a FileClock makes the due reminders go out.
 """
@@ -12,21 +15,13 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlite_utils
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatMemberStatus
-from telegram.error import (
-    BadRequest,
-    ChatMigrated,
-    Forbidden,
-    NetworkError,
-    RetryAfter,
-    TelegramError,
-)
+from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -40,7 +35,8 @@ from telegram.ext import (
 from bot import reminders as rm
 from bot.clock import Clock
 from bot.dates import DateParseError, parse_date_match
-from bot.delivery.pacing import TokenBucket, take_token
+from bot.delivery import sender as delivery
+from bot.delivery.pacing import TokenBucket
 from bot.places_typo import closest_places
 from bot.regions import lookup_region, rule_for
 from bot.rules import cn_date
@@ -74,7 +70,7 @@ from bot.tg.keyboards import (
     place_guess_keyboard,
     scheme_keyboard,
 )
-from bot.tg.sending import retry_delay
+from bot.tg.sending import classify_error
 from bot.tg.services import Services, services
 
 log = logging.getLogger(__name__)
@@ -90,6 +86,18 @@ NETWORK_RETRY_DELAYS = (0.5, 2.0)  # in-process retries of one send after a netw
 NETWORK_RETRY_LATER = dt.timedelta(minutes=10)
 MAX_SEND_ROUNDS = 5  # after this many rounds of network failures a send is given up
 MAX_RETRY_AFTER_WAITS = 5
+FLOOD_RETRY_LATER = dt.timedelta(minutes=1)
+
+
+def reminder_policy(retry_delays: tuple[float, ...] = NETWORK_RETRY_DELAYS
+                    ) -> delivery.RetryPolicy:
+    """Reminders wait through flood control in place, retry a network error in place and then
+    every ten minutes, follow a migrated group at once, and send again what a crash left in
+    flight (a missed pension is worse than a duplicate reminder)."""
+    return delivery.RetryPolicy(
+        flood_waits=MAX_RETRY_AFTER_WAITS, flood_requeue=FLOOD_RETRY_LATER.total_seconds(),
+        network_delays=retry_delays, network_requeue=NETWORK_RETRY_LATER.total_seconds(),
+        max_attempts=MAX_SEND_ROUNDS, max_migrations=2, resend_after_crash=True)
 
 LEAD_PRESETS: tuple[tuple[tuple[int, ...], str], ...] = (
     (rm.DEFAULT_LEADS, "提前30、7、1天，过期后1天（推荐）"),
@@ -819,7 +827,9 @@ class SendStats:
 
 
 class ReminderSender:
-    """Drains the outbox: each send is marked before the call and settled after it."""
+    """Drains the outbox through the shared sender (`bot.delivery.sender`): each send is
+    marked before the call and settled after it; this class only picks the rows, skips the
+    ones no longer wanted and words the messages."""
 
     def __init__(self, bot: Bot, db: sqlite_utils.Database, clock: Clock, *,
                  rate: float | None = REMINDER_RATE, batch: int = 50,
@@ -827,12 +837,14 @@ class ReminderSender:
                  retry_delays: tuple[float, ...] = NETWORK_RETRY_DELAYS,
                  budget: TokenBucket | None = None):
         self.bot, self.db, self.clock = bot, db, clock
-        self.interval = 1.0 / rate if rate else 0.0
-        self.budget = budget  # shared with broadcasts
         self.batch = batch
         self.running = running
-        self.retry_delays = retry_delays
-        self._next_slot = 0.0
+        self.outbox = rm.ReminderOutbox(db, clock.now)
+        self.sender = delivery.Sender(
+            self.outbox, classify_error, reminder_policy(retry_delays),
+            budget=budget,  # shared with broadcasts
+            interval=1.0 / rate if rate else 0.0,
+            on_blocked=self._on_blocked, on_migrated=self._on_migrated, running=running)
 
     async def run_once(self) -> SendStats:
         """Queue what has come due, then send everything pending (daytime only)."""
@@ -850,21 +862,6 @@ class ReminderSender:
                     break
                 await self.deliver(row, stats)
         return stats
-
-    async def _pace(self) -> None:
-        if self.interval:
-            wait = self._next_slot - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            self._next_slot = max(self._next_slot, time.monotonic()) + self.interval
-        if self.budget is not None:  # shared with broadcasts
-            await take_token(self.budget)
-
-    async def _sleep(self, seconds: float) -> None:
-        """Sleep, but give up early when the bot is shutting down."""
-        end = time.monotonic() + seconds
-        while self.running() and time.monotonic() < end:
-            await asyncio.sleep(min(0.25, end - time.monotonic()))
 
     def _message(self, row: rm.OutboxRow, now: dt.datetime
                  ) -> tuple[int, str, InlineKeyboardMarkup | None, int | None]:
@@ -887,69 +884,35 @@ class ReminderSender:
             stats.skipped += 1
             return "skipped"
         chat_id, text, markup, user_id = self._message(row, now)
+
+        async def send(to: int) -> int:
+            return (await self.bot.send_message(to, text, reply_markup=markup)).message_id
+
         # Committed before the request: after a crash this row is sent again (never lost);
         # marked sent right after its own send, so a crash duplicates at most this one message.
-        rm.mark_sending(db, row.id, now)
-        waits = network_failures = migrations = 0
-        while True:
-            await self._pace()
-            try:
-                message = await self.bot.send_message(chat_id, text, reply_markup=markup)
-            except RetryAfter as exc:
-                waits += 1
-                if waits > MAX_RETRY_AFTER_WAITS:
-                    rm.retry_later(db, row.id, self.clock.now() + dt.timedelta(minutes=1),
-                                   "flood", self.clock.now())
-                    return "pending"
-                log.info("reminders: flood control, waiting %.1fs", retry_delay(exc))
-                await self._sleep(retry_delay(exc))
-                if not self.running():
-                    rm.retry_later(db, row.id, self.clock.now(), "shutdown", self.clock.now())
-                    return "pending"
-                continue
-            except ChatMigrated as exc:
-                migrations += 1
-                rm.migrate_chat(db, chat_id, exc.new_chat_id)
-                migrate_group(db, chat_id, exc.new_chat_id)
-                chat_id = exc.new_chat_id
-                stats.migrated += 1
-                if migrations > 2:
-                    rm.mark_done(db, row.id, "failed", "migrated too often", self.clock.now())
-                    stats.failed += 1
-                    return "failed"
-                continue
-            except Forbidden as exc:
-                self._blocked(row, chat_id, user_id)
-                rm.mark_done(db, row.id, "failed", f"blocked: {exc.message}", self.clock.now())
-                stats.blocked += 1
-                return "failed"
-            except BadRequest as exc:
-                rm.mark_done(db, row.id, "failed", f"bad request: {exc.message}",
-                             self.clock.now())
-                stats.failed += 1
-                return "failed"
-            except NetworkError as exc:  # includes TimedOut; the same row is retried
-                network_failures += 1
-                stats.retried += 1
-                if network_failures <= len(self.retry_delays):
-                    await self._sleep(self.retry_delays[network_failures - 1])
-                    if self.running():
-                        continue
-                later = self.clock.now()
-                if row.attempts + 1 >= MAX_SEND_ROUNDS:
-                    rm.mark_done(db, row.id, "failed", f"network: {exc.message}", later)
-                    stats.failed += 1
-                    return "failed"
-                rm.retry_later(db, row.id, later + NETWORK_RETRY_LATER,
-                               f"network: {exc.message}", later)
-                return "pending"
-            except TelegramError as exc:
-                rm.mark_done(db, row.id, "failed", f"telegram: {exc.message}", self.clock.now())
-                stats.failed += 1
-                return "failed"
-            rm.mark_sent(db, row.id, message.message_id, self.clock.now())
+        item = delivery.Item(row.id, chat_id, row.attempts, ref=(row, user_id))
+        result = await self.sender.deliver(item, send)
+        stats.retried += result.network_errors
+        stats.migrated += result.migrations
+        if result.status == delivery.SENT:
             stats.sent += 1
             return "sent"
+        if result.status == delivery.BLOCKED:
+            stats.blocked += 1
+            return "failed"
+        if result.status == delivery.PENDING:
+            return "pending"
+        stats.failed += 1
+        return "failed"
+
+    def _on_migrated(self, item: delivery.Item, new_chat_id: int) -> bool:
+        rm.migrate_chat(self.db, item.chat_id, new_chat_id)
+        migrate_group(self.db, item.chat_id, new_chat_id)
+        return True  # sent again at once, to the supergroup
+
+    def _on_blocked(self, item: delivery.Item) -> None:
+        row, user_id = item.ref
+        self._blocked(row, item.chat_id, user_id)
 
     def _blocked(self, row: rm.OutboxRow, chat_id: int, user_id: int | None) -> None:
         now = self.clock.now()
@@ -986,13 +949,12 @@ async def _on_start(application: Application) -> None:
     """Rebuild from the database: interrupted sends go back in the queue, then the first tick
     (right away) catches up with everything that came due while the bot was down."""
     svc: Services = application.bot_data["services"]
-    now = svc.clock.now()
-    recovered = rm.recover_interrupted(svc.db, now)
-    active = svc.db.conn.execute("SELECT count(*) FROM reminders WHERE active = 1").fetchone()[0]
-    log.info("reminders: %d active, %d interrupted sends re-queued", active, recovered)
     sender = ReminderSender(
         application.bot, svc.db, svc.clock,
         running=lambda: application.running, budget=svc.bulk_budget)
+    recovered = sender.sender.recover()
+    active = svc.db.conn.execute("SELECT count(*) FROM reminders WHERE active = 1").fetchone()[0]
+    log.info("reminders: %d active, %d interrupted sends re-queued", active, recovered)
     svc.extras["reminder_sender"] = sender
     if application.job_queue is not None:
         application.job_queue.run_once(_tick, 0.1, name="reminders")

@@ -8,8 +8,16 @@ from __future__ import annotations
 import logging
 
 from telegram import Bot, InlineKeyboardMarkup, Message, ReplyKeyboardMarkup
-from telegram.error import RetryAfter
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 
+from bot.delivery import sender as delivery
 from bot.delivery.pacing import (  # noqa: F401  (GroupPacer, GROUP_PER_MINUTE re-exported)
     GROUP_PER_MINUTE,
     GroupPacer,
@@ -32,6 +40,24 @@ def retry_delay(exc: RetryAfter) -> float:
 def flood_seconds(exc: BaseException) -> float | None:
     """How long Telegram's flood control asks to wait, or None for any other error."""
     return retry_after_seconds(exc) if isinstance(exc, RetryAfter) else None
+
+
+def classify_error(exc: Exception) -> delivery.Failure | None:
+    """What a Telegram error means to the bulk sender (`bot.delivery.sender`); None for an
+    exception that is not Telegram's. Reasons are recorded in the outbox as they are."""
+    if isinstance(exc, RetryAfter):
+        return delivery.Failure(delivery.FLOOD, "flood", retry_delay(exc))
+    if isinstance(exc, ChatMigrated):
+        return delivery.Failure(delivery.MIGRATED, new_chat_id=exc.new_chat_id)
+    if isinstance(exc, Forbidden):
+        return delivery.Failure(delivery.BLOCKED, f"blocked: {exc.message}")
+    if isinstance(exc, BadRequest):
+        return delivery.Failure(delivery.FAILED, f"bad request: {exc.message}")
+    if isinstance(exc, NetworkError):  # includes TimedOut
+        return delivery.Failure(delivery.NETWORK, f"network: {exc.message}")
+    if isinstance(exc, TelegramError):
+        return delivery.Failure(delivery.FAILED, f"telegram: {exc.message}")
+    return None
 
 
 def split_text(text: str, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
