@@ -15,7 +15,6 @@ from telegram.ext import (
 
 from bot.dates import DateParseError, parse_date_match
 from bot.deadline_chat import deadline_card
-from bot.places_typo import closest_places
 from bot.regions import lookup_region, rule_for
 from bot.rules import compute_deadline
 from bot.schemes import SCHEMES
@@ -26,6 +25,7 @@ from bot.tg.flow import (
     add_navigation,
     clear_prompt,
     finish,
+    offer_close_places,
     prompt,
     saved_date_keyboard,
     saved_date_text,
@@ -34,7 +34,6 @@ from bot.tg.flow import (
 from bot.tg.keyboards import (
     city_keyboard,
     deadline_card_keyboard,
-    place_guess_keyboard,
     scheme_keyboard,
 )
 from bot.tg.sending import send_text
@@ -116,12 +115,8 @@ async def city_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         region = lookup_region(text)
         context.user_data[REGION_KEY] = region.short if region else None
         if region is None:
-            guesses = [r.short for r in closest_places(text)]
-            if guesses:
-                await prompt(update, context,
-                             texts.PLACE_GUESS.format(place=text[:20], first=guesses[0]),
-                             with_nav(place_guess_keyboard(guesses, prefix="dl:c:",
-                                                           skip="dl:skip"), NAV))
+            if await offer_close_places(update, context, text, prefix="dl:c:", skip="dl:skip",
+                                        nav=NAV):
                 return CITY
             lead = texts.CITY_UNKNOWN.format(place=text[:20]) + "\n"
         else:
@@ -236,12 +231,8 @@ async def _set_city(update: Update, context: ContextTypes.DEFAULT_TYPE, text: st
         return await finish(update, context, texts.CITY_CLEARED)
     region = lookup_region(text)
     if region is None:
-        guesses = [r.short for r in closest_places(text)]
-        if guesses:
-            await prompt(update, context,
-                         texts.PLACE_GUESS.format(place=text[:20], first=guesses[0]),
-                         with_nav(place_guess_keyboard(guesses, prefix="city:c:",
-                                                       skip="city:skip"), CITY_NAV))
+        if await offer_close_places(update, context, text, prefix="city:c:", skip="city:skip",
+                                    nav=CITY_NAV):
             return CITY_ONLY
         await clear_prompt(context)
         await update.effective_message.reply_text(texts.CITY_UNKNOWN.format(place=text[:20]))

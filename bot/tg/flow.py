@@ -24,10 +24,11 @@ from telegram.ext import (
     filters,
 )
 
+from bot.places_typo import closest_places
 from bot.rules import cn_date
 from bot.tg import texts
 from bot.tg.callbacks import answer_query
-from bot.tg.keyboards import main_keyboard
+from bot.tg.keyboards import main_keyboard, place_guess_keyboard
 
 STOP_WORDS = ("取消", "算了", "不弄了", "不要了", "不办了", "不用了", "退出", "不设了", "不算了")
 BACK_WORDS = ("返回", "上一步", "后退", "退回")
@@ -145,3 +146,14 @@ def saved_date_text(saved: str | None) -> str:
         return cn_date(dt.date.fromisoformat(saved or ""))
     except ValueError:
         return ""
+
+
+async def offer_close_places(update: Update, context: ContextTypes.DEFAULT_TYPE, typed: str,
+                             *, prefix: str, skip: str, nav: str) -> bool:
+    """"您是说锦州吗？" with the closest names as buttons; False when nothing is close."""
+    guesses = [region.short for region in closest_places(typed)]
+    if not guesses:
+        return False
+    await prompt(update, context, texts.PLACE_GUESS.format(place=typed[:20], first=guesses[0]),
+                 with_nav(place_guess_keyboard(guesses, prefix=prefix, skip=skip), nav))
+    return True

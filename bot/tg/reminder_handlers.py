@@ -37,7 +37,6 @@ from bot.clock import Clock
 from bot.dates import DateParseError, parse_date_match
 from bot.delivery import sender as delivery
 from bot.delivery.pacing import TokenBucket
-from bot.places_typo import closest_places
 from bot.regions import lookup_region, rule_for
 from bot.rules import cn_date
 from bot.safety import redact
@@ -58,6 +57,7 @@ from bot.tg.flow import (
     clear_prompt,
     finish,
     nav_row,
+    offer_close_places,
     prompt,
     saved_date_keyboard,
     saved_date_text,
@@ -67,7 +67,6 @@ from bot.tg.keyboards import (
     REMIND_START,
     city_keyboard,
     main_keyboard,
-    place_guess_keyboard,
     scheme_keyboard,
 )
 from bot.tg.sending import classify_error
@@ -304,13 +303,8 @@ async def city_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         return await _ask(update, context, LAST_DATE, "好的，先按全国通用规则算。\n")
     region = lookup_region(text)
     if region is None:
-        guesses = [r.short for r in closest_places(text)]
-        if guesses:
-            await prompt(update, context,
-                         texts.PLACE_GUESS.format(place=text[:20], first=guesses[0]),
-                         with_nav(place_guess_keyboard(guesses, prefix="rmf:city:c:",
-                                                       skip="rmf:city:skip"), NAV))
-        else:
+        if not await offer_close_places(update, context, text, prefix="rmf:city:c:",
+                                        skip="rmf:city:skip", nav=NAV):
             await prompt(update, context, CITY_NOT_FOUND.format(place=text[:20]), with_nav(
                 city_keyboard(None, skip="rmf:city:skip", saved="rmf:city:saved"), NAV))
         return CITY
