@@ -31,12 +31,6 @@ CHANNELS_QUESTION = "手机上有哪些认证渠道？用哪个APP认证？"
 
 
 @pytest.fixture(scope="module")
-def shared_server():
-    with BotApiServer() as srv:
-        yield srv
-
-
-@pytest.fixture(scope="module")
 def workdir(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("admin")
     shutil.copytree(KNOWLEDGE_DIR, path / "knowledge")

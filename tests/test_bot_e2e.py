@@ -14,12 +14,6 @@ VALID_ID = "11010519491231002X"
 
 
 @pytest.fixture(scope="module")
-def server():
-    with BotApiServer() as srv:
-        yield srv
-
-
-@pytest.fixture(scope="module")
 def workdir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("bot")
 

@@ -55,12 +55,6 @@ PNG = (
 )
 
 
-@pytest.fixture(scope="module")
-def shared_server():
-    with BotApiServer() as server:
-        yield server
-
-
 @pytest.fixture
 def server(shared_server: BotApiServer) -> BotApiServer:
     shared_server.reset()

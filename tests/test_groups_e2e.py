@@ -13,19 +13,13 @@ from pathlib import Path
 import pytest
 
 from bot import KNOWLEDGE_DIR
-from tests.botapi import BotApiServer, BotProcess, wait_for_row
+from tests.botapi import BotProcess, wait_for_row
 
 ADMIN = 9001  # the bot's admin
 GROUP_ADMIN = 9301
 MEMBER = 9302
 VALID_ID = "11010519491231002X"
 CLOCK = "2026-11-23T10:00:00"
-
-
-@pytest.fixture(scope="module")
-def shared_server():
-    with BotApiServer() as srv:
-        yield srv
 
 
 @pytest.fixture(scope="module")

@@ -17,12 +17,6 @@ OCR_TIMEOUT = 60.0  # the first picture loads the OCR engine in the bot process
 
 
 @pytest.fixture(scope="module")
-def server():
-    with BotApiServer() as srv:
-        yield srv
-
-
-@pytest.fixture(scope="module")
 def workdir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("ocrbot")
 

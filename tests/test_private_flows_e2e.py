@@ -8,15 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.botapi import BotApiServer, BotProcess
+from tests.botapi import BotProcess
 
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
-
-
-@pytest.fixture(scope="module")
-def server():
-    with BotApiServer() as srv:
-        yield srv
 
 
 @pytest.fixture(scope="module")

@@ -10,15 +10,9 @@ import pytest
 
 from bot.answers import topic_reply
 from bot.tg.service import DESCRIPTION, SHORT_DESCRIPTION
-from tests.botapi import BotApiServer, BotProcess, wait_for_row
+from tests.botapi import BotProcess, wait_for_row
 
 PLATFORM = "https://si.12333.gov.cn"
-
-
-@pytest.fixture(scope="module")
-def shared_server():
-    with BotApiServer() as srv:
-        yield srv
 
 
 @pytest.fixture(scope="module")

@@ -23,12 +23,6 @@ WHOLE_REPLY = 420  # characters of a whole first message (the rest is behind 详
 
 
 @pytest.fixture(scope="module")
-def server():
-    with BotApiServer() as srv:
-        yield srv
-
-
-@pytest.fixture(scope="module")
 def bot(server, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("transcripts")
     (workdir / "clock").write_text(CLOCK, encoding="utf-8")

@@ -32,12 +32,6 @@ MAX_NOTICE = 300
 
 
 @pytest.fixture(scope="module")
-def server():
-    with BotApiServer() as srv:
-        yield srv
-
-
-@pytest.fixture(scope="module")
 def workdir(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("transcript")
     (path / "clock").write_text("2026-11-23T10:00:00", encoding="utf-8")
