@@ -31,7 +31,6 @@ OOS_PREFIX = "oos:"
 OVERVIEW_TAG = "overview"  # the entry that answers general "how do I certify" questions
 BIGRAM_WEIGHT = 0.6
 CANDIDATES = 5
-GENERIC_SHARE = 0.2  # a word in more than this share of entries is generic
 # Decision thresholds on the calibrated probability; see `decide`.
 ANSWER_AT = 0.6
 ANSWER_MARGIN = 0.45
@@ -171,13 +170,6 @@ class Matcher:
             self._padded[k, :len(docs)] = docs
         self._padded_inv_norm = np.append(1 / np.sqrt(self._norm2), 0.0)[self._padded]
         self._key_is_oos = np.array([key.startswith(OOS_PREFIX) for key in self._keys])
-        # Words most entries use (认证, 养老金, 怎么办) say nothing about which entry is meant.
-        spread: dict[str, int] = defaultdict(int)
-        for counts in self._key_terms:
-            for term in counts:
-                spread[term] += 1
-        limit = GENERIC_SHARE * len(self._keys)
-        self._generic = frozenset(t for t, n in spread.items() if n > limit)
         self.weights = weights if weights is not None else self._fit()
 
     def _weight(self, term: str) -> float:

@@ -33,10 +33,9 @@ LIVING_ABROAD = frozenset({"香港", "澳门", "台湾"})
 
 @dataclass(frozen=True)
 class PlaceReading:
-    """The place to answer for, where it came from, and the choice when unsure."""
+    """The place to answer for, the other places named, and the choice when unsure."""
 
     region: Region | None = None
-    source: str = ""  # "message" | "profile" | ""
     asked_about: tuple[Region, ...] = ()  # two or more places the words do not decide between
     others: tuple[Region, ...] = ()  # other places named that are not where the pension is
 
@@ -127,16 +126,15 @@ def read_place(text: str, remembered: str | None = None) -> PlaceReading:
     places = list(by_province.values())
     if not places:
         region = lookup_region(remembered) if remembered else None
-        return PlaceReading(region, "profile" if region else "")
+        return PlaceReading(region)
     if len(places) == 1:
-        return PlaceReading(places[0][2], "message")
+        return PlaceReading(places[0][2])
     scored = sorted(((_tie_score(text, start, word), start, region)
                      for start, word, region in places), key=lambda s: (-s[0], s[1]))
     best, runner_up = scored[0], scored[1]
     if best[0] > runner_up[0] and best[0] > 0:
-        return PlaceReading(best[2], "message",
-                            others=tuple(region for _, _, region in scored[1:]))
-    return PlaceReading(None, "message", asked_about=tuple(region for _, _, region in scored))
+        return PlaceReading(best[2], others=tuple(region for _, _, region in scored[1:]))
+    return PlaceReading(None, asked_about=tuple(region for _, _, region in scored))
 
 
 def _tie_score(text: str, start: int, word: str) -> int:
