@@ -24,7 +24,7 @@ MAX_LIMIT = 100_000
 
 def database_id(value: str) -> int:
     """argparse type: a row id (1 … SQLite's INTEGER maximum), else a one-line error."""
-    from bot.storage import parse_id
+    from bot.db.connection import parse_id
 
     number = parse_id(value)
     if number is None:
@@ -34,7 +34,7 @@ def database_id(value: str) -> int:
 
 def limit_count(value: str) -> int:
     """argparse type: how many rows to show, 1 … MAX_LIMIT."""
-    from bot.storage import parse_id
+    from bot.db.connection import parse_id
 
     number = parse_id(value)
     if number is None or number > MAX_LIMIT:
@@ -50,7 +50,7 @@ def _china_today() -> dt.date:
 
 def _checked_date(option: str, value: str, today: dt.date) -> dt.date | None:
     """The date `value` means, or None when it is not one (the command says why)."""
-    from bot.dates import DateParseError, parse_date_match
+    from bot.text.dates import DateParseError, parse_date_match
 
     try:
         found = parse_date_match(value, today)
@@ -78,7 +78,7 @@ def check_dates(args: argparse.Namespace) -> None:
 def _configure() -> None:
     """Region data follows KNOWLEDGE_DIR for every command, as the knowledge base does."""
     from bot.config import knowledge_dir
-    from bot.regions import use_knowledge_dir
+    from bot.deadline.regions import use_knowledge_dir
 
     use_knowledge_dir(knowledge_dir())
 

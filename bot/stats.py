@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
-from bot.normalize import normalize, strip_non_words
+from bot.text.normalize import normalize, strip_non_words
 
 ANSWERED_KINDS = ("answer", "deadline")
 SUGGESTED_KINDS = ("suggest",)

@@ -7,11 +7,11 @@ import datetime as dt
 import json
 import sys
 
-from bot.answers import answer
 from bot.config import knowledge_dir, local_today
-from bot.engine import build_engine
+from bot.deadline.regions import use_knowledge_dir
 from bot.errors import UsageError
-from bot.regions import use_knowledge_dir
+from bot.qa.answers import answer
+from bot.qa.engine import build_engine
 
 
 def parse_day(value: str, option: str) -> dt.date:
@@ -49,7 +49,7 @@ def _questions(arg: str):
 
 def _read_picture(path: str) -> bytes:
     """The picture file's bytes, refusing a missing or huge file before reading it."""
-    from bot.ocr import MAX_BYTES
+    from bot.ocr.reader import MAX_BYTES
 
     try:
         with open(path, "rb") as handle:
@@ -63,8 +63,8 @@ def _read_picture(path: str) -> bytes:
 
 def _answer_image(args: argparse.Namespace, today: dt.date) -> int:
     from bot.errors import ImageError
-    from bot.ocr import read_image
-    from bot.picture import answer_read
+    from bot.ocr.picture import answer_read
+    from bot.ocr.reader import read_image
 
     data = _read_picture(args.image)
     try:

@@ -12,11 +12,11 @@ import datetime as dt
 import json
 
 from bot.config import local_today
-from bot.dates import DateParseError, parse_date_match
+from bot.deadline.regions import rule_for
+from bot.deadline.rules import compute_deadline
+from bot.deadline.schemes import UnknownSchemeError, resolve_scheme
 from bot.errors import UsageError
-from bot.regions import rule_for
-from bot.rules import compute_deadline
-from bot.schemes import UnknownSchemeError, resolve_scheme
+from bot.text.dates import DateParseError, parse_date_match
 
 
 def china_today() -> dt.date:

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from bot import KNOWLEDGE_DIR
-from bot.knowledge import load_knowledge
+from bot.qa.knowledge import load_knowledge
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -24,7 +24,7 @@ def check_problems(directory: Path) -> tuple[list[str], str]:
     regions_dir = directory / "regions"
     if regions_dir.exists():
         try:
-            from bot.regions import validate_region_data
+            from bot.deadline.regions import validate_region_data
         except ImportError:
             pass
         else:

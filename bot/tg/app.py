@@ -28,14 +28,15 @@ from telegram.warnings import PTBUserWarning
 
 from bot.clock import make_clock
 from bot.config import Settings
-from bot.engine import Engine
-from bot.storage import defer_failed_writes, open_database
-from bot.tg import chat, pictures, service
-from bot.tg import groups as group_handlers
+from bot.db.connection import defer_failed_writes, open_database
+from bot.qa.engine import Engine
 from bot.tg.callbacks import INVALID_BUTTON, answer_query
-from bot.tg.deadline_flow import city_conversation, deadline_conversation
+from bot.tg.context import Services
+from bot.tg.handlers import chat, service
+from bot.tg.handlers import group as group_handlers
+from bot.tg.handlers import picture as pictures
+from bot.tg.handlers.deadline import city_conversation, deadline_conversation
 from bot.tg.health import DatabaseHealth
-from bot.tg.services import Services
 from bot.tg.updates import PerChatUpdateProcessor
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ GROUP_ADMIN_COMMANDS = [
 NON_TEXT = (filters.VOICE | filters.AUDIO | filters.Sticker.ALL | filters.PHOTO
             | filters.VIDEO | filters.VIDEO_NOTE | filters.Document.ALL | filters.LOCATION
             | filters.CONTACT | filters.ANIMATION)
-# Pictures whose text is read (bot/tg/pictures.py); stickers and GIFs keep the polite note.
+# Pictures whose text is read (bot/tg/handlers/picture.py); stickers and GIFs keep the polite note.
 PICTURES = filters.PHOTO | filters.Document.IMAGE
 
 
@@ -87,8 +88,8 @@ async def _post_shutdown(application: Application) -> None:
 
 def build_application(settings: Settings, engine: Engine) -> Application:
     """The python-telegram-bot application with every handler, ready to run."""
-    from bot.regions import use_knowledge_dir
-    from bot.reminders import use_timezone
+    from bot.deadline.regions import use_knowledge_dir
+    from bot.reminders.store import use_timezone
 
     use_timezone(settings.timezone)  # reminder times follow BOT_TIMEZONE
     use_knowledge_dir(settings.knowledge_dir)  # and region data KNOWLEDGE_DIR
@@ -193,7 +194,7 @@ def add_handlers(application: Application) -> None:
 
 def _add_optional_features(application: Application) -> None:
     """Reminders and admin tools register their own handlers when they are installed."""
-    for module_name in ("bot.tg.reminder_handlers", "bot.tg.admin_handlers"):
+    for module_name in ("bot.tg.handlers.remind", "bot.tg.handlers.admin"):
         try:
             module = __import__(module_name, fromlist=["register"])
         except ModuleNotFoundError as exc:

@@ -1,7 +1,7 @@
 """Broadcasts: who receives them, a durable outbox, and a paced sender that survives restarts.
 
 Nothing here knows Telegram. The sender is handed an async `send` function; the Telegram
-adapter (`bot/tg/admin_handlers.py`) turns Telegram's errors into the exceptions below, and
+adapter (`bot/tg/handlers/admin.py`) turns Telegram's errors into the exceptions below, and
 `classify_error` turns those into the shared sender's vocabulary. The send itself, its
 outbox writes and its retries are `bot.delivery.sender`'s (shared with reminders);
 `Broadcaster` picks the rows, paces them (overall budget, per chat, per group), keeps a few
@@ -31,6 +31,7 @@ from typing import Any
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
+from bot.db.connection import apply_migrations, migrate_group, transaction
 from bot.delivery import sender as delivery
 from bot.delivery.pacing import (  # noqa: F401  (re-exported for the senders and tests)
     PER_CHAT_PER_SECOND,
@@ -39,7 +40,6 @@ from bot.delivery.pacing import (  # noqa: F401  (re-exported for the senders an
     TokenBucket,
     bulk_budget,
 )
-from bot.storage import apply_migrations, migrate_group, transaction
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +138,7 @@ def ensure_broadcast_tables(db: sqlite_utils.Database) -> None:
     apply_migrations(db, BROADCAST_SCHEMA)
 
 
-_transaction = transaction  # the one transaction helper (bot.storage)
+_transaction = transaction  # the one transaction helper (bot.db.connection)
 
 
 def _iso(moment: dt.datetime) -> str:

@@ -1,7 +1,7 @@
 """Reminders in Telegram: the /remind flow, /myreminders, /stop, the buttons under a reminder,
 group notices for group admins, and the background sender that drains the outbox.
 
-The schedule itself lives in SQLite (`bot.reminders`); this module only talks to Telegram.
+The schedule itself lives in SQLite (`bot.reminders.store`); this module only talks to Telegram.
 The send loop and its retries are the shared sender's (`bot.delivery.sender`, also used by
 broadcasts); `ReminderSender` picks the due rows, skips the ones no longer wanted and words
 the messages, and `reminder_policy` says how reminders retry.
@@ -32,16 +32,8 @@ from telegram.ext import (
     filters,
 )
 
-from bot import reminders as rm
 from bot.clock import Clock
-from bot.dates import DateParseError, parse_date_match
-from bot.delivery import sender as delivery
-from bot.delivery.pacing import TokenBucket
-from bot.regions import lookup_region, rule_for
-from bot.rules import cn_date
-from bot.safety import redact
-from bot.schemes import SCHEMES
-from bot.storage import (
+from bot.db.connection import (
     deactivate_user,
     get_user,
     migrate_group,
@@ -49,9 +41,17 @@ from bot.storage import (
     remember_user,
     set_user_profile,
 )
+from bot.deadline.regions import lookup_region, rule_for
+from bot.deadline.rules import cn_date
+from bot.deadline.schemes import SCHEMES
+from bot.delivery import sender as delivery
+from bot.delivery.pacing import TokenBucket
+from bot.qa.safety import redact
+from bot.reminders import store as rm
+from bot.text.dates import DateParseError, parse_date_match
 from bot.tg import texts
 from bot.tg.callbacks import INVALID_BUTTON, answer_query, callback_id, callback_index
-from bot.tg.deadline_flow import HOW_TO_FIND_DATE, SKIP_WORDS, UNKNOWN_DATE_WORDS
+from bot.tg.context import Services, services
 from bot.tg.flow import (
     add_navigation,
     clear_prompt,
@@ -63,6 +63,7 @@ from bot.tg.flow import (
     saved_date_text,
     with_nav,
 )
+from bot.tg.handlers.deadline import HOW_TO_FIND_DATE, SKIP_WORDS, UNKNOWN_DATE_WORDS
 from bot.tg.keyboards import (
     REMIND_START,
     city_keyboard,
@@ -70,7 +71,6 @@ from bot.tg.keyboards import (
     scheme_keyboard,
 )
 from bot.tg.sending import classify_error
-from bot.tg.services import Services, services
 
 log = logging.getLogger(__name__)
 

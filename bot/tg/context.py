@@ -9,11 +9,11 @@ from typing import Any
 import sqlite_utils
 from telegram.ext import ContextTypes
 
-from bot.broadcasts import TokenBucket, bulk_budget
+from bot.broadcasts.store import TokenBucket, bulk_budget
 from bot.clock import Clock
 from bot.config import Settings
-from bot.engine import Engine
-from bot.storage import QuestionIds
+from bot.db.connection import QuestionIds
+from bot.qa.engine import Engine
 
 
 @dataclass
