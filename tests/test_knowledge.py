@@ -202,7 +202,7 @@ def test_local_of_exactly_80_characters_is_accepted(kb_dir):
 
 
 def test_no_project_source_claims_official_on_a_non_official_host():
-    from bot.qa.sources import is_official_host
+    from bot.sources import is_official_host
 
     kb = load_knowledge(KNOWLEDGE_DIR)
     wrong = [f"{e.id}: {s.url}" for e in kb.entries.values() for s in e.sources

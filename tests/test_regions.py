@@ -22,7 +22,7 @@ from bot.deadline.regions import (
     validate_region_data,
 )
 from bot.deadline.schemes import SCHEMES
-from bot.qa.sources import is_official_host
+from bot.sources import is_official_host
 
 DIVISIONS = list(csv.DictReader((REGIONS_DIR / "divisions.csv").open(encoding="utf-8")))
 PROVINCES = [row for row in DIVISIONS if row["level"] == "province"]

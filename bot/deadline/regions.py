@@ -31,7 +31,7 @@ from bot.deadline.rules import (
 )
 from bot.deadline.schemes import SCHEMES
 from bot.errors import KnowledgeError
-from bot.qa.sources import host_of, is_official_host
+from bot.sources import host_of, is_official_host
 
 REGIONS_DIR = KNOWLEDGE_DIR / "regions"  # the project's own; see use_knowledge_dir
 _current_dir: Path = REGIONS_DIR

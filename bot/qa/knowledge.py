@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from bot.errors import KnowledgeError
-from bot.qa.sources import host_of, is_official_host
+from bot.sources import host_of, is_official_host
 
 try:  # the C loader is several times faster; fall back where libyaml is missing
     from yaml import CSafeLoader as _Loader
