@@ -871,7 +871,7 @@ async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     """/reload: re-read the knowledge directory; any problem keeps the old knowledge."""
     if not await _admin_in_private(update, context):
         return
-    from bot.commands.kb import check_problems
+    from bot.qa.check import check_problems
     from bot.qa.engine import build_engine
 
     svc = services(context)
