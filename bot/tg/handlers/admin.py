@@ -75,7 +75,8 @@ from bot.broadcasts.store import (
     set_progress_message,
     start_scheduled,
 )
-from bot.db.connection import get_group, parse_id, remember_group
+from bot.db.connection import parse_id
+from bot.db.groups import get_group, remember_group
 from bot.deadline.schemes import SCHEMES
 from bot.tg.callbacks import INVALID_BUTTON, answer_query, callback_id
 from bot.tg.context import Services, services

@@ -33,14 +33,8 @@ from telegram.ext import (
 )
 
 from bot.clock import Clock
-from bot.db.connection import (
-    deactivate_user,
-    get_user,
-    migrate_group,
-    remember_group,
-    remember_user,
-    set_user_profile,
-)
+from bot.db.groups import migrate_group, remember_group
+from bot.db.users import deactivate_user, get_user, remember_user, set_user_profile
 from bot.deadline.regions import lookup_region, rule_for
 from bot.deadline.rules import cn_date
 from bot.deadline.schemes import SCHEMES
