@@ -19,10 +19,9 @@ import yaml
 from bot.errors import KnowledgeError
 from bot.sources import host_of, is_official_host
 
-try:  # the C loader is several times faster; fall back where libyaml is missing
-    from yaml import CSafeLoader as _Loader
-except ImportError:  # pragma: no cover
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+# libyaml's loader is several times faster; PyYAML is a dependency, but a copy built from
+# source without libyaml has only the pure-Python one.
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MIN_PHRASINGS = 5
