@@ -50,7 +50,8 @@ def _china_today() -> dt.date:
 
 def _checked_date(option: str, value: str, today: dt.date) -> dt.date | None:
     """The date `value` means, or None when it is not one (the command says why)."""
-    from bot.text.dates import DateParseError, parse_date_match
+    from bot.errors import DateParseError
+    from bot.text.dates import parse_date_match
 
     try:
         found = parse_date_match(value, today)

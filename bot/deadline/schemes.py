@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.errors import BotError
-
-
-class UnknownSchemeError(BotError, ValueError):
-    """A scheme name that is neither a key nor a known Chinese name."""
+from bot.errors import UnknownSchemeError
 
 
 @dataclass(frozen=True)

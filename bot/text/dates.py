@@ -21,11 +21,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from bot.errors import BotError
-
-
-class DateParseError(BotError, ValueError):
-    """The text holds no date we can read; the message is polite Chinese for the user."""
+from bot.errors import DateParseError
 
 
 @dataclass(frozen=True)

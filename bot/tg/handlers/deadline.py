@@ -18,7 +18,8 @@ from bot.deadline.chat import deadline_card
 from bot.deadline.regions import lookup_region, rule_for
 from bot.deadline.rules import compute_deadline
 from bot.deadline.schemes import SCHEMES
-from bot.text.dates import DateParseError, parse_date_match
+from bot.errors import DateParseError
+from bot.text.dates import parse_date_match
 from bot.tg import texts
 from bot.tg.callbacks import answer_query
 from bot.tg.context import services

@@ -46,9 +46,10 @@ from bot.deadline.rules import cn_date
 from bot.deadline.schemes import SCHEMES
 from bot.delivery import sender as delivery
 from bot.delivery.pacing import TokenBucket
+from bot.errors import DateParseError
 from bot.qa.safety import redact
 from bot.reminders import store as rm
-from bot.text.dates import DateParseError, parse_date_match
+from bot.text.dates import parse_date_match
 from bot.tg import texts
 from bot.tg.callbacks import INVALID_BUTTON, answer_query, callback_id, callback_index
 from bot.tg.context import Services, services
