@@ -79,7 +79,7 @@ def check_dates(args: argparse.Namespace) -> None:
 def _configure() -> None:
     """Region data follows KNOWLEDGE_DIR for every command, as the knowledge base does."""
     from bot.config import knowledge_dir
-    from bot.deadline.regions import use_knowledge_dir
+    from bot.deadline.region_data import use_knowledge_dir
 
     use_knowledge_dir(knowledge_dir())
 

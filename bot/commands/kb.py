@@ -24,7 +24,7 @@ def check_problems(directory: Path) -> tuple[list[str], str]:
     regions_dir = directory / "regions"
     if regions_dir.exists():
         try:
-            from bot.deadline.regions import validate_region_data
+            from bot.deadline.region_data import validate_region_data
         except ImportError:
             pass
         else:

@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
     from bot.db.connection import open_database
-    from bot.deadline.regions import use_knowledge_dir
+    from bot.deadline.region_data import use_knowledge_dir
     from bot.errors import StorageError
     from bot.qa.engine import build_engine
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import jieba
 
 from bot import KNOWLEDGE_DIR, PACKAGE_DIR
-from bot.deadline.regions import all_regions
+from bot.deadline.region_data import all_regions
 from bot.qa.knowledge import KnowledgeBase, fingerprint, load_knowledge
 from bot.qa.matcher import Matcher
 from bot.qa.places import app_names, strip_places
@@ -30,7 +30,8 @@ log = logging.getLogger(__name__)
 
 # The cache is only valid for the code that built it: key it on these modules' source.
 _BUILD_MODULES = ("qa/engine.py", "qa/matcher.py", "qa/segment.py", "qa/knowledge.py",
-                  "text/normalize.py", "deadline/regions.py", "qa/places.py")
+                  "text/normalize.py", "deadline/divisions.py", "deadline/place_names.py",
+                  "deadline/region_data.py", "deadline/region_checks.py", "qa/places.py")
 CODE_VERSION = hashlib.sha256(
     b"".join((PACKAGE_DIR / name).read_bytes() for name in _BUILD_MODULES)
 ).hexdigest()[:12]

@@ -31,7 +31,8 @@ from sqlite_utils.migrations import Migrations
 
 from bot.db.connection import apply_migrations
 from bot.db.connection import transaction as storage_transaction
-from bot.deadline.regions import channels_for, lookup_region, rule_for
+from bot.deadline.place_names import lookup_region
+from bot.deadline.regions import channels_for, rule_for
 from bot.deadline.rules import (
     DeadlineResult,
     before_due,
