@@ -423,7 +423,7 @@ def test_generator_short_names():
 def test_hk_macao_taiwan_replies_say_how_to_certify_from_there(place, words):
     from datetime import date
 
-    from bot.deadline.rules import compute_deadline
+    from bot.deadline.calculator import compute_deadline
 
     applied = rule_for("enterprise", place)
     assert applied.level == "national"  # the national cycle; only the way to certify differs

@@ -12,8 +12,8 @@ import datetime as dt
 import json
 
 from bot.config import local_today
+from bot.deadline.calculator import compute_deadline
 from bot.deadline.regions import rule_for
-from bot.deadline.rules import compute_deadline
 from bot.deadline.schemes import resolve_scheme
 from bot.errors import DateParseError, UnknownSchemeError, UsageError
 from bot.text.dates import parse_date_match

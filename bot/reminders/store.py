@@ -31,16 +31,11 @@ from sqlite_utils.migrations import Migrations
 
 from bot.db.connection import apply_migrations
 from bot.db.connection import transaction as storage_transaction
+from bot.deadline.calculator import compute_deadline, suspended_from
+from bot.deadline.explanation import before_due, cn_date, cn_month, signed_days
 from bot.deadline.place_names import lookup_region
 from bot.deadline.regions import channels_for, rule_for
-from bot.deadline.rules import (
-    DeadlineResult,
-    before_due,
-    cn_date,
-    cn_month,
-    compute_deadline,
-    suspended_from,
-)
+from bot.deadline.rules import DeadlineResult
 from bot.deadline.schemes import SCHEMES
 from bot.errors import BotError
 from bot.text.dates import cn_number
@@ -159,11 +154,7 @@ def _order(slot: Slot) -> tuple[dt.datetime, int]:
 
 
 def describe_lead(lead: int) -> str:
-    if lead > 0:
-        return f"提前{lead}天"
-    if lead == 0:
-        return "到期当天"
-    return f"过期后{-lead}天"
+    return signed_days(lead, "提前{n}天", "到期当天", "过期后{n}天")
 
 
 def describe_leads(leads: Iterable[int]) -> str:

@@ -107,7 +107,8 @@ def cn_number(text: str) -> int | None:
     return None
 
 
-def _month_shift(year: int, month: int, step: int) -> tuple[int, int]:
+def shift_month(year: int, month: int, step: int = 1) -> tuple[int, int]:
+    """(year, month) `step` months later (earlier when negative)."""
     index = year * 12 + month - 1 + step
     return index // 12, index % 12 + 1
 
@@ -193,7 +194,7 @@ def _resolve(kind: str, groups: dict[str, str | None], today: date) -> tuple[dat
                 return date(leap, 2, 29), False
             raise
     if kind == "rel_md":
-        year, month = _month_shift(today.year, today.month, _REL_MONTH[str(groups["mr"])])
+        year, month = shift_month(today.year, today.month, _REL_MONTH[str(groups["mr"])])
         if groups.get("d"):
             return _make(year, month, _number(groups["d"], "日子")), False
         return _make(year, month, 1), True
@@ -203,7 +204,7 @@ def _resolve(kind: str, groups: dict[str, str | None], today: date) -> tuple[dat
             raise DateParseError(f"一个月里没有{day}号，请再核对一下日期。")
         year, month = today.year, today.month
         if day > today.day:
-            year, month = _month_shift(year, month, -1)
+            year, month = shift_month(year, month, -1)
         return _make(year, month, day), False
     if kind == "rel_day":
         return today + timedelta(days=_REL_DAY[str(groups["dr"])]), False

@@ -14,10 +14,10 @@ from telegram.ext import (
 )
 
 from bot.db.connection import get_user, record_question, set_user_profile
+from bot.deadline.calculator import compute_deadline
 from bot.deadline.chat import deadline_card
 from bot.deadline.place_names import lookup_region
 from bot.deadline.regions import rule_for
-from bot.deadline.rules import compute_deadline
 from bot.deadline.schemes import SCHEMES
 from bot.errors import DateParseError
 from bot.text.dates import parse_date_match

@@ -41,9 +41,9 @@ from bot.db.connection import (
     remember_user,
     set_user_profile,
 )
+from bot.deadline.explanation import cn_date
 from bot.deadline.place_names import lookup_region
 from bot.deadline.regions import rule_for
-from bot.deadline.rules import cn_date
 from bot.deadline.schemes import SCHEMES
 from bot.delivery import sender as delivery
 from bot.delivery.pacing import TokenBucket
