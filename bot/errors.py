@@ -22,7 +22,8 @@ class UnknownSchemeError(BotError, ValueError):
 
 
 class KnowledgeError(BotError):
-    """A knowledge file failed validation; `problems` holds `file: entry: problem` lines."""
+    """A knowledge or region file failed validation; `problems` holds `file: entry: problem`
+    lines."""
 
     def __init__(self, problems: list[str]):
         self.problems = problems

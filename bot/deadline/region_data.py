@@ -29,10 +29,6 @@ REGIONS_DIR = KNOWLEDGE_DIR / "regions"  # the project's own; see use_knowledge_
 _current_dir: Path = REGIONS_DIR
 
 
-class RegionDataError(KnowledgeError):
-    """The region files failed validation; raised when region data is needed anyway."""
-
-
 @dataclass
 class RegionData:
     """All of knowledge/regions/, validated: the places, each one's layer, the national rules."""
@@ -173,7 +169,7 @@ def load_region_data(directory: str | Path | None = None) -> RegionData:
 def _load(directory: str) -> RegionData:
     data, problems = _collect(Path(directory))
     if problems or data is None:
-        raise RegionDataError(problems)
+        raise KnowledgeError(problems)
     return data
 
 
