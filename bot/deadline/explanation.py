@@ -77,7 +77,8 @@ def explain(
         parts.append(f"{where}按{applied.label}的规定，{scheme.name}{rule.describe()}。")
 
     base = last if last is not None else start
-    assert base is not None
+    if base is None:
+        raise ValueError("explain needs last= or start=")
     when = cn_date(base)
     if day_assumed:
         when = f"{base.year}年{base.month}月（没说具体哪天，先按{base.month}月1日算，宁早勿晚）"
@@ -111,9 +112,10 @@ def explain(
             parts.append(f"{status_words(result.days_left)}就到期了，{before_due(result.due)}，"
                          "最好这几天就去办。")
     else:
-        assert result.suspended_from and result.if_certified_today
-        after = result.if_certified_today
-        stop = f"从{cn_month(result.suspended_from)}起暂停发放{money}"
+        after, suspended = result.if_certified_today, result.suspended_from
+        if after is None or not suspended:
+            raise ValueError("an overdue result needs suspended_from and if_certified_today")
+        stop = f"从{cn_month(suspended)}起暂停发放{money}"
         if passive is not None:
             parts.append(f"按这个日期算，已经过了{-result.days_left}天；如果您需要自己认证又还没办，"
                          f"可能会{stop}。暂停不是取消，补上认证就能恢复。")
