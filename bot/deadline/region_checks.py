@@ -100,6 +100,8 @@ def _check_sources(
 def check_rule(
     scheme: str, raw: Any, where: str, problems: list[str], *, complete: bool
 ) -> dict[str, Any] | None:
+    """One scheme's rule (`complete`: the national one, which must name its type); None when
+    it has problems."""
     if scheme != "all" and scheme not in SCHEMES:
         problems.append(f"{where}: 不认识的待遇类型“{scheme}”（可选：{'、'.join(SCHEMES)}、all）")
         return None
@@ -170,6 +172,7 @@ def _check_windows(windows: Any, where: str, problems: list[str]) -> None:
 def check_channels(
     raw: Any, where: str, owner: str, problems: list[str]
 ) -> list[Channel]:
+    """The `channels:` list of `owner` (武汉市 / 湖北省 / 全国), without those with problems."""
     if raw is None:
         return []
     if not isinstance(raw, list):
@@ -198,6 +201,7 @@ def check_channels(
 def check_layer(
     raw: dict[str, Any], where: str, owner: str, problems: list[str], allowed: set[str]
 ) -> Layer:
+    """What one province or city entry says; `allowed` are the fields it may have."""
     layer = Layer()
     _unknown_fields(raw, allowed, where, problems)
     rules = raw.get("rules") or {}
