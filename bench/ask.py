@@ -31,7 +31,8 @@ sys.path.insert(0, str(ROOT))
 
 from bot.qa.answers import answer  # noqa: E402
 from bot.qa.engine import build_engine  # noqa: E402
-from bot.qa.knowledge import Entry, KnowledgeBase  # noqa: E402
+from bot.qa.entries import Entry  # noqa: E402
+from bot.qa.knowledge import KnowledgeBase  # noqa: E402
 from bot.qa.matcher import Matcher  # noqa: E402
 from bot.text.normalize import normalize  # noqa: E402
 from tests import realset  # noqa: E402

@@ -24,7 +24,8 @@ DATE_OPTIONS = ("today", "last", "start")
 
 def _checked_date(option: str, value: str, today: dt.date) -> dt.date | None:
     """The date `value` means, or None when it is not one (the command says why)."""
-    from bot.text.dates import DateParseError, parse_date_match
+    from bot.errors import DateParseError
+    from bot.text.dates import parse_date_match
 
     try:
         found = parse_date_match(value, today)
@@ -54,7 +55,7 @@ def check_dates(args: argparse.Namespace) -> None:
 def _configure() -> None:
     """Region data follows KNOWLEDGE_DIR for every command, as the knowledge base does."""
     from bot.config import knowledge_dir
-    from bot.deadline.regions import use_knowledge_dir
+    from bot.deadline.region_data import use_knowledge_dir
 
     use_knowledge_dir(knowledge_dir())
 

@@ -9,8 +9,21 @@ class UsageError(BotError):
     """Bad input on the command line: printed as one line, exit code 2."""
 
 
+class StorageError(BotError):
+    """The database could not be opened or written."""
+
+
+class DateParseError(BotError, ValueError):
+    """The text holds no date we can read; the message is polite Chinese for the user."""
+
+
+class UnknownSchemeError(BotError, ValueError):
+    """A scheme name that is neither a key nor a known Chinese name."""
+
+
 class KnowledgeError(BotError):
-    """A knowledge file failed validation; `problems` holds `file: entry: problem` lines."""
+    """A knowledge or region file failed validation; `problems` holds `file: entry: problem`
+    lines."""
 
     def __init__(self, problems: list[str]):
         self.problems = problems

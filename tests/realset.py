@@ -55,7 +55,7 @@ def regression_items(path: Path) -> tuple[list[dict], list[dict]]:
     Its province labels (prov-liaoning) predate places being read apart from topics: such a
     question is right when the reply adds that province's specifics, whatever the topic.
     """
-    from bot.deadline.regions import lookup_region
+    from bot.deadline.place_names import lookup_region
 
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     in_scope = []

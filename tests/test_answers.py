@@ -16,7 +16,7 @@ from bot.qa.answers import (
     split_for_phone,
     topic_reply,
 )
-from bot.qa.knowledge import issuer_line
+from bot.qa.issuers import issuer_line
 from bot.qa.matcher import Candidate, MatchResult
 from bot.qa.places import read_place
 

@@ -160,14 +160,15 @@ def edited_knowledge(tmp_path) -> Path:
 
 
 def _resident_haikou_months() -> int:
-    from bot.deadline.regions import lookup_region, rule_for
+    from bot.deadline.place_names import lookup_region
+    from bot.deadline.regions import rule_for
 
     return rule_for("resident", lookup_region("海口")).rule.months
 
 
 def test_knowledge_dir_moves_the_region_data(edited_knowledge) -> None:
     from bot import KNOWLEDGE_DIR
-    from bot.deadline.regions import regions_dir, use_knowledge_dir
+    from bot.deadline.region_data import regions_dir, use_knowledge_dir
 
     assert _resident_haikou_months() == 6
     try:

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.errors import DateParseError
 from bot.text.dates import (
-    DateParseError,
     cn_number,
     find_date,
     parse_date,

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.deadline.calculator import compute_deadline
 from bot.deadline.chat import deadline_card, reply_to_deadline_question
 from bot.deadline.regions import rule_for
-from bot.deadline.rules import compute_deadline
 
 TODAY = date(2026, 11, 23)
 SCHEME_CHOICES = ("企业职工养老保险", "机关事业单位养老保险", "城乡居民养老保险", "遗属待遇",

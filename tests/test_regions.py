@@ -10,17 +10,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.deadline.regions import (
+from bot.deadline.place_names import find_region_in_text, lookup_region
+from bot.deadline.region_data import (
     REGIONS_DIR,
     all_regions,
-    channels_for,
-    find_region_in_text,
     load_region_data,
-    local_help,
-    lookup_region,
-    rule_for,
     validate_region_data,
 )
+from bot.deadline.regions import channels_for, local_help, rule_for
 from bot.deadline.schemes import SCHEMES
 from bot.sources import is_official_host
 
@@ -426,7 +423,7 @@ def test_generator_short_names():
 def test_hk_macao_taiwan_replies_say_how_to_certify_from_there(place, words):
     from datetime import date
 
-    from bot.deadline.rules import compute_deadline
+    from bot.deadline.calculator import compute_deadline
 
     applied = rule_for("enterprise", place)
     assert applied.level == "national"  # the national cycle; only the way to certify differs

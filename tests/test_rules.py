@@ -9,16 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.deadline.calculator import compute_deadline, status_for
 from bot.deadline.regions import rule_for
-from bot.deadline.rules import (
-    QUARTERLY,
-    AppliedRule,
-    Rule,
-    add_months,
-    compute_deadline,
-    status_for,
-    windows_of_year,
-)
+from bot.deadline.rules import QUARTERLY, AppliedRule, Rule, add_months, windows_of_year
 from bot.deadline.schemes import SCHEMES
 
 D = date.fromisoformat

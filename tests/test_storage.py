@@ -86,7 +86,7 @@ BROKEN = {"corrupt header": (_corrupt_header, "已损坏"), "truncated": (_trunc
 
 @pytest.mark.parametrize("kind", BROKEN)
 def test_broken_database_is_one_clear_line(tmp_path, kind) -> None:
-    from bot.db.connection import StorageError
+    from bot.errors import StorageError
 
     make, words = BROKEN[kind]
     path = tmp_path / "bot.db"

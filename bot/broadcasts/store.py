@@ -42,6 +42,8 @@ from bot.delivery.pacing import (  # noqa: F401  (re-exported for the senders an
     TokenBucket,
     bulk_budget,
 )
+from bot.errors import DateParseError
+from bot.text.dates import parse_send_time
 
 log = logging.getLogger(__name__)
 
@@ -270,61 +272,13 @@ def parse_composed(raw: str) -> tuple[Composed | None, str | None]:
     return Composed(text, tuple(buttons)), None
 
 
-_DATE_TIME = re.compile(
-    r"^(?:(?P<year>\d{4})[-/年.])?(?P<month>\d{1,2})[-/月.](?P<day>\d{1,2})[日号]?\s*"
-    r"(?P<rest>.*)$")
-_CLOCK = re.compile(
-    r"^(?P<part>上午|早上|中午|下午|晚上)?\s*(?P<hour>\d{1,2})(?:[:：点时](?P<minute>\d{1,2})?分?)?"
-    r"(?P<half>半)?$")
-_RELATIVE = re.compile(r"^(?P<n>\d{1,4})\s*(?P<unit>分钟|小时|天)后$")
-
-
 def parse_when(text: str, now: dt.datetime) -> tuple[dt.datetime | None, str | None]:
-    """A send time typed by an admin, in `now`'s timezone: "2026-11-25 09:30", "明天 9点",
-    "11月25日 下午3点", "15:00", "30分钟后". Returns (time, None) or (None, a problem)."""
-    raw = re.sub(r"\s+", " ", (text or "").strip())
-    when: dt.datetime | None = None
-    relative = _RELATIVE.match(raw.replace(" ", ""))
-    if relative:
-        n, unit = int(relative.group("n")), relative.group("unit")
-        delta = {"分钟": dt.timedelta(minutes=n), "小时": dt.timedelta(hours=n),
-                 "天": dt.timedelta(days=n)}[unit]
-        when = now + delta
-    else:
-        day: dt.date | None = None
-        rest = raw
-        for word, offset in (("今天", 0), ("明天", 1), ("后天", 2)):
-            if raw.startswith(word):
-                day, rest = now.date() + dt.timedelta(days=offset), raw[len(word):].strip()
-                break
-        if day is None:
-            match = _DATE_TIME.match(raw)
-            if match:
-                try:
-                    day = dt.date(int(match.group("year") or now.year), int(match.group("month")),
-                                  int(match.group("day")))
-                except ValueError:
-                    return None, "日期不存在，请检查月份和日子。"
-                if not match.group("year") and day < now.date():
-                    day = day.replace(year=day.year + 1)
-                rest = match.group("rest").strip()
-        clock = _CLOCK.match(rest.replace(" ", "")) if rest else None
-        if rest and not clock:
-            example = f"{now + dt.timedelta(days=1):%Y-%m-%d} 09:30"
-            return None, f"没看懂这个时间。请写成 {example}、明天 9:30 或 30分钟后。"
-        hour, minute = 9, 0  # a date alone means the start of the working day
-        if clock:
-            hour = int(clock.group("hour"))
-            minute = int(clock.group("minute") or (30 if clock.group("half") else 0))
-            if clock.group("part") in ("下午", "晚上") and hour < 12:
-                hour += 12
-        if hour > 23 or minute > 59:
-            return None, "时间不对：小时要在 0–23 之间，分钟在 0–59 之间。"
-        if day is None:
-            day = now.date()
-            if dt.time(hour, minute) <= now.time():
-                day += dt.timedelta(days=1)
-        when = dt.datetime.combine(day, dt.time(hour, minute), tzinfo=now.tzinfo)
+    """A send time typed by an admin (see `parse_send_time`), no later than 30 days ahead.
+    Returns (time, None) or (None, a problem)."""
+    try:
+        when = parse_send_time(text, now)
+    except DateParseError as exc:
+        return None, str(exc)
     if when <= now:
         return None, "这个时间已经过去了，请给一个以后的时间。"
     if when - now > MAX_SCHEDULE_AHEAD:

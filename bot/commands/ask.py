@@ -8,7 +8,7 @@ import json
 import sys
 
 from bot.config import knowledge_dir, local_today
-from bot.deadline.regions import use_knowledge_dir
+from bot.deadline.region_data import use_knowledge_dir
 from bot.errors import UsageError
 
 

@@ -12,11 +12,11 @@ import datetime as dt
 import json
 
 from bot.config import local_today
+from bot.deadline.calculator import compute_deadline
 from bot.deadline.regions import rule_for
-from bot.deadline.rules import compute_deadline
-from bot.deadline.schemes import UnknownSchemeError, resolve_scheme
-from bot.errors import UsageError
-from bot.text.dates import DateParseError, parse_date_match
+from bot.deadline.schemes import resolve_scheme
+from bot.errors import DateParseError, UnknownSchemeError, UsageError
+from bot.text.dates import parse_date_match
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from bot.config import local_today
 from bot.deadline.schemes import SCHEMES
-from bot.errors import UsageError
-from bot.text.dates import DateParseError, parse_date_match
+from bot.errors import DateParseError, StorageError, UsageError
+from bot.text.dates import parse_date_match
 
 STATUS_WORDS = {"planned": "待发送", "pending": "排队中", "sending": "发送中", "sent": "已发送",
                 "failed": "发送失败", "skipped": "已跳过"}
@@ -65,7 +65,7 @@ def run_due(args: argparse.Namespace) -> int:
     path = _database(args.db)
 
     from bot.config import local_zone
-    from bot.db.connection import StorageError, open_database
+    from bot.db.connection import open_database
     from bot.reminders.store import due_on, ensure_reminder_tables, use_timezone
 
     use_timezone(local_zone())  # as the running bot does, from BOT_TIMEZONE

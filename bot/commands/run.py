@@ -52,8 +52,9 @@ def run(args: argparse.Namespace) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
-    from bot.db.connection import StorageError, open_database
-    from bot.deadline.regions import use_knowledge_dir
+    from bot.db.connection import open_database
+    from bot.deadline.region_data import use_knowledge_dir
+    from bot.errors import StorageError
     from bot.qa.engine import build_engine
 
     try:  # before the slow engine: a broken database is reported at once

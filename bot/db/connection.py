@@ -21,11 +21,9 @@ from typing import Any
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
+from bot.errors import StorageError
+
 log = logging.getLogger(__name__)
-
-
-class StorageError(Exception):
-    """The database could not be opened or written."""
 
 
 # SQLite stores INTEGER as a signed 64-bit number: anything outside fails with OverflowError.

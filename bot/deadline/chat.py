@@ -11,8 +11,11 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from bot.deadline.regions import channels_for, find_region_in_text, rule_for
-from bot.deadline.rules import DeadlineResult, cn_date, compute_deadline
+from bot.deadline.calculator import compute_deadline
+from bot.deadline.explanation import cn_date
+from bot.deadline.place_names import find_region_in_text
+from bot.deadline.regions import channels_for, rule_for
+from bot.deadline.rules import DeadlineResult
 from bot.deadline.schemes import SCHEMES, find_scheme
 from bot.text.dates import DateMatch, scan_date
 from bot.text.normalize import normalize

@@ -1,8 +1,8 @@
-"""The deadline calculator: when the next certification is due, and what happens when it is late.
+"""Certification rules (the three types of shared/spec/certification-rules.md), the results
+computed from them, and the calendar of their windows.
 
-Pure: every input, "today" included, is a parameter. The rule itself comes from region data
-(`bot.deadline.regions.rule_for`); this module only knows the three rule types of
-shared/spec/certification-rules.md and how to explain the result in Chinese.
+The rule for a place comes from region data (`bot.deadline.regions.rule_for`); the calculator
+is `bot.deadline.calculator`, its Chinese explanation `bot.deadline.explanation`.
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from bot.deadline.schemes import SCHEMES
-
 RULE_TYPES = ("rolling", "windows", "calendar_year")
 # due_month: payment stops in the month the cycle runs out (the national default, version 2);
 # next_month: a region whose official source says the month after.
@@ -21,8 +19,6 @@ SUSPENSION_MODES = ("due_month", "next_month")
 # benefit_month: someone who has never certified must do so in the month benefits start
 # (呼和浩特), instead of within N months of it.
 FIRST_CERTIFICATION_MODES = ("benefit_month",)
-DEFAULT_SOON_DAYS = 30
-LOCAL_RULES_VARY = "各地规定不尽相同，请以当地社保经办机构规定为准"
 
 QUARTERLY = (("01-01", "03-31"), ("04-01", "06-30"), ("07-01", "09-30"), ("10-01", "12-31"))
 
@@ -220,11 +216,6 @@ def month_key(year: int, month: int) -> str:
     return f"{year:04d}-{month:02d}"
 
 
-def _next_month(year: int, month: int, step: int = 1) -> tuple[int, int]:
-    index = year * 12 + month - 1 + step
-    return index // 12, index % 12 + 1
-
-
 def windows_of_year(rule: Rule, year: int) -> list[tuple[date, date]]:
     return sorted((_on_year(s, year), _on_year(e, year)) for s, e in rule.windows)
 
@@ -239,256 +230,3 @@ def satisfied_window(rule: Rule, day: date) -> tuple[date, date]:
 def window_after(rule: Rule, window: tuple[date, date]) -> tuple[date, date]:
     candidates = windows_of_year(rule, window[0].year) + windows_of_year(rule, window[0].year + 1)
     return next(w for w in candidates if w[0] > window[0])
-
-
-# --- the calculator --------------------------------------------------------------------------
-
-
-def due_date(rule: Rule, base: date) -> tuple[date, tuple[date, date] | None]:
-    """When the certification after one made on `base` is due, and the window it belongs to."""
-    if rule.type == "rolling":
-        assert rule.months is not None
-        return add_months(base, rule.months), None
-    if rule.type == "calendar_year":
-        year = base.year + 1
-        return date(year, 12, 31), (date(year, 1, 1), date(year, 12, 31))
-    # windows: the first window after the one `base` satisfies; every earlier one counts as done
-    # because we only know the most recent certification.
-    window = window_after(rule, satisfied_window(rule, base))
-    return window[1], window
-
-
-def first_due_date(rule: Rule, start: date) -> tuple[date, tuple[date, date] | None]:
-    """The first certification of someone whose benefits began on `start`.
-
-    Usually the benefit start stands in for a certification (start + N months, as the spec
-    says); a region with `first_certification: benefit_month` wants it in the month benefits
-    begin: by the month's last day, or in the window that holds (or follows) `start`."""
-    if rule.first_certification != "benefit_month":
-        return due_date(rule, start)
-    if rule.type == "windows":
-        candidates = windows_of_year(rule, start.year) + windows_of_year(rule, start.year + 1)
-        window = next(w for w in candidates if w[1] >= start)
-        return window[1], window
-    month_end = date(start.year, start.month, calendar.monthrange(start.year, start.month)[1])
-    return month_end, None
-
-
-def status_for(days_left: int, soon_days: int = DEFAULT_SOON_DAYS) -> str:
-    if days_left < 0:
-        return "overdue"
-    if days_left <= soon_days:
-        return "due_soon"
-    return "ok"
-
-
-def suspended_from(rule: Rule, due: date) -> tuple[int, int]:
-    if rule.suspension == "next_month":
-        return _next_month(due.year, due.month)
-    return due.year, due.month
-
-
-def resumption(rule: Rule, suspended: tuple[int, int], certified: date) -> Resumption:
-    """Payment after re-certifying on `certified`: from the next month, or, where the region
-    has a cutoff day and it has passed, the month after that; back pay for the months between."""
-    late = rule.resume_cutoff_day is not None and certified.day > rule.resume_cutoff_day
-    resume = _next_month(certified.year, certified.month, 2 if late else 1)
-    months: list[str] = []
-    cursor = suspended
-    while cursor < resume:
-        months.append(month_key(*cursor))
-        cursor = _next_month(*cursor)
-    return Resumption(month_key(*resume), tuple(months))
-
-
-def compute_deadline(
-    applied: AppliedRule,
-    *,
-    today: date,
-    last: date | None = None,
-    start: date | None = None,
-    soon_days: int = DEFAULT_SOON_DAYS,
-    day_assumed: bool = False,
-) -> DeadlineResult:
-    """Next due date, status, suspension and back pay for one person.
-
-    `last` is the most recent certification; without one, `start` (the first month of
-    benefits) stands in for it, so rolling gives start + N months, as the spec says.
-    `day_assumed` says the caller only knew the month and passed its 1st; the text says so.
-    """
-    if (last is None) == (start is None):
-        raise ValueError("give exactly one of last= or start=")
-    rule = applied.rule
-    if last is not None:
-        due, window = due_date(rule, last)
-    else:
-        assert start is not None
-        due, window = first_due_date(rule, start)
-    days_left = (due - today).days
-    status = status_for(days_left, soon_days)
-
-    notes: list[str] = []
-    suspended: str | None = None
-    after: Resumption | None = None
-    if status == "overdue":
-        month = suspended_from(rule, due)
-        suspended = month_key(*month)
-        after = resumption(rule, month, today)
-        notes.append("逾期是暂停发放，不是取消资格；补认证后恢复发放并补发，补发不计利息。")
-    if days_left == 0:
-        notes.append("今天就是到期日，请今天就去认证。")
-    if last is None:
-        if rule.first_certification == "benefit_month":
-            notes.append("还没有认证记录：按当地规定，领取待遇的当月就要先认证一次。")
-        else:
-            notes.append("还没有认证记录，按开始领取待遇的日期起算。")
-    if day_assumed:
-        base = last or start
-        assert base is not None
-        notes.append(f"只知道月份，按{base.month}月1日计算，实际截止日可能稍晚。")
-    notes.extend(applied.notes)
-
-    result = DeadlineResult(
-        scheme=applied.scheme,
-        region=applied.region,
-        rule=rule,
-        rule_label=applied.label,
-        status=status,
-        due=due,
-        days_left=days_left,
-        window=window,
-        suspended_from=suspended,
-        if_certified_today=after,
-        notes=tuple(notes),
-    )
-    return _with_explanation(result, applied, last=last, start=start, day_assumed=day_assumed)
-
-
-# --- the Chinese explanation -----------------------------------------------------------------
-
-
-def cn_date(day: date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
-
-
-def cn_month(key: str) -> str:
-    year, month = key.split("-")
-    return f"{int(year)}年{int(month)}月"
-
-
-def status_words(days_left: int) -> str:
-    if days_left > 0:
-        return f"还有{days_left}天"
-    if days_left == 0:
-        return "今天到期"
-    return f"已超期{-days_left}天"
-
-
-def before_due(due: date) -> str:
-    """The one way every reply and reminder asks for it: before the due date, not on it."""
-    return f"请在{cn_date(due)}之前办好"
-
-
-def _benefit_word(scheme: str) -> str:
-    return "养老金" if scheme in ("enterprise", "institution", "resident") else "待遇"
-
-
-def _with_explanation(
-    result: DeadlineResult,
-    applied: AppliedRule,
-    *,
-    last: date | None,
-    start: date | None,
-    day_assumed: bool = False,
-) -> DeadlineResult:
-    scheme = SCHEMES[result.scheme]
-    rule = result.rule
-    money = _benefit_word(result.scheme)
-    passive = applied.passive
-    parts: list[str] = []
-
-    if passive is not None:
-        # Most people there do nothing; the figures below are for the others.
-        parts.append(passive.text)
-        parts.append(f"如果您不是这种情况（例如非{passive.who}），就要自己认证，日期这样算：")
-
-    if applied.level == "national":
-        if applied.place:
-            parts.append(f"{applied.place}没有收录到当地的特别规定，先按全国通用规则算：")
-        elif applied.unknown_place:
-            parts.append(f"没有找到“{applied.unknown_place}”这个地方，先按全国通用规则算：")
-        else:
-            parts.append("按全国通用规则：")
-        parts.append(f"{scheme.name}{rule.describe()}。")
-    else:
-        where = ""
-        if applied.place and not applied.place.startswith(applied.label):
-            where = f"您在{applied.place}，"
-        parts.append(f"{where}按{applied.label}的规定，{scheme.name}{rule.describe()}。")
-
-    base = last if last is not None else start
-    assert base is not None
-    when = cn_date(base)
-    if day_assumed:
-        when = f"{base.year}年{base.month}月（没说具体哪天，先按{base.month}月1日算，宁早勿晚）"
-    if last is not None:
-        parts.append(f"您上次认证是{when}，")
-    else:
-        parts.append(f"您从{when}开始领取待遇、还没有认证过，")
-    late = result.status == "overdue"
-    first_month = last is None and rule.first_certification == "benefit_month"
-    if first_month:
-        parts.append("按当地规定，领取待遇的当月就要先认证一次，")
-    if result.window and rule.type == "windows":
-        start_w, end_w = result.window
-        verb = "本应在" if late else "下次要在"
-        parts.append(f"{verb}{cn_date(start_w)}至{cn_date(end_w)}这一期内认证。")
-    elif rule.type == "calendar_year" and not first_month:
-        verb = "本应在" if late else "下次要在"
-        parts.append(f"{verb}{result.due.year}年内认证，到期日是{cn_date(result.due)}。")
-    elif late:
-        parts.append(f"本应在{cn_date(result.due)}之前认证。")
-    else:
-        parts.append(f"下次认证的到期日是{cn_date(result.due)}。")
-
-    if result.status == "ok":
-        parts.append(f"{before_due(result.due)}。现在{status_words(result.days_left)}，"
-                     "时间还够，别拖到最后几天。")
-    elif result.status == "due_soon":
-        if result.days_left == 0:
-            parts.append("今天就是到期日，请今天就去认证，别再拖了。")
-        else:
-            parts.append(f"{status_words(result.days_left)}就到期了，{before_due(result.due)}，"
-                         "最好这几天就去办。")
-    else:
-        assert result.suspended_from and result.if_certified_today
-        after = result.if_certified_today
-        stop = f"从{cn_month(result.suspended_from)}起暂停发放{money}"
-        if passive is not None:
-            parts.append(f"按这个日期算，已经过了{-result.days_left}天；如果您需要自己认证又还没办，"
-                         f"可能会{stop}。暂停不是取消，补上认证就能恢复。")
-        else:
-            parts.append(f"现在{status_words(result.days_left)}。")
-            parts.append(f"按规定{stop}——暂停不是取消，补上认证就能恢复。")
-        cutoff = rule.resume_cutoff_day
-        timing = ""
-        if cutoff is not None:
-            timing = (f"（按{applied.label}的规定，每月{cutoff}日及以前认证的，一般下个月恢复；"
-                      f"{cutoff}日以后认证的，再晚一个月）")
-        if after.backpay_months:
-            first, final = after.backpay_months[0], after.backpay_months[-1]
-            span = cn_month(first) if first == final else f"{cn_month(first)}至{cn_month(final)}"
-            parts.append(
-                f"如果今天就去认证，预计从{cn_month(after.resume_month)}起恢复发放{timing}，"
-                f"并补发{span}共{len(after.backpay_months)}个月的{money}，补发不计利息。"
-            )
-        else:
-            parts.append(
-                f"如果今天就去认证，预计{cn_month(after.resume_month)}的{money}照常发放{timing}。"
-            )
-        parts.append("请尽快去办。")
-
-    parts.extend(applied.important)
-    parts.append(f"以上按{applied.label}推算，{LOCAL_RULES_VARY}。")
-    explanation = "".join(parts)
-    return DeadlineResult(**{**result.__dict__, "explanation": explanation})

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.errors import BotError
-
-
-class UnknownSchemeError(BotError, ValueError):
-    """A scheme name that is neither a key nor a known Chinese name."""
+from bot.errors import UnknownSchemeError
 
 
 @dataclass(frozen=True)
@@ -20,65 +16,32 @@ class Scheme:
     aliases: tuple[str, ...]
 
 
+# key, official full name, what we call it in a reply, the everyday words a user recognises
+_NAMES = (
+    ("enterprise", "企业职工基本养老保险", "企业职工养老保险", "企业退休、灵活就业退休"),
+    ("institution", "机关事业单位养老保险", "机关事业单位养老保险", "机关、事业单位、公务员退休"),
+    ("resident", "城乡居民基本养老保险", "城乡居民养老保险", "居民养老金、农村养老金、农保"),
+    ("survivor", "遗属待遇（供养直系亲属）", "遗属待遇", "遗属补助、供养亲属、抚恤金"),
+    ("injury", "工伤保险长期待遇", "工伤长期待遇", "伤残津贴、工伤"),
+)
+# What people call each one, as they type it (words separated by spaces).
+_ALIAS_WORDS = {
+    "enterprise": "企业职工基本养老保险 企业职工养老保险 企业职工养老金 企业职工 企业退休人员 "
+                  "企业退休 企业养老保险 企业养老金 企业养老 企退 职工养老保险 职工养老金 "
+                  "职工养老 城镇职工养老 城镇职工 灵活就业退休 灵活就业人员 灵活就业 个体户退休 "
+                  "企业",
+    "institution": "机关事业单位养老保险 机关事业单位养老金 机关事业单位 机关事业 机关单位 "
+                   "机关退休 事业单位退休 事业单位养老 事业单位 事业编 公务员退休 公务员 "
+                   "行政事业单位",
+    "resident": "城乡居民基本养老保险 城乡居民养老保险 城乡居民养老金 城乡居民养老 城乡居民 "
+                "城乡居保 城居保 居民养老保险 居民养老金 居民养老 农村养老保险 农村养老金 "
+                "农村养老 农民养老金 农民养老 新农保 老农保 农保",
+    "survivor": "遗属生活困难补助 遗属待遇 遗属补助 遗属津贴 遗属 供养直系亲属 供养亲属 抚恤金",
+    "injury": "工伤保险长期待遇 工伤长期待遇 工伤保险 工伤待遇 伤残津贴 生活护理费 工伤",
+}
 SCHEMES: dict[str, Scheme] = {
-    s.key: s
-    for s in (
-        Scheme(
-            "enterprise",
-            "企业职工基本养老保险",
-            "企业职工养老保险",
-            "企业退休、灵活就业退休",
-            (
-                "企业职工基本养老保险", "企业职工养老保险", "企业职工养老金", "企业职工",
-                "企业退休人员", "企业退休", "企业养老保险", "企业养老金", "企业养老", "企退",
-                "职工养老保险", "职工养老金", "职工养老", "城镇职工养老", "城镇职工",
-                "灵活就业退休", "灵活就业人员", "灵活就业", "个体户退休", "企业",
-            ),
-        ),
-        Scheme(
-            "institution",
-            "机关事业单位养老保险",
-            "机关事业单位养老保险",
-            "机关、事业单位、公务员退休",
-            (
-                "机关事业单位养老保险", "机关事业单位养老金", "机关事业单位", "机关事业",
-                "机关单位", "机关退休", "事业单位退休", "事业单位养老", "事业单位", "事业编",
-                "公务员退休", "公务员", "行政事业单位",
-            ),
-        ),
-        Scheme(
-            "resident",
-            "城乡居民基本养老保险",
-            "城乡居民养老保险",
-            "居民养老金、农村养老金、农保",
-            (
-                "城乡居民基本养老保险", "城乡居民养老保险", "城乡居民养老金", "城乡居民养老",
-                "城乡居民", "城乡居保", "城居保", "居民养老保险", "居民养老金", "居民养老",
-                "农村养老保险", "农村养老金", "农村养老", "农民养老金", "农民养老", "新农保",
-                "老农保", "农保",
-            ),
-        ),
-        Scheme(
-            "survivor",
-            "遗属待遇（供养直系亲属）",
-            "遗属待遇",
-            "遗属补助、供养亲属、抚恤金",
-            (
-                "遗属生活困难补助", "遗属待遇", "遗属补助", "遗属津贴", "遗属",
-                "供养直系亲属", "供养亲属", "抚恤金",
-            ),
-        ),
-        Scheme(
-            "injury",
-            "工伤保险长期待遇",
-            "工伤长期待遇",
-            "伤残津贴、工伤",
-            (
-                "工伤保险长期待遇", "工伤长期待遇", "工伤保险", "工伤待遇", "伤残津贴",
-                "生活护理费", "工伤",
-            ),
-        ),
-    )
+    key: Scheme(key, name, short, example, tuple(_ALIAS_WORDS[key].split()))
+    for key, name, short, example in _NAMES
 }
 
 # Longest first so that 企业职工基本养老保险 wins over 企业 and 工伤保险 over 工伤.

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 
 from bot.deadline.chat import DeadlineReply, reply_to_deadline_question
 from bot.qa.engine import Engine
-from bot.qa.knowledge import Entry, KnowledgeBase, issuer_line
+from bot.qa.entries import Entry
+from bot.qa.issuers import issuer_line
+from bot.qa.knowledge import KnowledgeBase
 from bot.qa.matcher import OOS_PREFIX, SUGGEST_AT, MatchResult
 from bot.qa.places import PlaceReading, read_place
 from bot.qa.safety import check_message, redact, warnings_for

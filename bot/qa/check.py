@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.deadline.regions import validate_region_data
+from bot.deadline.region_data import validate_region_data
 from bot.qa.knowledge import load_knowledge
 
 

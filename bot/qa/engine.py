@@ -20,7 +20,7 @@ from pathlib import Path
 import jieba
 
 from bot import KNOWLEDGE_DIR, PACKAGE_DIR
-from bot.deadline.regions import all_regions
+from bot.deadline.region_data import all_regions
 from bot.qa.knowledge import KnowledgeBase, fingerprint, load_knowledge
 from bot.qa.matcher import Matcher
 from bot.qa.places import app_names, strip_places
@@ -30,7 +30,9 @@ log = logging.getLogger(__name__)
 
 # The cache is only valid for the code that built it: key it on these modules' source.
 _BUILD_MODULES = ("qa/engine.py", "qa/matcher.py", "qa/segment.py", "qa/knowledge.py",
-                  "text/normalize.py", "deadline/regions.py", "qa/places.py")
+                  "qa/entries.py", "qa/places.py", "text/normalize.py", "deadline/divisions.py",
+                  "deadline/place_names.py", "deadline/region_data.py",
+                  "deadline/region_checks.py")
 CODE_VERSION = hashlib.sha256(
     b"".join((PACKAGE_DIR / name).read_bytes() for name in _BUILD_MODULES)
 ).hexdigest()[:12]
@@ -109,13 +111,9 @@ def build_engine(knowledge_dir: Path = KNOWLEDGE_DIR, *, use_cache: bool = True)
     tokenizer = _tokenizer(dictionary, words)
     if use_cache and cache_file.exists():
         try:
-            tables, state = pickle.loads(cache_file.read_bytes())
+            tables, index = pickle.loads(cache_file.read_bytes())
             segmenter = Segmenter(tokenizer, kb.synonyms, tables)
-            matcher = Matcher.__new__(Matcher)
-            matcher.__dict__.update(state)
-            matcher.segmenter = segmenter
-            matcher._prepare = strip_places
-            return Engine(kb, matcher)
+            return Engine(kb, Matcher.from_index(index, segmenter, strip_places))
         except Exception:  # a stale or damaged cache is rebuilt, never fatal
             log.warning("engine cache %s unreadable; rebuilding", cache_file)
     known = {line.split(" ", 1)[0] for line in dictionary.read_text(encoding="utf-8").splitlines()}
@@ -126,9 +124,8 @@ def build_engine(knowledge_dir: Path = KNOWLEDGE_DIR, *, use_cache: bool = True)
     segmenter = Segmenter(tokenizer, kb.synonyms, tables)
     matcher = Matcher(kb, segmenter, strip_places)
     if use_cache:
-        state = {k: v for k, v in matcher.__dict__.items() if k not in ("segmenter", "_prepare")}
         try:
-            _write_atomic(cache_file, pickle.dumps((tables, state), protocol=5))
+            _write_atomic(cache_file, pickle.dumps((tables, matcher.index()), protocol=5))
         except OSError as exc:  # a read-only cache directory only costs start-up time
             log.warning("cannot write engine cache %s: %s", cache_file, exc)
     return Engine(kb, matcher)

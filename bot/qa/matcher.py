@@ -20,6 +20,7 @@ import random
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -76,6 +77,7 @@ TOPIC_WORDS = (*CERTIFICATION_WORDS, "养老金", "社保", "待遇", "停发", 
                "退休", "抚恤金", "津贴", "遗属", "人社", "领取", "app", "小程序", "公众号", "上门")
 
 Prepare = Callable[[str], str]
+_TOOLS = ("segmenter", "_prepare")  # given to each matcher, not part of its cached index
 
 
 @dataclass
@@ -115,10 +117,7 @@ class Matcher:
 
     def __init__(self, kb: KnowledgeBase, segmenter: Segmenter, prepare: Prepare | None = None,
                  weights: list[float] | None = None):
-        self.segmenter = segmenter
-        # Place names are taken out of every text before matching: where a question is about
-        # is read separately (bot.qa.places), so a place never decides what is asked.
-        self._prepare = prepare or (lambda text: text)
+        self._use(segmenter, prepare)
         self._overview = next((e.id for e in kb.entries.values() if OVERVIEW_TAG in e.tags), None)
         self._tags = {e.id: frozenset(e.tags) for e in kb.entries.values()}
         texts: list[tuple[str, str]] = []
@@ -171,6 +170,25 @@ class Matcher:
         self._padded_inv_norm = np.append(1 / np.sqrt(self._norm2), 0.0)[self._padded]
         self._key_is_oos = np.array([key.startswith(OOS_PREFIX) for key in self._keys])
         self.weights = weights if weights is not None else self._fit()
+
+    @classmethod
+    def from_index(cls, index: dict[str, Any], segmenter: Segmenter,
+                   prepare: Prepare | None = None) -> Matcher:
+        """A matcher from an earlier one's `index()`, without rebuilding or recalibrating."""
+        matcher = cls.__new__(cls)
+        matcher.__dict__.update(index)
+        matcher._use(segmenter, prepare)
+        return matcher
+
+    def index(self) -> dict[str, Any]:
+        """The built index and calibration, picklable: all but the segmenter and `prepare`."""
+        return {k: v for k, v in self.__dict__.items() if k not in _TOOLS}
+
+    def _use(self, segmenter: Segmenter, prepare: Prepare | None) -> None:
+        self.segmenter = segmenter
+        # Place names are taken out of every text before matching: where a question is about
+        # is read separately (bot.qa.places), so a place never decides what is asked.
+        self._prepare = prepare or (lambda text: text)
 
     def _weight(self, term: str) -> float:
         weight = self._idf.get(term)

@@ -6,7 +6,9 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from bot.deadline.regions import Region, all_regions, lookup_region
+from bot.deadline.divisions import Region
+from bot.deadline.place_names import lookup_region
+from bot.deadline.region_data import all_regions
 from bot.qa.segment import fuzzy_syllable
 
 _SUFFIX = re.compile(r"(?:省|市|县|区|州市)$")

@@ -31,18 +31,14 @@ from sqlite_utils.migrations import Migrations
 
 from bot.db.connection import apply_migrations
 from bot.db.connection import transaction as storage_transaction
-from bot.deadline.regions import channels_for, lookup_region, rule_for
-from bot.deadline.rules import (
-    DeadlineResult,
-    before_due,
-    cn_date,
-    cn_month,
-    compute_deadline,
-    suspended_from,
-)
+from bot.deadline.calculator import compute_deadline, suspended_from
+from bot.deadline.explanation import before_due, cn_date, cn_month, signed_days
+from bot.deadline.place_names import lookup_region
+from bot.deadline.regions import channels_for, rule_for
+from bot.deadline.rules import DeadlineResult
 from bot.deadline.schemes import SCHEMES
 from bot.errors import BotError
-from bot.text.dates import cn_number
+from bot.text.dates import clock_time, cn_number
 
 try:
     CHINA: dt.tzinfo = ZoneInfo("Asia/Shanghai")
@@ -158,11 +154,7 @@ def _order(slot: Slot) -> tuple[dt.datetime, int]:
 
 
 def describe_lead(lead: int) -> str:
-    if lead > 0:
-        return f"提前{lead}天"
-    if lead == 0:
-        return "到期当天"
-    return f"过期后{-lead}天"
+    return signed_days(lead, "提前{n}天", "到期当天", "过期后{n}天")
 
 
 def describe_leads(leads: Iterable[int]) -> str:
@@ -555,17 +547,16 @@ def parse_group_schedule(text: str) -> GroupSchedule:
     if not match:
         raise ReminderError(GROUP_USAGE)
     raw_day = match.group("day")
-    day = int(raw_day) if raw_day.isdigit() else cn_number(raw_day)
+    day = cn_number(raw_day)
     if day is None or not 1 <= day <= 31:
         raise ReminderError(f"“{raw_day}日”不是有效的日期，请写1到31之间的数字。")
     hour, minute = SEND_HOUR, 0
     if match.group("h") is not None:
-        hour = int(match.group("h"))
-        minute = int(match.group("m") or match.group("m2") or (30 if match.group("half") else 0))
-        if match.group("part") in ("下午", "晚上") and hour < 12:
-            hour += 12
-        if hour > 23 or minute > 59:
+        read = clock_time(match.group("part"), match.group("h"),
+                          match.group("m") or match.group("m2"), match.group("half"))
+        if read is None:
             raise ReminderError("时间写得不对，请写成 09:00 或 9点 这样。")
+        hour, minute = read
     if not SENDING_FROM_HOUR <= hour < SENDING_UNTIL_HOUR:
         raise ReminderError("为了不打扰大家休息，群提醒只能设在早上8点到晚上9点之间。")
     body = match.group("text").strip()

@@ -19,13 +19,9 @@ import calendar
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
-from bot.errors import BotError
-
-
-class DateParseError(BotError, ValueError):
-    """The text holds no date we can read; the message is polite Chinese for the user."""
+from bot.errors import DateParseError
 
 
 @dataclass(frozen=True)
@@ -111,7 +107,8 @@ def cn_number(text: str) -> int | None:
     return None
 
 
-def _month_shift(year: int, month: int, step: int) -> tuple[int, int]:
+def shift_month(year: int, month: int, step: int = 1) -> tuple[int, int]:
+    """(year, month) `step` months later (earlier when negative)."""
     index = year * 12 + month - 1 + step
     return index // 12, index % 12 + 1
 
@@ -197,7 +194,7 @@ def _resolve(kind: str, groups: dict[str, str | None], today: date) -> tuple[dat
                 return date(leap, 2, 29), False
             raise
     if kind == "rel_md":
-        year, month = _month_shift(today.year, today.month, _REL_MONTH[str(groups["mr"])])
+        year, month = shift_month(today.year, today.month, _REL_MONTH[str(groups["mr"])])
         if groups.get("d"):
             return _make(year, month, _number(groups["d"], "日子")), False
         return _make(year, month, 1), True
@@ -207,7 +204,7 @@ def _resolve(kind: str, groups: dict[str, str | None], today: date) -> tuple[dat
             raise DateParseError(f"一个月里没有{day}号，请再核对一下日期。")
         year, month = today.year, today.month
         if day > today.day:
-            year, month = _month_shift(year, month, -1)
+            year, month = shift_month(year, month, -1)
         return _make(year, month, day), False
     if kind == "rel_day":
         return today + timedelta(days=_REL_DAY[str(groups["dr"])]), False
@@ -326,3 +323,72 @@ def find_date(text: str, today: date) -> date | None:
     use `scan_date` to tell those apart)."""
     found = scan_date(text, today)
     return found.date if found else None
+
+
+# --- times of day and send times -------------------------------------------------------------
+
+_LATER_PARTS = ("下午", "晚上")  # an hour under 12 after these is in the afternoon or evening
+_SEND_AFTER = re.compile(r"^(?P<n>\d{1,4})\s*(?P<unit>分钟|小时|天)后$")
+_SEND_UNITS = {"分钟": "minutes", "小时": "hours", "天": "days"}
+_SEND_DAYS = (("今天", 0), ("明天", 1), ("后天", 2))
+_SEND_DATE = re.compile(
+    r"^(?:(?P<year>\d{4})[-/年.])?(?P<month>\d{1,2})[-/月.](?P<day>\d{1,2})[日号]?\s*"
+    r"(?P<rest>.*)$")
+_SEND_CLOCK = re.compile(
+    r"^(?P<part>上午|早上|中午|下午|晚上)?\s*(?P<hour>\d{1,2})(?:[:：点时](?P<minute>\d{1,2})?分?)?"
+    r"(?P<half>半)?$")
+
+
+def clock_time(part: str | None, hour: str, minute: str | None,
+               half: str | None) -> tuple[int, int] | None:
+    """A time of day as typed (下午, 3, None, 半) → 24-hour (15, 30); None when out of range."""
+    hours, minutes = int(hour), int(minute or (30 if half else 0))
+    if part in _LATER_PARTS and hours < 12:
+        hours += 12
+    if hours > 23 or minutes > 59:
+        return None
+    return hours, minutes
+
+
+def parse_send_time(text: str, now: datetime) -> datetime:
+    """A moment typed by an admin, in `now`'s timezone: "2026-11-25 09:30", "明天 9点",
+    "11月25日 下午3点", "15:00", "30分钟后". A date without a year is the next one to come, a
+    time without a date the next one to come; raises DateParseError."""
+    raw = re.sub(r"\s+", " ", (text or "").strip())
+    relative = _SEND_AFTER.match(raw.replace(" ", ""))
+    if relative:
+        unit = _SEND_UNITS[relative.group("unit")]
+        return now + timedelta(**{unit: int(relative.group("n"))})
+    day: date | None = None
+    rest = raw
+    for word, offset in _SEND_DAYS:
+        if raw.startswith(word):
+            day, rest = now.date() + timedelta(days=offset), raw[len(word):].strip()
+            break
+    if day is None:
+        match = _SEND_DATE.match(raw)
+        if match:
+            try:
+                day = date(int(match.group("year") or now.year), int(match.group("month")),
+                           int(match.group("day")))
+            except ValueError:
+                raise DateParseError("日期不存在，请检查月份和日子。") from None
+            if not match.group("year") and day < now.date():
+                day = day.replace(year=day.year + 1)
+            rest = match.group("rest").strip()
+    clock = _SEND_CLOCK.match(rest.replace(" ", "")) if rest else None
+    if rest and not clock:
+        example = f"{now + timedelta(days=1):%Y-%m-%d} 09:30"
+        raise DateParseError(f"没看懂这个时间。请写成 {example}、明天 9:30 或 30分钟后。")
+    hour, minute = 9, 0  # a date alone means the start of the working day
+    if clock:
+        read = clock_time(clock.group("part"), clock.group("hour"), clock.group("minute"),
+                          clock.group("half"))
+        if read is None:
+            raise DateParseError("时间不对：小时要在 0–23 之间，分钟在 0–59 之间。")
+        hour, minute = read
+    if day is None:
+        day = now.date()
+        if time(hour, minute) <= now.time():
+            day += timedelta(days=1)
+    return datetime.combine(day, time(hour, minute), tzinfo=now.tzinfo)

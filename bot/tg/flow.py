@@ -24,7 +24,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.deadline.rules import cn_date
+from bot.deadline.explanation import cn_date
 from bot.qa.places_typo import closest_places
 from bot.tg import texts
 from bot.tg.callbacks import answer_query

@@ -594,7 +594,7 @@ async def city_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     name = (update.effective_message.text or "").strip()
     candidates = [name]
     try:
-        from bot.deadline.regions import lookup_region
+        from bot.deadline.place_names import lookup_region
 
         region = lookup_region(name)
         if region is not None:
@@ -862,7 +862,7 @@ async def unanswered_command(update: Update, context: ContextTypes.DEFAULT_TYPE)
 def _reload_engine(directory, build_engine):
     """Region data is read again from the same directory as the knowledge base, then the
     engine (its place words come from the region data) is built."""
-    from bot.deadline.regions import use_knowledge_dir
+    from bot.deadline.region_data import use_knowledge_dir
 
     use_knowledge_dir(directory)
     return build_engine(directory)

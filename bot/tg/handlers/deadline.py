@@ -15,11 +15,13 @@ from telegram.ext import (
 
 from bot.db.questions import record_question
 from bot.db.users import get_user, set_user_profile
+from bot.deadline.calculator import compute_deadline
 from bot.deadline.chat import deadline_card
-from bot.deadline.regions import lookup_region, rule_for
-from bot.deadline.rules import compute_deadline
+from bot.deadline.place_names import lookup_region
+from bot.deadline.regions import rule_for
 from bot.deadline.schemes import SCHEMES
-from bot.text.dates import DateParseError, parse_date_match
+from bot.errors import DateParseError
+from bot.text.dates import parse_date_match
 from bot.tg import texts
 from bot.tg.callbacks import answer_query
 from bot.tg.context import services

@@ -35,14 +35,16 @@ from telegram.ext import (
 from bot.clock import Clock
 from bot.db.groups import migrate_group, remember_group
 from bot.db.users import deactivate_user, get_user, remember_user, set_user_profile
-from bot.deadline.regions import lookup_region, rule_for
-from bot.deadline.rules import cn_date
+from bot.deadline.explanation import cn_date
+from bot.deadline.place_names import lookup_region
+from bot.deadline.regions import rule_for
 from bot.deadline.schemes import SCHEMES
 from bot.delivery import sender as delivery
 from bot.delivery.pacing import TokenBucket
+from bot.errors import DateParseError
 from bot.qa.safety import redact
 from bot.reminders import store as rm
-from bot.text.dates import DateParseError, parse_date_match
+from bot.text.dates import parse_date_match
 from bot.tg import texts
 from bot.tg.callbacks import INVALID_BUTTON, answer_query, callback_id, callback_index
 from bot.tg.context import Services, services
