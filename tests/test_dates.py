@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import date
 
 import pytest
@@ -14,6 +15,7 @@ from bot.text.dates import (
     find_date,
     parse_date,
     parse_date_match,
+    parse_send_time,
     scan_date,
 )
 
@@ -223,3 +225,12 @@ def test_never_crashes(text, today):
 def test_words_around_a_month_are_allowed_and_the_day_is_assumed(text, expected):
     found = parse_date_match(text, date(2025, 11, 1))
     assert found.date == expected and found.day_assumed
+
+
+@pytest.mark.parametrize(("text", "now", "expected"), [
+    ("2-29", dt.datetime(2028, 3, 1, 10), dt.datetime(2032, 2, 29, 9)),  # no 2月29日 in between
+    ("2-28", dt.datetime(2028, 3, 1, 10), dt.datetime(2029, 2, 28, 9)),
+    ("2-29 8:00", dt.datetime(2028, 2, 1, 10), dt.datetime(2028, 2, 29, 8)),
+])
+def test_send_time_without_a_year_is_the_next_one_to_come(text, now, expected) -> None:
+    assert parse_send_time(text, now) == expected

@@ -350,6 +350,14 @@ def clock_time(part: str | None, hour: str, minute: str | None,
     return hours, minutes
 
 
+def _a_year_later(day: date) -> date:
+    """The same month and day in a later year; 2月29日 skips the years that have none."""
+    year = day.year + 1
+    while (day.month, day.day) == (2, 29) and not calendar.isleap(year):
+        year += 1
+    return day.replace(year=year)
+
+
 def parse_send_time(text: str, now: datetime) -> datetime:
     """A moment typed by an admin, in `now`'s timezone: "2026-11-25 09:30", "明天 9点",
     "11月25日 下午3点", "15:00", "30分钟后". A date without a year is the next one to come, a
@@ -358,7 +366,10 @@ def parse_send_time(text: str, now: datetime) -> datetime:
     relative = _SEND_AFTER.match(raw.replace(" ", ""))
     if relative:
         unit = _SEND_UNITS[relative.group("unit")]
-        return now + timedelta(**{unit: int(relative.group("n"))})
+        try:
+            return now + timedelta(**{unit: int(relative.group("n"))})
+        except OverflowError:  # "99999999999天后": past any date Python can hold
+            raise DateParseError("这个时间太远了，请给一个近一点的时间。") from None
     day: date | None = None
     rest = raw
     for word, offset in _SEND_DAYS:
@@ -374,7 +385,7 @@ def parse_send_time(text: str, now: datetime) -> datetime:
             except ValueError:
                 raise DateParseError("日期不存在，请检查月份和日子。") from None
             if not match.group("year") and day < now.date():
-                day = day.replace(year=day.year + 1)
+                day = _a_year_later(day)
             rest = match.group("rest").strip()
     clock = _SEND_CLOCK.match(rest.replace(" ", "")) if rest else None
     if rest and not clock:
