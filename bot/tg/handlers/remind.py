@@ -47,7 +47,26 @@ from bot.deadline.schemes import SCHEMES
 from bot.delivery import sender as delivery
 from bot.delivery.pacing import TokenBucket
 from bot.qa.safety import redact
+from bot.reminders import plans
 from bot.reminders import store as rm
+from bot.reminders.due import (
+    OutboxRow,
+    ReminderOutbox,
+    enqueue_due,
+    mark_done,
+    pending_outbox,
+    skip_reason,
+)
+from bot.reminders.texts import (
+    days_words,
+    describe_leads,
+    describe_reminder,
+    group_text,
+    place_name,
+    plan_text,
+    reminder_text,
+    who,
+)
 from bot.text.dates import DateParseError, parse_date_match
 from bot.tg import texts
 from bot.tg.callbacks import INVALID_BUTTON, answer_query, callback_id, callback_index
@@ -99,7 +118,7 @@ def reminder_policy(retry_delays: tuple[float, ...] = NETWORK_RETRY_DELAYS
         max_attempts=MAX_SEND_ROUNDS, max_migrations=2, resend_after_crash=True)
 
 LEAD_PRESETS: tuple[tuple[tuple[int, ...], str], ...] = (
-    (rm.DEFAULT_LEADS, "提前30、7、1天，过期后1天（推荐）"),
+    (plans.DEFAULT_LEADS, "提前30、7、1天，过期后1天（推荐）"),
     ((30, 7, 1), "提前30、7、1天"),
     ((15, 3, 0), "提前15天、3天和到期当天"),
     ((7, 1), "提前7天和1天"),
@@ -132,11 +151,11 @@ NO_REMINDERS = "您还没有设置提醒。发 /remind 或点“设置提醒”�
 def _label_keyboard(last: str | None = None) -> InlineKeyboardMarkup:
     """Whose pension: one button per choice; the one used last time first, as "用 父亲"."""
     buttons = [InlineKeyboardButton(label, callback_data=f"rmf:l:{i}")
-               for i, label in enumerate(rm.LABEL_CHOICES)]
+               for i, label in enumerate(plans.LABEL_CHOICES)]
     rows = [buttons[i:i + 4] for i in range(0, len(buttons), 4)]
-    if last in rm.LABEL_CHOICES:
+    if last in plans.LABEL_CHOICES:
         rows.insert(0, [InlineKeyboardButton(
-            f"用 {last}", callback_data=f"rmf:l:{rm.LABEL_CHOICES.index(last)}")])
+            f"用 {last}", callback_data=f"rmf:l:{plans.LABEL_CHOICES.index(last)}")])
     return InlineKeyboardMarkup(rows)
 
 
@@ -173,52 +192,6 @@ def _leads_keyboard(reminder_id: int) -> InlineKeyboardMarkup:
             for i, (_leads, title) in enumerate(LEAD_PRESETS)]
     rows.append([InlineKeyboardButton("✍️ 自己写天数", callback_data=f"rm:lt:{reminder_id}")])
     return InlineKeyboardMarkup(rows)
-
-
-# --- texts -----------------------------------------------------------------------------------
-
-
-def _place(city: str | None) -> str:
-    region = lookup_region(city) if city else None
-    return region.display if region else "未设置（按全国通用规则）"
-
-
-def _days_words(due: dt.date, today: dt.date) -> str:
-    days = (due - today).days
-    if days > 0:
-        return f"还有{days}天"
-    return "今天到期" if days == 0 else f"已经过了{-days}天"
-
-
-def _plan_text(slots: list[rm.Slot]) -> str:
-    if not slots:
-        return ("这一轮已经没有要提醒的时间了，请尽快去认证；办好后点“我已认证”，"
-                "我按新的日期继续提醒。")
-    lines = []
-    for slot in slots:
-        what = "稍后提醒" if slot.is_snooze else rm.describe_lead(slot.lead or 0)
-        lines.append(f"· {cn_date(slot.day)} 上午{slot.at.hour}点（{what}）")
-    return "我会在这些时间提醒（北京时间）：\n" + "\n".join(lines)
-
-
-def describe_reminder(reminder: rm.Reminder, now: dt.datetime) -> str:
-    """One reminder as /myreminders shows it."""
-    today = rm.china(now).date()
-    state = "提醒中" if reminder.active else (
-        "已停止（您屏蔽过机器人）" if reminder.stopped == "blocked" else "已停止")
-    last = cn_date(reminder.last_date) if reminder.last_date else "未知"
-    lines = [
-        f"📋 {reminder.label}（{state}）",
-        f"待遇：{SCHEMES[reminder.scheme].short}；地区：{_place(reminder.city)}",
-        f"上次认证：{last}；下次请在{cn_date(reminder.due)}之前办好"
-        f"（{_days_words(reminder.due, today)}）",
-        f"提醒时间：{rm.describe_leads(reminder.leads)}，都在上午9点",
-    ]
-    if reminder.active:
-        upcoming = reminder.upcoming(now)
-        lines.append(f"下一次：{cn_date(upcoming[0].day)} 上午9点" if upcoming
-                     else "这一轮的提醒都发完了；认证后点“我已认证”，我按新日期继续提醒。")
-    return "\n".join(lines)
 
 
 # --- the /remind flow ------------------------------------------------------------------------
@@ -324,7 +297,7 @@ async def city_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int
     else:
         city = None
     _flow(context)["city"] = city
-    return await _ask(update, context, LAST_DATE, f"好的：{_place(city)}。\n")
+    return await _ask(update, context, LAST_DATE, f"好的：{place_name(city)}。\n")
 
 
 async def date_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
@@ -343,7 +316,7 @@ async def date_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int
 async def _date_given(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> int:
     svc = _svc(context)
     message = update.effective_message
-    today = rm.china(svc.clock.now()).date()
+    today = plans.china(svc.clock.now()).date()
     if any(word in text for word in UNKNOWN_DATE_WORDS):
         await message.reply_text(HOW_TO_FIND_DATE)
         return LAST_DATE
@@ -358,7 +331,7 @@ async def _date_given(update: Update, context: ContextTypes.DEFAULT_TYPE, text: 
     flow = _flow(context)
     if flow.get("scheme") not in SCHEMES:
         return await remind_start(update, context)
-    result = rm.due_for(flow["scheme"], flow.get("city"), last=found.date, today=today,
+    result = plans.due_for(flow["scheme"], flow.get("city"), last=found.date, today=today,
                         day_assumed=found.day_assumed)
     flow.update(last=found.date.isoformat(), due=result.due.isoformat(),
                 day_assumed=found.day_assumed)
@@ -367,19 +340,19 @@ async def _date_given(update: Update, context: ContextTypes.DEFAULT_TYPE, text: 
 
 async def label_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     query = update.callback_query
-    index = callback_index(query.data, 2, len(rm.LABEL_CHOICES))
+    index = callback_index(query.data, 2, len(plans.LABEL_CHOICES))
     if index is None:
         await answer_query(query, INVALID_BUTTON)
         return await _ask(update, context, LABEL)
     await answer_query(query)
-    label = rm.LABEL_CHOICES[index]
+    label = plans.LABEL_CHOICES[index]
     return await _confirm(update, context, label)
 
 
 async def label_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     try:
-        label = rm.clean_label(redact(update.effective_message.text))
-    except rm.ReminderError as exc:
+        label = plans.clean_label(redact(update.effective_message.text))
+    except plans.ReminderError as exc:
         await prompt(update, context, str(exc), with_nav(_label_keyboard(), NAV))
         return LABEL
     return await _confirm(update, context, label)
@@ -394,25 +367,25 @@ async def _confirm(update: Update, context: ContextTypes.DEFAULT_TYPE, label: st
         return ConversationHandler.END
     flow["label"] = label
     now = svc.clock.now()
-    today = rm.china(now).date()
+    today = plans.china(now).date()
     due, last = dt.date.fromisoformat(flow["due"]), dt.date.fromisoformat(flow["last"])
     rule = rule_for(flow["scheme"], flow.get("city"))
-    slots = [s for s in rm.plan(due) if s.at > rm.china(now)]
+    slots = [s for s in plans.plan(due) if s.at > plans.china(now)]
     lines = [
         "请确认：",
         f"· 提醒对象：{label}",
         f"· 待遇：{SCHEMES[flow['scheme']].name}",
-        f"· 地区：{_place(flow.get('city'))}",
+        f"· 地区：{place_name(flow.get('city'))}",
         f"· 上次认证：{cn_date(last)}" + ("（只知道月份，按1号算）" if flow.get("day_assumed")
                                        else ""),
-        f"· 下次请在{cn_date(due)}之前办好（{_days_words(due, today)}）",
+        f"· 下次请在{cn_date(due)}之前办好（{days_words(due, today)}）",
         "",  # the rule and the plan below the first screen
         f"按{rule.label}：{rule.rule.describe()}",
     ]
     if due < today:
         lines.append("已经过了截止日期，请尽快补认证；办好后在 /myreminders 里点“我已认证”，"
                      "我按新的日期提醒。")
-    lines.append(_plan_text(slots))
+    lines.append(plan_text(slots))
     existing = [r for r in rm.user_reminders(svc.db, update.effective_user.id)
                 if r.label == label]
     if existing:
@@ -444,7 +417,7 @@ async def confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
             label=flow["label"], scheme=flow["scheme"], city=flow.get("city"),
             last=dt.date.fromisoformat(flow["last"]), due=dt.date.fromisoformat(flow["due"]),
             now=now)
-    except rm.ReminderError as exc:
+    except plans.ReminderError as exc:
         await query.message.reply_text(str(exc), reply_markup=main_keyboard())
         return ConversationHandler.END
     upcoming = reminder.upcoming(now)
@@ -581,11 +554,11 @@ async def _done(update: Update, context: ContextTypes.DEFAULT_TYPE, reminder: rm
     await answer_query(query, "已记下")
     await _drop_buttons(update)
     rule = rule_for(updated.scheme, updated.city)
-    today = rm.china(now).date()
+    today = plans.china(now).date()
     await query.message.reply_text(
-        f"太好了！已记下{rm.who(updated.label)}今天（{cn_date(today)}）完成了认证。\n"
+        f"太好了！已记下{who(updated.label)}今天（{cn_date(today)}）完成了认证。\n"
         f"按{rule.label}，{rule.rule.describe()}，下次请在{cn_date(updated.due)}之前办好。\n"
-        + _plan_text(updated.upcoming(now)))
+        + plan_text(updated.upcoming(now)))
 
 
 async def _snooze(update: Update, context: ContextTypes.DEFAULT_TYPE, reminder: rm.Reminder,
@@ -618,7 +591,7 @@ async def _resume(update: Update, context: ContextTypes.DEFAULT_TYPE, reminder: 
     await answer_query(query, "已重新开启")
     await _drop_buttons(update)
     await query.message.reply_text(f"已重新开启“{updated.label}”的提醒。\n"
-                                   + _plan_text(updated.upcoming(now)))
+                                   + plan_text(updated.upcoming(now)))
 
 
 async def _ask_delete(update: Update, context: ContextTypes.DEFAULT_TYPE, reminder: rm.Reminder,
@@ -646,7 +619,7 @@ async def _edit(update: Update, context: ContextTypes.DEFAULT_TYPE, reminder: rm
     query = update.callback_query
     await answer_query(query)
     await query.message.reply_text(
-        f"“{reminder.label}”现在是：{rm.describe_leads(reminder.leads)}。想改成哪种？",
+        f"“{reminder.label}”现在是：{describe_leads(reminder.leads)}。想改成哪种？",
         reply_markup=_leads_keyboard(reminder.id))
 
 
@@ -665,8 +638,8 @@ async def _preset(update: Update, context: ContextTypes.DEFAULT_TYPE, reminder: 
 async def _apply_leads(update: Update, context: ContextTypes.DEFAULT_TYPE,
                        reminder: rm.Reminder, leads: tuple[int, ...], now: dt.datetime) -> None:
     updated = rm.set_leads(_svc(context).db, reminder.id, leads, now)
-    text = (f"好的，“{updated.label}”改成：{rm.describe_leads(updated.leads)}。\n"
-            + _plan_text(updated.upcoming(now)))
+    text = (f"好的，“{updated.label}”改成：{describe_leads(updated.leads)}。\n"
+            + plan_text(updated.upcoming(now)))
     if update.callback_query is not None:
         await _drop_buttons(update)
     await update.effective_message.reply_text(text)
@@ -698,8 +671,8 @@ async def custom_leads_typed(update: Update, context: ContextTypes.DEFAULT_TYPE)
         await update.effective_message.reply_text("这个提醒已经删除了。")
         return ConversationHandler.END
     try:
-        leads = rm.parse_leads(update.effective_message.text)
-    except rm.ReminderError as exc:
+        leads = plans.parse_leads(update.effective_message.text)
+    except plans.ReminderError as exc:
         await update.effective_message.reply_text(str(exc))
         return LEADS_TEXT
     context.user_data.pop(LEADS_KEY, None)
@@ -733,14 +706,14 @@ async def _is_group_admin(bot: Bot, chat_id: int, user_id: int) -> bool:
 def _group_list(db: sqlite_utils.Database, chat_id: int) -> tuple[str, InlineKeyboardMarkup | None]:
     found = rm.group_reminders(db, chat_id)
     if not found:
-        return "本群还没有群提醒。\n" + rm.GROUP_USAGE, None
+        return "本群还没有群提醒。\n" + plans.GROUP_USAGE, None
     lines = ["本群的提醒："]
     buttons = []
     for index, group in enumerate(found, start=1):
         lines.append(f"{index}. {group.schedule.describe()}：{group.schedule.text[:60]}")
         buttons.append([InlineKeyboardButton(f"🗑 删除第{index}条",
                                              callback_data=f"grm:del:{group.id}")])
-    lines.append("\n" + rm.GROUP_USAGE)
+    lines.append("\n" + plans.GROUP_USAGE)
     return "\n".join(lines), InlineKeyboardMarkup(buttons)
 
 
@@ -760,10 +733,10 @@ async def group_remind(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     now = svc.clock.now()
     try:
-        schedule = rm.parse_group_schedule(rest)
+        schedule = plans.parse_group_schedule(rest)
         group = rm.add_group_reminder(svc.db, chat_id=chat.id, created_by=user.id,
                                       schedule=schedule, now=now)
-    except rm.ReminderError as exc:
+    except plans.ReminderError as exc:
         await message.reply_text(str(exc))
         return
     assert group.next_at is not None
@@ -833,7 +806,7 @@ class ReminderSender:
         self.bot, self.db, self.clock = bot, db, clock
         self.batch = batch
         self.running = running
-        self.outbox = rm.ReminderOutbox(db, clock.now)
+        self.outbox = ReminderOutbox(db, clock.now)
         self.sender = delivery.Sender(
             self.outbox, classify_error, reminder_policy(retry_delays),
             budget=budget,  # shared with broadcasts
@@ -845,10 +818,10 @@ class ReminderSender:
         stats = SendStats()
         while self.running():
             now = self.clock.now()
-            if not rm.in_sending_hours(now):
+            if not plans.in_sending_hours(now):
                 break
-            rm.enqueue_due(self.db, now)
-            rows = rm.pending_outbox(self.db, now, self.batch)
+            enqueue_due(self.db, now)
+            rows = pending_outbox(self.db, now, self.batch)
             if not rows:
                 break
             for row in rows:
@@ -857,24 +830,24 @@ class ReminderSender:
                 await self.deliver(row, stats)
         return stats
 
-    def _message(self, row: rm.OutboxRow, now: dt.datetime
+    def _message(self, row: OutboxRow, now: dt.datetime
                  ) -> tuple[int, str, InlineKeyboardMarkup | None, int | None]:
         """(chat id, text, buttons, user id) for a row, read fresh from its reminder."""
         if row.kind == "group":
             group = rm.get_group_reminder(self.db, row.ref_id)
             assert group is not None
-            return group.chat_id, rm.group_text(group), None, None
+            return group.chat_id, group_text(group), None, None
         reminder = rm.get_reminder(self.db, row.ref_id)
         assert reminder is not None
-        return (reminder.chat_id, rm.reminder_text(reminder, rm.china(now).date()),
+        return (reminder.chat_id, reminder_text(reminder, plans.china(now).date()),
                 reminder_keyboard(reminder.id), reminder.user_id)
 
-    async def deliver(self, row: rm.OutboxRow, stats: SendStats) -> str:
+    async def deliver(self, row: OutboxRow, stats: SendStats) -> str:
         """Send one outbox row; returns its final status."""
         db, now = self.db, self.clock.now()
-        reason = rm.skip_reason(db, row, now)
+        reason = skip_reason(db, row, now)
         if reason:
-            rm.mark_done(db, row.id, "skipped", reason, now)
+            mark_done(db, row.id, "skipped", reason, now)
             stats.skipped += 1
             return "skipped"
         chat_id, text, markup, user_id = self._message(row, now)
@@ -908,7 +881,7 @@ class ReminderSender:
         row, user_id = item.ref
         self._blocked(row, item.chat_id, user_id)
 
-    def _blocked(self, row: rm.OutboxRow, chat_id: int, user_id: int | None) -> None:
+    def _blocked(self, row: OutboxRow, chat_id: int, user_id: int | None) -> None:
         now = self.clock.now()
         if row.kind == "group":
             count = rm.deactivate_group(self.db, chat_id, now)
