@@ -34,7 +34,7 @@ from bot.reminders import plans  # noqa: E402
 from bot.reminders import store as rm  # noqa: E402
 from bot.reminders.agenda import due_on  # noqa: E402
 from bot.reminders.due import enqueue_due, pending_outbox  # noqa: E402
-from bot.tg.handlers.remind import REMINDER_RATE, ReminderSender  # noqa: E402
+from bot.tg.reminder_sender import REMINDER_RATE, ReminderSender  # noqa: E402
 from tests.botapi import BotApiServer  # noqa: E402
 
 BASE = dt.date(2026, 1, 1)

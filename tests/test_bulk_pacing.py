@@ -22,7 +22,7 @@ from bot.clock import FixedClock
 from bot.db.connection import open_database
 from bot.reminders import plans
 from bot.reminders import store as rm
-from bot.tg.handlers.remind import ReminderSender
+from bot.tg.reminder_sender import ReminderSender
 
 MORNING = dt.datetime(2026, 2, 8, 9, 0, tzinfo=plans.CHINA)
 USERS = 30  # each gets one broadcast and one reminder: 60 messages

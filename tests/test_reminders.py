@@ -27,7 +27,7 @@ from bot.reminders.due import (
     skip_reason,
 )
 from bot.reminders.texts import reminder_text, status_line
-from bot.tg.handlers.remind import ReminderSender, SendStats
+from bot.tg.reminder_sender import ReminderSender, SendStats
 
 UTC = dt.timezone.utc
 CREATED = dt.datetime(2026, 1, 1, 10, 0, tzinfo=plans.CHINA)

@@ -308,6 +308,11 @@ def stop_all(db: sqlite_utils.Database, user_id: int, now: dt.datetime,
     return cursor.rowcount
 
 
+def count_active(db: sqlite_utils.Database) -> int:
+    """How many personal reminders are switched on (logged at start-up)."""
+    return db.conn.execute("SELECT count(*) FROM reminders WHERE active = 1").fetchone()[0]
+
+
 def delete(db: sqlite_utils.Database, reminder_id: int) -> bool:
     """Forget a reminder entirely (its outbox rows keep only ids and dates)."""
     return db.conn.execute("DELETE FROM reminders WHERE id = ?", (reminder_id,)).rowcount > 0
