@@ -302,9 +302,15 @@ def resume(db: sqlite_utils.Database, reminder_id: int, now: dt.datetime) -> Rem
 def stop_all(db: sqlite_utils.Database, user_id: int, now: dt.datetime,
              reason: str = "user") -> int:
     """/stop, or the user blocked the bot: every active reminder of theirs ends."""
+    return _switch_off(db, "reminders", "user_id", user_id, now, reason)
+
+
+def _switch_off(db: sqlite_utils.Database, table: str, owner: str, owner_id: int,
+                now: dt.datetime, reason: str) -> int:
+    """Every active row of `table` whose `owner` column is `owner_id` stops, with why."""
     cursor = db.conn.execute(
-        "UPDATE reminders SET active = 0, stopped = ?, updated_at = ? "
-        "WHERE user_id = ? AND active = 1", (reason, stamp(now), user_id))
+        f"UPDATE {table} SET active = 0, stopped = ?, updated_at = ? "
+        f"WHERE {owner} = ? AND active = 1", (reason, stamp(now), owner_id))
     return cursor.rowcount
 
 
@@ -376,10 +382,8 @@ def delete_group_reminder(db: sqlite_utils.Database, reminder_id: int) -> bool:
 
 def deactivate_group(db: sqlite_utils.Database, chat_id: int, now: dt.datetime,
                      reason: str = "blocked") -> int:
-    cursor = db.conn.execute(
-        "UPDATE group_reminders SET active = 0, stopped = ?, updated_at = ? "
-        "WHERE chat_id = ? AND active = 1", (reason, stamp(now), chat_id))
-    return cursor.rowcount
+    """The bot was removed from a group: its notices stop."""
+    return _switch_off(db, "group_reminders", "chat_id", chat_id, now, reason)
 
 
 def migrate_chat(db: sqlite_utils.Database, old_chat_id: int, new_chat_id: int) -> None:

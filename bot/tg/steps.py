@@ -6,7 +6,6 @@ answers; asking, reading a button and reading a typed city or date happen here o
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
@@ -43,7 +42,6 @@ def saved_profile(context: ContextTypes.DEFAULT_TYPE, user_id: int) -> dict:
     return get_user(services(context).db, user_id) or {}
 
 
-@dataclass(frozen=True)
 class Steps:
     """One flow's scheme → city → date steps: its questions and its button data.
 
@@ -51,27 +49,12 @@ class Steps:
     `<nav>:d:saved`; and 上一步 · 取消 as `<nav>:nav:…` (bot.tg.flow).
     """
 
-    nav: str
-    city: str
-    ask_scheme: str
-    ask_city: str
-    ask_date: str
-
-    @property
-    def skip(self) -> str:
-        return f"{self.city}skip"
-
-    @property
-    def saved(self) -> str:
-        return f"{self.city}saved"
-
-    @property
-    def close(self) -> str:
-        return f"{self.city}c:"
-
-    @property
-    def date_saved(self) -> str:
-        return f"{self.nav}:d:saved"
+    def __init__(self, *, nav: str, city: str, ask_scheme: str, ask_city: str,
+                 ask_date: str) -> None:
+        self.nav, self.ask_scheme, self.ask_city, self.ask_date = (nav, ask_scheme, ask_city,
+                                                                    ask_date)
+        self.skip, self.saved, self.close = f"{city}skip", f"{city}saved", f"{city}c:"
+        self.date_saved = f"{nav}:d:saved"
 
     def city_keyboard(self, saved_city: str | None) -> InlineKeyboardMarkup:
         """跳过 (and 用 <city>), with 上一步 · 取消."""
@@ -125,13 +108,21 @@ class Steps:
             return OFFERED
         return UNKNOWN
 
-    async def saved_date(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
-        """用 <the date given last time>: that date as text, "" when there is none."""
+    async def date_answer(self, update: Update, context: ContextTypes.DEFAULT_TYPE,
+                          today: dt.date) -> DateMatch | None:
+        """The last certification date, typed or 用 <the date given last time>; None once the
+        user has been told why not, or asked again when there is no saved date after all."""
+        if update.callback_query is None:
+            return await _last_date(update, update.effective_message.text.strip(), today)
         await answer_query(update.callback_query)
-        return saved_date_text(saved_profile(context, update.effective_user.id).get("last_date"))
+        saved = saved_date_text(saved_profile(context, update.effective_user.id).get("last_date"))
+        if not saved:
+            await self.ask(update, context, DATE)
+            return None
+        return await _last_date(update, saved, today)
 
 
-async def last_date(update: Update, text: str, today: dt.date) -> DateMatch | None:
+async def _last_date(update: Update, text: str, today: dt.date) -> DateMatch | None:
     """The last certification date in `text`; None after telling the user why not (how to
     find it, what we could not read, or that it lies ahead)."""
     message = update.effective_message

@@ -94,23 +94,12 @@ async def city_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int
     return await _ask(update, context, LAST_DATE, lead)
 
 
-async def date_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    """The last certification date: compute and answer, or ask again politely."""
-    return await _date_given(update, context, update.effective_message.text.strip())
-
-
-async def date_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    """用 <the date given last time>."""
-    saved = await STEPS.saved_date(update, context)
-    if not saved:
-        return await _ask(update, context, LAST_DATE)
-    return await _date_given(update, context, saved)
-
-
-async def _date_given(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> int:
+async def date_given(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """The last certification date (typed, or 用 <the date given last time>): compute and
+    answer, or ask again politely."""
     svc = services(context)
     today = svc.clock.today()
-    found = await steps.last_date(update, text, today)
+    found = await STEPS.date_answer(update, context, today)
     if found is None or found.date is None:
         return LAST_DATE
     scheme = context.user_data.get(SCHEME_KEY)
@@ -190,8 +179,8 @@ def deadline_conversation() -> ConversationHandler:
         SCHEME: [CallbackQueryHandler(scheme_chosen, pattern=r"^dl:s:")],
         CITY: [CallbackQueryHandler(city_button, pattern=r"^dl:(skip|saved|c:.+)$"),
                MessageHandler(private_text, city_typed)],
-        LAST_DATE: [CallbackQueryHandler(date_button, pattern=r"^dl:d:saved$"),
-                    MessageHandler(private_text, date_typed)],
+        LAST_DATE: [CallbackQueryHandler(date_given, pattern=r"^dl:d:saved$"),
+                    MessageHandler(private_text, date_given)],
     }, prefix=NAV, order=(SCHEME, CITY, LAST_DATE), ask=_ask, start=deadline_start,
         cleanup=_cleanup)
     return ConversationHandler(

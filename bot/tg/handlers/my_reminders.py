@@ -133,52 +133,44 @@ def _owned_id_exists(db: sqlite_utils.Database, data: str) -> bool:
     return reminder_id is not None and rm.get_reminder(db, reminder_id) is not None
 
 
+async def _settle(update: Update, toast: str, reply: str) -> None:
+    """Answer the button with `toast`, take the buttons off its message, and say what changed."""
+    query = update.callback_query
+    await answer_query(query, toast)
+    await _drop_buttons(update)
+    await query.message.reply_text(reply)
+
+
 async def _done(update: Update, context: ContextTypes.DEFAULT_TYPE, reminder: rm.Reminder,
                 now: dt.datetime) -> None:
-    svc = services(context)
-    query = update.callback_query
-    updated = rm.certified(svc.db, reminder.id, now)
-    await answer_query(query, "已记下")
-    await _drop_buttons(update)
+    updated = rm.certified(services(context).db, reminder.id, now)
     rule = rule_for(updated.scheme, updated.city)
     today = plans.china(now).date()
-    await query.message.reply_text(
-        f"太好了！已记下{who(updated.label)}今天（{cn_date(today)}）完成了认证。\n"
-        f"按{rule.label}，{rule.rule.describe()}，下次请在{cn_date(updated.due)}之前办好。\n"
-        + plan_text(updated.upcoming(now)))
+    await _settle(update, "已记下",
+                  f"太好了！已记下{who(updated.label)}今天（{cn_date(today)}）完成了认证。\n"
+                  f"按{rule.label}，{rule.rule.describe()}，下次请在{cn_date(updated.due)}之前办好。\n"
+                  + plan_text(updated.upcoming(now)))
 
 
 async def _snooze(update: Update, context: ContextTypes.DEFAULT_TYPE, reminder: rm.Reminder,
                   now: dt.datetime) -> None:
-    svc = services(context)
-    query = update.callback_query
-    when = rm.snooze(svc.db, reminder.id, now)
-    await answer_query(query, "明天再提醒")
-    await _drop_buttons(update)
-    await query.message.reply_text(
-        f"好的，明天（{cn_date(when.date())}）上午{when.hour}点再提醒您。")
+    when = rm.snooze(services(context).db, reminder.id, now)
+    await _settle(update, "明天再提醒",
+                  f"好的，明天（{cn_date(when.date())}）上午{when.hour}点再提醒您。")
 
 
 async def _stop(update: Update, context: ContextTypes.DEFAULT_TYPE, reminder: rm.Reminder,
                 now: dt.datetime) -> None:
-    svc = services(context)
-    query = update.callback_query
-    rm.stop(svc.db, reminder.id, now)
-    await answer_query(query, "已停止")
-    await _drop_buttons(update)
-    await query.message.reply_text(
-        f"已停止“{reminder.label}”的提醒。想恢复的话，发 /myreminders 点“重新开启”。")
+    rm.stop(services(context).db, reminder.id, now)
+    await _settle(update, "已停止",
+                  f"已停止“{reminder.label}”的提醒。想恢复的话，发 /myreminders 点“重新开启”。")
 
 
 async def _resume(update: Update, context: ContextTypes.DEFAULT_TYPE, reminder: rm.Reminder,
                   now: dt.datetime) -> None:
-    svc = services(context)
-    query = update.callback_query
-    updated = rm.resume(svc.db, reminder.id, now)
-    await answer_query(query, "已重新开启")
-    await _drop_buttons(update)
-    await query.message.reply_text(f"已重新开启“{updated.label}”的提醒。\n"
-                                   + plan_text(updated.upcoming(now)))
+    updated = rm.resume(services(context).db, reminder.id, now)
+    await _settle(update, "已重新开启",
+                  f"已重新开启“{updated.label}”的提醒。\n" + plan_text(updated.upcoming(now)))
 
 
 async def _ask_delete(update: Update, context: ContextTypes.DEFAULT_TYPE, reminder: rm.Reminder,

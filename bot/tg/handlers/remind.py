@@ -158,22 +158,12 @@ async def city_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int
     return await _ask(update, context, LAST_DATE, f"好的：{place_name(city)}。\n")
 
 
-async def date_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    return await _date_given(update, context, update.effective_message.text.strip())
-
-
-async def date_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    """用 <the date given last time, in /deadline or a reminder>."""
-    saved = await STEPS.saved_date(update, context)
-    if not saved:
-        return await _ask(update, context, LAST_DATE)
-    return await _date_given(update, context, saved)
-
-
-async def _date_given(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> int:
+async def date_given(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """The last certification date, typed or 用 <the date given last time, in /deadline or a
+    reminder>: the due date it gives, then whose pension."""
     svc = services(context)
     today = plans.china(svc.clock.now()).date()
-    found = await steps.last_date(update, text, today)
+    found = await STEPS.date_answer(update, context, today)
     if found is None or found.date is None:
         return LAST_DATE
     flow = _flow(context)
@@ -304,8 +294,8 @@ def remind_conversation() -> ConversationHandler:
             SCHEME: [CallbackQueryHandler(scheme_chosen, pattern=r"^rmf:s:")],
             CITY: [CallbackQueryHandler(city_button, pattern=r"^rmf:city:"),
                    MessageHandler(private_text, city_typed)],
-            LAST_DATE: [CallbackQueryHandler(date_button, pattern=r"^rmf:d:saved$"),
-                         MessageHandler(private_text, date_typed)],
+            LAST_DATE: [CallbackQueryHandler(date_given, pattern=r"^rmf:d:saved$"),
+                         MessageHandler(private_text, date_given)],
             LABEL: [CallbackQueryHandler(label_button, pattern=r"^rmf:l:"),
                     MessageHandler(private_text, label_typed)],
             CONFIRM: [CallbackQueryHandler(confirmed, pattern=r"^rmf:ok$"),
