@@ -105,7 +105,7 @@ def enqueue_due(db: sqlite_utils.Database, now: dt.datetime, *,
             for row in rows:
                 reminder = Reminder.from_row(row)
                 slots = reminder.slots()
-                assert reminder.next_at is not None
+                assert reminder.next_at is not None  # the query asked for next_at <= now
                 window = [s for s in slots if reminder.next_at <= s.at <= now]
                 if window:
                     for slot, status, reason in _decide(window, today, CATCHUP_DAYS):
@@ -124,7 +124,7 @@ def enqueue_due(db: sqlite_utils.Database, now: dt.datetime, *,
         for row in fetch(db, "SELECT * FROM group_reminders WHERE active = 1 AND next_at <= ?",
                          (now_key,)):
             group = GroupReminder.from_row(row)
-            assert group.next_at is not None
+            assert group.next_at is not None  # the query asked for next_at <= now
             moments = group_occurrences(group.schedule, group.next_at, now)
             if moments:
                 for moment, status, reason in _decide(moments, today, GROUP_CATCHUP_DAYS):

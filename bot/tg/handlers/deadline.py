@@ -21,7 +21,15 @@ from bot.deadline.schemes import SCHEMES
 from bot.tg import steps, texts
 from bot.tg.callbacks import answer_query
 from bot.tg.context import services
-from bot.tg.flow import add_navigation, clear_prompt, finish, offer_close_places, prompt, with_nav
+from bot.tg.flow import (
+    add_navigation,
+    clear_prompt,
+    finish,
+    forget,
+    offer_close_places,
+    prompt,
+    with_nav,
+)
 from bot.tg.keyboards import deadline_card_keyboard
 from bot.tg.sending import send_text
 
@@ -41,9 +49,7 @@ STEPS = steps.Steps(nav=NAV, city="dl:", ask_scheme=ASK_SCHEME, ask_city=ASK_CIT
 _STEP_OF = {SCHEME: steps.SCHEME, CITY: steps.CITY, LAST_DATE: steps.DATE}
 
 
-def _cleanup(context: ContextTypes.DEFAULT_TYPE) -> None:
-    context.user_data.pop(REGION_KEY, None)
-    context.user_data.pop(SCHEME_KEY, None)
+_cleanup = forget(REGION_KEY, SCHEME_KEY)
 
 
 async def _ask(update: Update, context: ContextTypes.DEFAULT_TYPE, state: object,

@@ -32,7 +32,7 @@ from bot.reminders.texts import days_words, place_name, plan_text
 from bot.tg import steps, texts
 from bot.tg.callbacks import INVALID_BUTTON, answer_query, callback_index
 from bot.tg.context import Services, services
-from bot.tg.flow import add_navigation, clear_prompt, finish, nav_row, prompt, with_nav
+from bot.tg.flow import add_navigation, clear_prompt, finish, forget, nav_row, prompt, with_nav
 from bot.tg.handlers.group_remind import group_button, group_remind, on_migrate
 from bot.tg.handlers.my_reminders import (
     LEADS_KEY,
@@ -90,9 +90,7 @@ def _flow(context: ContextTypes.DEFAULT_TYPE) -> dict:
     return context.user_data.setdefault(FLOW_KEY, {})
 
 
-def _cleanup(context: ContextTypes.DEFAULT_TYPE) -> None:
-    context.user_data.pop(FLOW_KEY, None)
-    context.user_data.pop(LEADS_KEY, None)
+_cleanup = forget(FLOW_KEY, LEADS_KEY)
 
 
 async def _ask(update: Update, context: ContextTypes.DEFAULT_TYPE, state: object,
