@@ -51,8 +51,8 @@ class Steps:
 
     def __init__(self, *, nav: str, city: str, ask_scheme: str, ask_city: str,
                  ask_date: str) -> None:
-        self.nav, self.ask_scheme, self.ask_city, self.ask_date = (nav, ask_scheme, ask_city,
-                                                                    ask_date)
+        self.nav = nav
+        self.ask_scheme, self.ask_city, self.ask_date = ask_scheme, ask_city, ask_date
         self.skip, self.saved, self.close = f"{city}skip", f"{city}saved", f"{city}c:"
         self.date_saved = f"{nav}:d:saved"
 
