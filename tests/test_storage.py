@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 
-from bot.db.connection import QuestionIds, open_database, record_question
+from bot.db.connection import open_database
+from bot.db.questions import QuestionIds, record_question
 
 AT = dt.datetime(2026, 11, 23, 10, 0)
 
@@ -142,7 +143,7 @@ def test_transaction_rolls_back_everything_and_nests(db) -> None:
 
 
 def test_group_migration_is_one_transaction(db) -> None:
-    from bot.db.connection import get_group, migrate_group, remember_group, set_autoanswer
+    from bot.db.groups import get_group, migrate_group, remember_group, set_autoanswer
 
     remember_group(db, -1, "老群", AT)
     set_autoanswer(db, -1, True)

@@ -10,7 +10,7 @@ from typing import Any
 
 import sqlite_utils
 
-from bot.cli import database_id, limit_count
+from bot.commands.args import database_id, limit_count
 from bot.errors import UsageError
 
 STATUS_NAMES = {"scheduled": "定时", "running": "发送中", "done": "已完成",

@@ -19,12 +19,6 @@ from bot.errors import UsageError
 from bot.text.dates import DateParseError, parse_date_match
 
 
-def china_today() -> dt.date:
-    """Today in the bot's time zone (BOT_TIMEZONE, China by default); the only place this
-    command reads the clock."""
-    return local_today()
-
-
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "deadline",
@@ -52,7 +46,7 @@ def _date(value: str, option: str, today: dt.date) -> tuple[dt.date, bool]:
 
 
 def run(args: argparse.Namespace) -> int:
-    real_today = china_today()
+    real_today = local_today()
     today = _date(args.today, "--today", real_today)[0] if args.today else real_today
     try:
         scheme = resolve_scheme(args.scheme)

@@ -14,7 +14,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-from bot.commands.deadline import china_today
+from bot.config import local_today
 from bot.deadline.schemes import SCHEMES
 from bot.errors import UsageError
 from bot.text.dates import DateParseError, parse_date_match
@@ -40,7 +40,7 @@ def _need_action(args: argparse.Namespace) -> int:
 
 
 def _day(value: str | None) -> dt.date:
-    today = china_today()
+    today = local_today()
     if not value:
         return today
     try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
 import warnings
@@ -32,7 +31,7 @@ from bot.db.connection import defer_failed_writes, open_database
 from bot.qa.engine import Engine
 from bot.tg.callbacks import INVALID_BUTTON, answer_query
 from bot.tg.context import Services
-from bot.tg.handlers import chat, service
+from bot.tg.handlers import admin, chat, remind, service
 from bot.tg.handlers import group as group_handlers
 from bot.tg.handlers import picture as pictures
 from bot.tg.handlers.deadline import city_conversation, deadline_conversation
@@ -121,9 +120,9 @@ async def _watch_database(application: Application) -> None:
     health: DatabaseHealth = services.extras["db_health"]
 
     async def notify(text: str) -> None:
-        for admin in sorted(services.settings.admin_ids):
+        for admin_id in sorted(services.settings.admin_ids):
             try:
-                await application.bot.send_message(admin, text)
+                await application.bot.send_message(admin_id, text)
             except TelegramError as exc:
                 log.warning("database alert not delivered to an admin: %s", exc)
 
@@ -134,17 +133,8 @@ async def _watch_database(application: Application) -> None:
             log.exception("database check failed")
 
     interval = services.settings.db_check_seconds
-    if application.job_queue is not None:
-        application.job_queue.run_repeating(tick, interval=interval, first=interval,
-                                            name="database-health")
-        return
-
-    async def loop() -> None:
-        while application.running:
-            await asyncio.sleep(interval)
-            await tick(None)
-
-    application.create_task(loop(), name="database-health")
+    application.job_queue.run_repeating(tick, interval=interval, first=interval,
+                                        name="database-health")
 
 
 async def unknown_button(update: Update, _context: object) -> None:
@@ -161,7 +151,8 @@ def add_handlers(application: Application) -> None:
         warnings.simplefilter("ignore", PTBUserWarning)
         application.add_handler(deadline_conversation())
         application.add_handler(city_conversation())
-        _add_optional_features(application)
+        remind.register(application)
+        admin.register(application)
 
     application.add_handler(CommandHandler("start", service.deep_link_start,
                                            filters=private & filters.Regex(service.DEEP_LINK)))
@@ -190,18 +181,6 @@ def add_handlers(application: Application) -> None:
     # Last: a command none of the handlers above took (typo, old menu entry) in a private chat.
     application.add_handler(MessageHandler(private & filters.COMMAND, chat.unknown_command))
     application.add_error_handler(chat.on_error)
-
-
-def _add_optional_features(application: Application) -> None:
-    """Reminders and admin tools register their own handlers when they are installed."""
-    for module_name in ("bot.tg.handlers.remind", "bot.tg.handlers.admin"):
-        try:
-            module = __import__(module_name, fromlist=["register"])
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
-        module.register(application)
 
 
 def run_polling(application: Application) -> None:

@@ -12,7 +12,7 @@ from telegram.ext import ContextTypes
 from bot.broadcasts.store import TokenBucket, bulk_budget
 from bot.clock import Clock
 from bot.config import Settings
-from bot.db.connection import QuestionIds
+from bot.db.questions import QuestionIds
 from bot.qa.engine import Engine
 
 

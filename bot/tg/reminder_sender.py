@@ -21,7 +21,8 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.ext import Application, ContextTypes
 
 from bot.clock import Clock
-from bot.db.connection import deactivate_user, migrate_group
+from bot.db.groups import migrate_group
+from bot.db.users import deactivate_user
 from bot.delivery import sender as delivery
 from bot.delivery.pacing import TokenBucket
 from bot.reminders import plans

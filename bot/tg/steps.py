@@ -10,7 +10,7 @@ import datetime as dt
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
-from bot.db.connection import get_user
+from bot.db.users import get_user
 from bot.deadline.regions import Region, lookup_region
 from bot.deadline.schemes import SCHEMES
 from bot.text.dates import DateMatch, DateParseError, parse_date_match

@@ -75,7 +75,8 @@ from bot.broadcasts.store import (
     set_progress_message,
     start_scheduled,
 )
-from bot.db.connection import get_group, parse_id, remember_group
+from bot.db.connection import parse_id
+from bot.db.groups import get_group, remember_group
 from bot.deadline.schemes import SCHEMES
 from bot.tg.callbacks import INVALID_BUTTON, answer_query, callback_id
 from bot.tg.context import Services, services
@@ -871,7 +872,7 @@ async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     """/reload: re-read the knowledge directory; any problem keeps the old knowledge."""
     if not await _admin_in_private(update, context):
         return
-    from bot.commands.kb import check_problems
+    from bot.qa.check import check_problems
     from bot.qa.engine import build_engine
 
     svc = services(context)

@@ -19,16 +19,9 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import ChatMigrated, TelegramError
 from telegram.ext import ContextTypes
 
-from bot.db.connection import (
-    get_group,
-    get_user,
-    migrate_group,
-    record_feedback,
-    record_question,
-    remember_group,
-    remember_user,
-    set_autoanswer,
-)
+from bot.db.groups import get_group, migrate_group, remember_group, set_autoanswer
+from bot.db.questions import record_feedback, record_question
+from bot.db.users import get_user, remember_user
 from bot.deadline.chat import deadline_card, reply_to_deadline_question
 from bot.deadline.schemes import display_name
 from bot.qa.answers import DEADLINE_ENTRY, Reply, answer, format_entry, sources_text, topic_reply

@@ -13,7 +13,8 @@ from telegram.ext import (
     filters,
 )
 
-from bot.db.connection import record_question, set_user_profile
+from bot.db.questions import record_question
+from bot.db.users import set_user_profile
 from bot.deadline.chat import deadline_card
 from bot.deadline.regions import Region, lookup_region, rule_for
 from bot.deadline.rules import compute_deadline

@@ -15,7 +15,8 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot.db.connection import record_question, remember_group
+from bot.db.groups import remember_group
+from bot.db.questions import record_question
 from bot.qa.answers import Reply
 from bot.qa.safety import check_message, redact
 from bot.tg import texts

@@ -11,7 +11,7 @@ from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot.db.connection import remember_group
+from bot.db.groups import remember_group
 from bot.deadline.rules import cn_date
 from bot.reminders import plans
 from bot.reminders import store as rm

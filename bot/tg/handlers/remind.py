@@ -21,7 +21,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.db.connection import get_user, remember_user, set_user_profile
+from bot.db.users import get_user, remember_user, set_user_profile
 from bot.deadline.regions import Region, rule_for
 from bot.deadline.rules import cn_date
 from bot.deadline.schemes import SCHEMES
