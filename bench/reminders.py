@@ -30,18 +30,21 @@ sys.path.insert(0, str(ROOT))
 
 from bot.clock import FixedClock  # noqa: E402
 from bot.db.connection import open_database  # noqa: E402
+from bot.reminders import plans  # noqa: E402
 from bot.reminders import store as rm  # noqa: E402
-from bot.tg.handlers.remind import REMINDER_RATE, ReminderSender  # noqa: E402
+from bot.reminders.agenda import due_on  # noqa: E402
+from bot.reminders.due import enqueue_due, pending_outbox  # noqa: E402
+from bot.tg.reminder_sender import REMINDER_RATE, ReminderSender  # noqa: E402
 from tests.botapi import BotApiServer  # noqa: E402
 
 BASE = dt.date(2026, 1, 1)
 CITIES = [None, "锦州", "广州", "武汉", "北京", "成都", "沈阳", "杭州"]
 SCHEMES = ["enterprise", "enterprise", "enterprise", "institution", "resident"]
-LEADS = [rm.DEFAULT_LEADS] * 8 + [(30, 7, 1), (7, 1)]
+LEADS = [plans.DEFAULT_LEADS] * 8 + [(30, 7, 1), (7, 1)]
 
 
 def at(day: dt.date, hour: int = 9) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(hour), tzinfo=rm.CHINA)
+    return dt.datetime.combine(day, dt.time(hour), tzinfo=plans.CHINA)
 
 
 def populate(path: Path, count: int, seed: int = 5) -> float:
@@ -85,7 +88,7 @@ def bench_scans(path: Path, days: int) -> None:
     scan_days = [BASE + dt.timedelta(days=40 + i) for i in range(days)]
     due_times, due_counts = [], []
     for day in scan_days:
-        seconds, items = timed(lambda d=day: rm.due_on(db, d), repeat=3)
+        seconds, items = timed(lambda d=day: due_on(db, d), repeat=3)
         due_times.append(seconds)
         due_counts.append(len(items))
     print(f"due_on (the CLI's daily scan), {days} days: median "
@@ -94,14 +97,14 @@ def bench_scans(path: Path, days: int) -> None:
 
     enqueue_times, queued = [], []
     # The days before the first scanned day are caught up first (one big catch-up pass).
-    catchup, stats = timed(lambda: rm.enqueue_due(db, at(scan_days[0] - dt.timedelta(days=1))))
+    catchup, stats = timed(lambda: enqueue_due(db, at(scan_days[0] - dt.timedelta(days=1))))
     print(f"catch-up pass over {(scan_days[0] - BASE).days - 1} days: {catchup*1000:.0f} ms "
           f"({stats.pending} queued, {stats.skipped} skipped as superseded/stale)")
-    idle, _ = timed(lambda: rm.enqueue_due(db, at(scan_days[0], 8)), repeat=50)
+    idle, _ = timed(lambda: enqueue_due(db, at(scan_days[0], 8)), repeat=50)
     print(f"enqueue_due with nothing due (every sender tick): {idle*1e6:.0f} µs")
     db.execute("UPDATE reminder_outbox SET status = 'sent' WHERE status = 'pending'")
     for day in scan_days:
-        seconds, stats = timed(lambda d=day: rm.enqueue_due(db, at(d)))
+        seconds, stats = timed(lambda d=day: enqueue_due(db, at(d)))
         enqueue_times.append(seconds)
         queued.append(stats.pending)
         db.execute("UPDATE reminder_outbox SET status = 'sent' WHERE status = 'pending'")
@@ -109,7 +112,7 @@ def bench_scans(path: Path, days: int) -> None:
           f"{statistics.median(enqueue_times) * 1000:.1f} ms, "
           f"max {max(enqueue_times) * 1000:.1f} ms, "
           f"{statistics.mean(queued):.0f} queued/day")
-    pending, _ = timed(lambda: rm.pending_outbox(db, at(scan_days[-1]), 100), repeat=20)
+    pending, _ = timed(lambda: pending_outbox(db, at(scan_days[-1]), 100), repeat=20)
     print(f"pending_outbox with an empty queue: {pending*1e6:.0f} µs")
     for sql in ("SELECT * FROM reminders WHERE active = 1 AND next_at <= '2026-02-10 09:00'",
                 "SELECT * FROM reminder_outbox WHERE status = 'pending' "

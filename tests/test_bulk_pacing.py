@@ -20,10 +20,11 @@ from bot.broadcasts.store import (
 )
 from bot.clock import FixedClock
 from bot.db.connection import open_database
+from bot.reminders import plans
 from bot.reminders import store as rm
-from bot.tg.handlers.remind import ReminderSender
+from bot.tg.reminder_sender import ReminderSender
 
-MORNING = dt.datetime(2026, 2, 8, 9, 0, tzinfo=rm.CHINA)
+MORNING = dt.datetime(2026, 2, 8, 9, 0, tzinfo=plans.CHINA)
 USERS = 30  # each gets one broadcast and one reminder: 60 messages
 
 
@@ -54,7 +55,7 @@ def db(tmp_path):
                                   "active": 1, "first_seen": "2026-01-01T00:00:00"})
         rm.add_reminder(database, user_id=user, chat_id=user, label="自己", scheme="enterprise",
                         city=None, last=None, due=dt.date(2026, 3, 10),
-                        now=dt.datetime(2026, 1, 1, 10, 0, tzinfo=rm.CHINA))
+                        now=dt.datetime(2026, 1, 1, 10, 0, tzinfo=plans.CHINA))
     yield database
     database.close()
 

@@ -202,12 +202,12 @@ def test_reminder_times_follow_bot_timezone() -> None:
     import datetime as dt
     from zoneinfo import ZoneInfo
 
-    import bot.reminders.store as rm
+    import bot.reminders.plans as plans
 
     try:
-        rm.use_timezone(ZoneInfo("Europe/Berlin"))
-        assert rm.at_send_hour(dt.date(2026, 3, 2)).utcoffset() == dt.timedelta(hours=1)
-        assert rm.from_stamp("2026-07-01T09:00").utcoffset() == dt.timedelta(hours=2)
+        plans.use_timezone(ZoneInfo("Europe/Berlin"))
+        assert plans.at_send_hour(dt.date(2026, 3, 2)).utcoffset() == dt.timedelta(hours=1)
+        assert plans.from_stamp("2026-07-01T09:00").utcoffset() == dt.timedelta(hours=2)
     finally:
-        rm.use_timezone(rm.CHINA)
-    assert rm.at_send_hour(dt.date(2026, 3, 2)).utcoffset() == dt.timedelta(hours=8)
+        plans.use_timezone(plans.CHINA)
+    assert plans.at_send_hour(dt.date(2026, 3, 2)).utcoffset() == dt.timedelta(hours=8)

@@ -61,7 +61,7 @@ def test_the_core_never_imports_telegram() -> None:
 def test_the_senders_share_one_implementation() -> None:
     import bot.broadcasts.store as broadcasts
     import bot.delivery.pacing as pacing
-    import bot.tg.handlers.remind as reminder_handlers
+    import bot.tg.reminder_sender as reminder_handlers
     import bot.tg.sending as sending
 
     assert broadcasts.TokenBucket is pacing.TokenBucket is reminder_handlers.TokenBucket

@@ -15,15 +15,26 @@ from telegram.error import BadRequest, Forbidden, NetworkError
 from bot.cli import main
 from bot.clock import FixedClock
 from bot.db.connection import open_database
+from bot.reminders import plans
 from bot.reminders import store as rm
-from bot.tg.handlers.remind import ReminderSender, SendStats
+from bot.reminders.due import (
+    enqueue_due,
+    mark_sending,
+    mark_sent,
+    outbox_counts,
+    pending_outbox,
+    recover_interrupted,
+    skip_reason,
+)
+from bot.reminders.texts import reminder_text, status_line
+from bot.tg.reminder_sender import ReminderSender, SendStats
 
 UTC = dt.timezone.utc
-CREATED = dt.datetime(2026, 1, 1, 10, 0, tzinfo=rm.CHINA)
+CREATED = dt.datetime(2026, 1, 1, 10, 0, tzinfo=plans.CHINA)
 
 
 def cn(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text).replace(tzinfo=rm.CHINA)
+    return dt.datetime.fromisoformat(text).replace(tzinfo=plans.CHINA)
 
 
 @pytest.fixture
@@ -35,7 +46,7 @@ def db():
 
 
 def add(db, due: str, *, user: int = 1, label: str = "自己", now: dt.datetime = CREATED,
-        leads=rm.DEFAULT_LEADS, scheme: str = "enterprise", city: str | None = None):
+        leads=plans.DEFAULT_LEADS, scheme: str = "enterprise", city: str | None = None):
     return rm.add_reminder(db, user_id=user, chat_id=user, label=label, scheme=scheme,
                            city=city, last=None, due=dt.date.fromisoformat(due), now=now,
                            leads=leads)
@@ -52,7 +63,8 @@ def outbox(db) -> list[tuple]:
 @pytest.mark.parametrize(
     ("due", "leads", "days"),
     [
-        ("2026-03-10", rm.DEFAULT_LEADS, ["2026-02-08", "2026-03-03", "2026-03-09", "2026-03-11"]),
+        ("2026-03-10", plans.DEFAULT_LEADS,
+         ["2026-02-08", "2026-03-03", "2026-03-09", "2026-03-11"]),
         ("2026-03-31", (30,), ["2026-03-01"]),           # a month end back to the 1st
         ("2026-03-01", (1,), ["2026-02-28"]),            # into a short February
         ("2028-03-01", (1,), ["2028-02-29"]),            # ... and a leap one
@@ -62,21 +74,21 @@ def outbox(db) -> list[tuple]:
     ],
 )
 def test_plan_days(due: str, leads, days: list[str]) -> None:
-    slots = rm.plan(dt.date.fromisoformat(due), leads)
+    slots = plans.plan(dt.date.fromisoformat(due), leads)
     assert [s.day.isoformat() for s in slots] == days
-    assert all(s.at.hour == rm.SEND_HOUR and s.at.minute == 0 for s in slots)
+    assert all(s.at.hour == plans.SEND_HOUR and s.at.minute == 0 for s in slots)
 
 
 @settings(max_examples=200, deadline=None)
 @given(due=st.dates(dt.date(2000, 1, 1), dt.date(2090, 12, 31)),
-       leads=st.lists(st.integers(rm.MIN_LEAD, rm.MAX_LEAD), min_size=1, max_size=6))
+       leads=st.lists(st.integers(plans.MIN_LEAD, plans.MAX_LEAD), min_size=1, max_size=6))
 def test_every_planned_send_is_morning_china_time(due: dt.date, leads: list[int]) -> None:
-    slots = rm.plan(due, leads)
+    slots = plans.plan(due, leads)
     assert len(slots) == len(set(leads))
     assert [s.at for s in slots] == sorted(s.at for s in slots)
     for slot in slots:
         assert slot.at.utcoffset() == dt.timedelta(hours=8)
-        assert rm.in_sending_hours(slot.at)
+        assert plans.in_sending_hours(slot.at)
         assert (due - slot.day).days == slot.lead
 
 
@@ -97,7 +109,7 @@ BERLIN, NEW_YORK = ZoneInfo("Europe/Berlin"), ZoneInfo("America/New_York")
     ],
 )
 def test_sending_hours_are_china_daytime(moment: dt.datetime, allowed: bool) -> None:
-    assert rm.in_sending_hours(moment) is allowed
+    assert plans.in_sending_hours(moment) is allowed
 
 
 @pytest.mark.parametrize(
@@ -113,7 +125,7 @@ def test_sending_hours_are_china_daytime(moment: dt.datetime, allowed: bool) -> 
 def test_due_time_is_09_00_china_whatever_the_clock_zone(db, now: dt.datetime,
                                                           queued: int) -> None:
     add(db, "2026-03-10")
-    assert rm.enqueue_due(db, now).pending == queued
+    assert enqueue_due(db, now).pending == queued
 
 
 @pytest.mark.parametrize(
@@ -128,13 +140,13 @@ def test_due_time_is_09_00_china_whatever_the_clock_zone(db, now: dt.datetime,
     ],
 )
 def test_parse_leads(text: str, leads: tuple[int, ...]) -> None:
-    assert rm.parse_leads(text) == leads
+    assert plans.parse_leads(text) == leads
 
 
 @pytest.mark.parametrize("text", ["", "明天", "400", "-31", "1 2 3 4 5 6 7", "abc"])
 def test_parse_leads_refuses_politely(text: str) -> None:
-    with pytest.raises(rm.ReminderError) as caught:
-        rm.parse_leads(text)
+    with pytest.raises(plans.ReminderError) as caught:
+        plans.parse_leads(text)
     assert str(caught.value)
 
 
@@ -145,10 +157,10 @@ def test_parse_leads_refuses_politely(text: str) -> None:
 )
 def test_labels_never_hold_id_numbers(text: str, ok: str | None) -> None:
     if ok is None:
-        with pytest.raises(rm.ReminderError):
-            rm.clean_label(text)
+        with pytest.raises(plans.ReminderError):
+            plans.clean_label(text)
     else:
-        assert rm.clean_label(text) == ok
+        assert plans.clean_label(text) == ok
 
 
 # --- storage and 我已认证 ----------------------------------------------------------------------
@@ -158,16 +170,16 @@ def test_sends_before_the_subscription_are_not_planned(db) -> None:
     reminder = add(db, "2026-03-10", now=cn("2026-03-05T10:00"))
     assert [s.key for s in reminder.slots()] == ["1", "-1"]
     assert reminder.next_at == cn("2026-03-09T09:00")
-    assert rm.enqueue_due(db, cn("2026-03-05T10:00")).pending == 0
+    assert enqueue_due(db, cn("2026-03-05T10:00")).pending == 0
 
 
 def test_same_label_replaces_and_the_limit_holds(db) -> None:
     first = add(db, "2026-03-10", label="父亲")
     second = add(db, "2026-05-10", label="父亲")
     assert second.id == first.id and second.due == dt.date(2026, 5, 10)
-    for index in range(rm.MAX_REMINDERS_PER_USER - 1):
+    for index in range(plans.MAX_REMINDERS_PER_USER - 1):
         add(db, "2026-05-10", label=f"家人{chr(0x4e00 + index)}")
-    with pytest.raises(rm.ReminderError, match="最多"):
+    with pytest.raises(plans.ReminderError, match="最多"):
         add(db, "2026-05-10", label="再来一个")
 
 
@@ -194,21 +206,21 @@ def test_certified_rolls_forward_from_today(db, scheme, city, today, due) -> Non
 
 def test_certified_cancels_a_queued_send_for_the_old_due_date(db) -> None:
     reminder = add(db, "2026-03-10")
-    rm.enqueue_due(db, cn("2026-03-03T09:00"))
-    (row,) = rm.pending_outbox(db, cn("2026-03-03T09:00"))
+    enqueue_due(db, cn("2026-03-03T09:00"))
+    (row,) = pending_outbox(db, cn("2026-03-03T09:00"))
     rm.certified(db, reminder.id, cn("2026-03-03T09:01"))
-    assert rm.skip_reason(db, row, cn("2026-03-03T09:02")) == "certified"
+    assert skip_reason(db, row, cn("2026-03-03T09:02")) == "certified"
 
 
 def test_snooze_sends_once_tomorrow_and_merges_with_a_planned_send(db) -> None:
     reminder = add(db, "2026-03-10")
-    rm.enqueue_due(db, cn("2026-03-03T09:00"))
+    enqueue_due(db, cn("2026-03-03T09:00"))
     when = rm.snooze(db, reminder.id, cn("2026-03-03T09:30"))
     assert when == cn("2026-03-04T09:00")
-    assert rm.enqueue_due(db, cn("2026-03-04T09:00")).pending == 1
+    assert enqueue_due(db, cn("2026-03-04T09:00")).pending == 1
     # Snoozed on the eve of a planned send: one message that day, not two.
     rm.snooze(db, reminder.id, cn("2026-03-08T12:00"))
-    stats = rm.enqueue_due(db, cn("2026-03-09T09:00"))
+    stats = enqueue_due(db, cn("2026-03-09T09:00"))
     assert (stats.pending, stats.skipped) == (1, 1)
     assert outbox(db)[-2:] == [(1, "2026-03-10", "snooze:2026-03-09", "skipped", "superseded"),
                                (1, "2026-03-10", "1", "pending", None)]
@@ -217,11 +229,11 @@ def test_snooze_sends_once_tomorrow_and_merges_with_a_planned_send(db) -> None:
 def test_stop_resume_delete(db) -> None:
     reminder = add(db, "2026-03-10")
     assert rm.stop_all(db, 1, CREATED) == 1
-    assert rm.enqueue_due(db, cn("2026-03-03T09:00")).pending == 0
+    assert enqueue_due(db, cn("2026-03-03T09:00")).pending == 0
     resumed = rm.resume(db, reminder.id, cn("2026-03-05T10:00"))
     assert [s.key for s in resumed.slots()] == ["1", "-1"]
     assert rm.delete(db, reminder.id) and rm.get_reminder(db, reminder.id) is None
-    with pytest.raises(rm.ReminderError, match="删除"):
+    with pytest.raises(plans.ReminderError, match="删除"):
         rm.certified(db, reminder.id, CREATED)
 
 
@@ -231,23 +243,23 @@ def test_stop_resume_delete(db) -> None:
 def test_enqueue_is_idempotent_and_moves_next_at(db) -> None:
     reminder = add(db, "2026-03-10")
     now = cn("2026-02-08T09:00")
-    assert rm.enqueue_due(db, now).pending == 1
-    assert rm.enqueue_due(db, now).pending == 0
+    assert enqueue_due(db, now).pending == 1
+    assert enqueue_due(db, now).pending == 0
     assert rm.get_reminder(db, reminder.id).next_at == cn("2026-03-03T09:00")
     # Even if next_at were rewound (a crash before its update), the key stops a second row.
     db.conn.execute("UPDATE reminders SET next_at = '2026-02-08 09:00'")
-    assert rm.enqueue_due(db, now).pending == 0
+    assert enqueue_due(db, now).pending == 0
     assert len(outbox(db)) == 1
 
 
 def test_changing_leads_back_and_forth_sends_nothing_twice(db) -> None:
     reminder = add(db, "2026-03-10")
-    rm.enqueue_due(db, cn("2026-03-03T09:00"))
+    enqueue_due(db, cn("2026-03-03T09:00"))
     # A plan rebuilt from a moment before the 7-day send (a clock set back, say) plans it
     # again; its outbox key already exists, so it is not queued a second time.
     rm.set_leads(db, reminder.id, (7, 1), cn("2026-03-03T08:00"))
     assert rm.get_reminder(db, reminder.id).next_at == cn("2026-03-03T09:00")
-    assert rm.enqueue_due(db, cn("2026-03-03T09:00")).pending == 0
+    assert enqueue_due(db, cn("2026-03-03T09:00")).pending == 0
     assert [r[2] for r in outbox(db)] == ["30", "7"]
 
 
@@ -268,7 +280,7 @@ def test_changing_leads_back_and_forth_sends_nothing_twice(db) -> None:
 def test_catch_up_after_a_downtime(db, now: str, expected: list[tuple],
                                    next_at: str | None) -> None:
     add(db, "2026-03-10")
-    rm.enqueue_due(db, cn(now))
+    enqueue_due(db, cn(now))
     assert [r[2:] for r in outbox(db)] == expected
     assert db.conn.execute("SELECT next_at FROM reminders").fetchone() == (next_at,)
 
@@ -276,24 +288,24 @@ def test_catch_up_after_a_downtime(db, now: str, expected: list[tuple],
 def test_interrupted_sends_are_recovered_once(db) -> None:
     add(db, "2026-03-10")
     now = cn("2026-02-08T09:00")
-    rm.enqueue_due(db, now)
-    (row,) = rm.pending_outbox(db, now)
-    rm.mark_sending(db, row.id, now)
-    assert rm.pending_outbox(db, now) == []
-    assert rm.recover_interrupted(db, now) == 1
-    assert rm.recover_interrupted(db, now) == 0
-    (again,) = rm.pending_outbox(db, now)
+    enqueue_due(db, now)
+    (row,) = pending_outbox(db, now)
+    mark_sending(db, row.id, now)
+    assert pending_outbox(db, now) == []
+    assert recover_interrupted(db, now) == 1
+    assert recover_interrupted(db, now) == 0
+    (again,) = pending_outbox(db, now)
     assert again.id == row.id and again.attempts == 1
-    rm.mark_sent(db, row.id, 42, now)
-    assert rm.pending_outbox(db, now) == [] and rm.outbox_counts(db) == {"sent": 1}
+    mark_sent(db, row.id, 42, now)
+    assert pending_outbox(db, now) == [] and outbox_counts(db) == {"sent": 1}
 
 
 def test_a_queued_send_made_old_by_a_newer_one_is_skipped(db) -> None:
     add(db, "2026-03-10")
-    rm.enqueue_due(db, cn("2026-02-08T09:00"))
-    (old,) = rm.pending_outbox(db, cn("2026-02-08T09:00"))
-    rm.enqueue_due(db, cn("2026-03-03T09:00"))  # the 30-day send never went out
-    assert rm.skip_reason(db, old, cn("2026-03-03T09:00")) == "superseded"
+    enqueue_due(db, cn("2026-02-08T09:00"))
+    (old,) = pending_outbox(db, cn("2026-02-08T09:00"))
+    enqueue_due(db, cn("2026-03-03T09:00"))  # the 30-day send never went out
+    assert skip_reason(db, old, cn("2026-03-03T09:00")) == "superseded"
 
 
 # --- group notices ---------------------------------------------------------------------------
@@ -311,7 +323,7 @@ def test_a_queued_send_made_old_by_a_newer_one_is_skipped(db) -> None:
     ],
 )
 def test_parse_group_schedule(text: str, schedule: tuple) -> None:
-    parsed = rm.parse_group_schedule(text)
+    parsed = plans.parse_group_schedule(text)
     assert (parsed.day, parsed.hour, parsed.minute, parsed.text) == schedule
 
 
@@ -321,20 +333,20 @@ def test_parse_group_schedule(text: str, schedule: tuple) -> None:
      ("明天提醒大家", "格式"), ("每月1日 6点 早", "早上8点")],
 )
 def test_parse_group_schedule_refuses(text: str, words: str) -> None:
-    with pytest.raises(rm.ReminderError, match=words):
-        rm.parse_group_schedule(text)
+    with pytest.raises(plans.ReminderError, match=words):
+        plans.parse_group_schedule(text)
 
 
 def test_group_notice_on_the_31st_falls_on_month_ends(db) -> None:
-    schedule = rm.parse_group_schedule("每月31日 10:00 月底了")
-    moments = rm.group_occurrences(schedule, cn("2028-01-01T00:00"), cn("2028-04-30T23:59"))
+    schedule = plans.parse_group_schedule("每月31日 10:00 月底了")
+    moments = plans.group_occurrences(schedule, cn("2028-01-01T00:00"), cn("2028-04-30T23:59"))
     assert [m.date().isoformat() for m in moments] == ["2028-01-31", "2028-02-29",
                                                        "2028-03-31", "2028-04-30"]
     group = rm.add_group_reminder(db, chat_id=-5, created_by=1, schedule=schedule,
                                   now=cn("2028-02-29T10:30"))
     assert group.next_at == cn("2028-03-31T10:00")
-    assert rm.enqueue_due(db, cn("2028-03-31T10:00")).pending == 1
-    assert rm.enqueue_due(db, cn("2028-03-31T10:00")).pending == 0
+    assert enqueue_due(db, cn("2028-03-31T10:00")).pending == 1
+    assert enqueue_due(db, cn("2028-03-31T10:00")).pending == 0
     rm.migrate_chat(db, -5, -1005)
     assert rm.get_group_reminder(db, group.id).chat_id == -1005
     assert db.conn.execute("SELECT chat_id FROM reminder_outbox").fetchall() == [(-1005,)]
@@ -345,12 +357,12 @@ def test_group_notice_on_the_31st_falls_on_month_ends(db) -> None:
 
 def test_reminder_text_names_the_person_the_date_and_the_city_channel_first(db) -> None:
     reminder = add(db, "2026-03-10", label="母亲", city="锦州")
-    text = rm.reminder_text(reminder, dt.date(2026, 3, 3))
+    text = reminder_text(reminder, dt.date(2026, 3, 3))
     assert "母亲" in text and "2026年3月10日" in text and "还有7天" in text
     assert text.index("辽宁人社") < text.index("掌上12333")
-    late = rm.reminder_text(reminder, dt.date(2026, 3, 11))
+    late = reminder_text(reminder, dt.date(2026, 3, 11))
     assert "已经过了1天" in late and "暂停发放" in late
-    mine = rm.reminder_text(add(db, "2026-03-10", label="自己"), dt.date(2026, 3, 10))
+    mine = reminder_text(add(db, "2026-03-10", label="自己"), dt.date(2026, 3, 10))
     assert "您的" in mine and "今天" in mine
 
 
@@ -366,7 +378,7 @@ def test_reminder_text_names_the_person_the_date_and_the_city_channel_first(db) 
 )
 def test_reminder_text_asks_before_the_due_date(db, today: str, words: str) -> None:
     reminder = add(db, "2026-03-10")
-    text = rm.reminder_text(reminder, dt.date.fromisoformat(today))
+    text = reminder_text(reminder, dt.date.fromisoformat(today))
     assert words in text
     assert "按时" not in text and "也算" not in text
 
@@ -375,7 +387,7 @@ def test_reminder_text_asks_before_the_due_date(db, today: str, words: str) -> N
 @given(offset=st.integers(-30, 365))
 def test_no_reminder_text_says_the_due_day_is_fine(offset: int) -> None:
     due = dt.date(2026, 3, 10)
-    line = rm.status_line(due, due - dt.timedelta(days=offset))
+    line = status_line(due, due - dt.timedelta(days=offset))
     assert "按时" not in line and "最后一天" not in line
     if offset >= 2:
         assert "请在2026年3月10日之前办好" in line
@@ -384,13 +396,13 @@ def test_no_reminder_text_says_the_due_day_is_fine(offset: int) -> None:
 
 
 def test_reminder_text_late_uses_the_due_month(db) -> None:
-    late = rm.reminder_text(add(db, "2026-03-10", label="父亲"), dt.date(2026, 4, 2))
+    late = reminder_text(add(db, "2026-03-10", label="父亲"), dt.date(2026, 4, 2))
     assert "可能会从2026年3月起暂停发放" in late
 
 
 @pytest.mark.parametrize("city", ["上海", "广州"])
 def test_reminder_text_in_passive_cities(db, city: str) -> None:
-    text = rm.reminder_text(add(db, "2026-03-10", city=city), dt.date(2026, 3, 20))
+    text = reminder_text(add(db, "2026-03-10", city=city), dt.date(2026, 3, 20))
     assert "本市户籍" in text and "例如非本市户籍" in text
     assert "已暂停" not in text
 
@@ -473,8 +485,9 @@ def db_file(tmp_path):
     add(database, "2026-03-10", label="父亲", city="锦州")
     add(database, "2026-03-04", user=2, leads=(1,))
     rm.add_group_reminder(database, chat_id=-7, created_by=2,
-                          schedule=rm.parse_group_schedule("每月3日 10:00 记得认证"), now=CREATED)
-    rm.enqueue_due(database, cn("2026-03-03T09:00"))
+                          schedule=plans.parse_group_schedule("每月3日 10:00 记得认证"),
+                          now=CREATED)
+    enqueue_due(database, cn("2026-03-03T09:00"))
     database.close()
     return path
 

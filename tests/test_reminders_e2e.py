@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 
 from bot.db.connection import open_database
+from bot.reminders import plans
 from bot.reminders import store as rm
+from bot.reminders.due import enqueue_due, mark_sending
 from tests.botapi import BotApiServer, BotProcess
 
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
@@ -119,7 +121,7 @@ def test_subscribe_then_each_lead_day_and_every_button(ctx) -> None:
     set_clock(clock, "2025-12-01T10:00:00")
     confirm = subscribe(server, user, city="锦州", date_text="2025年3月10日",
                         label_data="rmf:l:1")
-    due = rm.due_for("enterprise", "锦州", last=dt.date(2025, 3, 10),
+    due = plans.due_for("enterprise", "锦州", last=dt.date(2025, 3, 10),
                      today=dt.date(2025, 12, 1)).due
     assert due == dt.date(2026, 3, 10)
     text = confirm["text"]
@@ -129,7 +131,7 @@ def test_subscribe_then_each_lead_day_and_every_button(ctx) -> None:
     (saved,) = press(server, user, confirm, "rmf:ok")
     assert "设置好了" in saved["text"] and "2026年2月8日" in saved["text"]
     ((rid,),) = query(db_path, "SELECT id FROM reminders WHERE user_id = ?", (user,))
-    slots = rm.plan(due)
+    slots = plans.plan(due)
 
     # Nothing a minute early; exactly one at 09:00 of each lead day.
     expect_nothing(server, user, clock, slots[0].at - dt.timedelta(minutes=1))
@@ -151,7 +153,7 @@ def test_subscribe_then_each_lead_day_and_every_button(ctx) -> None:
     # 我已认证 rolls the due date forward from "today" (2026-03-11).
     (done,) = press(server, user, late, f"rm:done:{rid}")
     assert "2027年3月11日" in done["text"], done["text"]
-    new_slots = rm.plan(dt.date(2027, 3, 11))
+    new_slots = plans.plan(dt.date(2027, 3, 11))
     nxt = expect_one_reminder(server, user, clock, new_slots[0].at)
     (stopped,) = press(server, user, nxt, f"rm:stop:{rid}")
     assert "已停止" in stopped["text"]
@@ -252,7 +254,7 @@ def test_group_notice_by_admins_follows_a_migration(ctx) -> None:
 
 
 def _insert(db_path: Path, user: int, due: dt.date, created: dt.datetime,
-            label: str = "自己", leads: tuple[int, ...] = rm.DEFAULT_LEADS) -> int:
+            label: str = "自己", leads: tuple[int, ...] = plans.DEFAULT_LEADS) -> int:
     db = open_database(db_path)
     try:
         rm.ensure_reminder_tables(db)
@@ -268,9 +270,9 @@ def test_flood_network_errors_and_a_block(ctx) -> None:
     due = dt.date(2028, 6, 30)
     set_clock(clock, "2028-01-02T10:00:00")
     leads = (30, 14, 7, 1, -1)
-    reminder_id = _insert(db_path, user, due, dt.datetime(2028, 1, 2, 10, tzinfo=rm.CHINA),
+    reminder_id = _insert(db_path, user, due, dt.datetime(2028, 1, 2, 10, tzinfo=plans.CHINA),
                           leads=leads)
-    slots = rm.plan(due, leads)
+    slots = plans.plan(due, leads)
 
     server.fail_next("sendMessage", 429, retry_after=1, chat_id=user)
     expect_one_reminder(server, user, clock, slots[0].at)
@@ -299,8 +301,8 @@ def test_flood_network_errors_and_a_block(ctx) -> None:
 
 def test_send_in_flight_at_a_crash_is_sent_after_restart(tmp_path) -> None:
     clock, db_path = tmp_path / "clock.txt", tmp_path / "bot.db"
-    now = dt.datetime(2026, 5, 20, 9, 0, tzinfo=rm.CHINA)
-    created = dt.datetime(2026, 1, 1, 10, tzinfo=rm.CHINA)
+    now = dt.datetime(2026, 5, 20, 9, 0, tzinfo=plans.CHINA)
+    created = dt.datetime(2026, 1, 1, 10, tzinfo=plans.CHINA)
     due_today = _insert(db_path, 7200001, dt.date(2026, 6, 19), created)      # 30-day slot now
     due_missed = _insert(db_path, 7200002, dt.date(2026, 6, 17), created)     # 2 days late
     superseded = _insert(db_path, 7200003, dt.date(2026, 5, 25), created)     # 30 and 7 passed
@@ -309,11 +311,11 @@ def test_send_in_flight_at_a_crash_is_sent_after_restart(tmp_path) -> None:
     # killed from outside in test_random_kills_lose_nothing_and_repeat_at_most_one_each).
     db = open_database(db_path)
     try:
-        rm.enqueue_due(db, now)
+        enqueue_due(db, now)
         ((in_flight,),) = db.conn.execute(
             "SELECT id FROM reminder_outbox WHERE ref_id = ? AND status = 'pending'",
             (due_today,)).fetchall()
-        rm.mark_sending(db, in_flight, now)
+        mark_sending(db, in_flight, now)
     finally:
         db.close()
     set_clock(clock, now)
@@ -358,8 +360,8 @@ def test_random_kills_lose_nothing_and_repeat_at_most_one_each(tmp_path) -> None
     rng = random.Random(seed)
     kills, total = 6, 120
     clock, db_path = tmp_path / "clock.txt", tmp_path / "bot.db"
-    now = dt.datetime(2026, 5, 20, 9, 0, tzinfo=rm.CHINA)
-    created = dt.datetime(2026, 1, 1, 10, tzinfo=rm.CHINA)
+    now = dt.datetime(2026, 5, 20, 9, 0, tzinfo=plans.CHINA)
+    created = dt.datetime(2026, 1, 1, 10, tzinfo=plans.CHINA)
     users = list(range(7300001, 7300001 + total))
     db = open_database(db_path)
     try:

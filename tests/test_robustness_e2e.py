@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.db.connection import open_database
+from bot.reminders import plans
 from bot.reminders import store as rm
 from bot.tg.callbacks import INVALID_BUTTON
 from tests.botapi import BotApiServer, BotProcess, wait_for_row
@@ -145,7 +146,7 @@ def test_late_reminder_press_still_acts(server, workdir, action) -> None:
         reminder = rm.add_reminder(database, user_id=user, chat_id=user, label="自己",
                                    scheme="enterprise", city=None, last=dt.date(2025, 6, 1),
                                    due=dt.date(2026, 6, 1),
-                                   now=dt.datetime(2026, 3, 2, 10, tzinfo=rm.CHINA))
+                                   now=dt.datetime(2026, 3, 2, 10, tzinfo=plans.CHINA))
     finally:
         database.close()
     (listing,) = server.ask(user, "/myreminders")

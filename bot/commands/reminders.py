@@ -66,7 +66,9 @@ def run_due(args: argparse.Namespace) -> int:
 
     from bot.config import local_zone
     from bot.db.connection import open_database
-    from bot.reminders.store import due_on, ensure_reminder_tables, use_timezone
+    from bot.reminders.agenda import due_on
+    from bot.reminders.plans import use_timezone
+    from bot.reminders.store import ensure_reminder_tables
 
     use_timezone(local_zone())  # as the running bot does, from BOT_TIMEZONE
     try:
@@ -94,6 +96,6 @@ def run_due(args: argparse.Namespace) -> int:
 
 
 def _lead(lead: int) -> str:
-    from bot.reminders.store import describe_lead
+    from bot.reminders.texts import describe_lead
 
     return describe_lead(lead)

@@ -88,7 +88,7 @@ async def _post_shutdown(application: Application) -> None:
 def build_application(settings: Settings, engine: Engine) -> Application:
     """The python-telegram-bot application with every handler, ready to run."""
     from bot.deadline.region_data import use_knowledge_dir
-    from bot.reminders.store import use_timezone
+    from bot.reminders.plans import use_timezone
 
     use_timezone(settings.timezone)  # reminder times follow BOT_TIMEZONE
     use_knowledge_dir(settings.knowledge_dir)  # and region data KNOWLEDGE_DIR

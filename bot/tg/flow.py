@@ -43,6 +43,14 @@ Start = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[int]]
 Cleanup = Callable[[ContextTypes.DEFAULT_TYPE], None]
 
 
+def forget(*keys: str) -> Cleanup:
+    """A flow's cleanup: drop its answers (these user_data keys) when it ends."""
+    def cleanup(context: ContextTypes.DEFAULT_TYPE) -> None:
+        for key in keys:
+            context.user_data.pop(key, None)
+    return cleanup
+
+
 def nav_word(text: str | None) -> str | None:
     """'stop', 'back', 'restart' when the whole message means that, else None."""
     clean = (text or "").strip()
