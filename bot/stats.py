@@ -11,6 +11,7 @@ import datetime as dt
 import io
 import sqlite3
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlite_utils
@@ -24,6 +25,8 @@ from bot.db.questions import (
     top_topics,
 )
 from bot.db.users import count_users
+from bot.reminders.due import count_sent as count_reminders_sent
+from bot.reminders.store import count_active as count_active_reminders
 from bot.text.normalize import normalize, strip_non_words
 
 ANSWERED_KINDS = ("answer", "deadline")
@@ -93,17 +96,10 @@ def collect_stats(db: sqlite_utils.Database, today: dt.date, days: int = 30,
                           sum(kinds[k] for k in DECLINED_KINDS)))
     topics = top_topics(db, lo, hi, ("answer",), top)
     votes = count_votes(db, lo, hi)
-    reminders_sent = reminders_active = None
-    tables = set(db.table_names())
-    if "reminder_outbox" in tables:
-        try:
-            reminders_sent = _scalar(db, "select count(*) from reminder_outbox where "
-                                     "status = 'sent' and updated_at >= ? and updated_at < ?",
-                                     [lo, hi])
-            if "reminders" in tables:
-                reminders_active = _scalar(db, "select count(*) from reminders where active = 1")
-        except sqlite3.Error:  # another version of the reminder tables: leave it out
-            reminders_sent = reminders_active = None
+    reminders_sent = _if_present(lambda: count_reminders_sent(db, lo, hi))
+    reminders_active = _if_present(lambda: count_active_reminders(db))
+    if reminders_sent is None:
+        reminders_active = None
     return Stats(
         since=since, today=today, days=series, top_topics=topics,
         useful=votes.get(True, 0), not_useful=votes.get(False, 0),
@@ -252,15 +248,10 @@ def collect_group_stats(db: sqlite_utils.Database, chat_id: int, today: dt.date,
         kinds[kind] += n
     topics = top_topics(db, lo, hi, ("answer", "skipped"), top, chat_id=chat_id)
     skipped = latest_texts(db, chat_id, "skipped", lo, hi, examples)
-    tables = set(db.table_names())
-    reminders = broadcasts = None
+    reminders = _if_present(lambda: count_reminders_sent(db, lo, hi, chat_id=chat_id))
+    broadcasts = None
     with _optional():
-        if "reminder_outbox" in tables:
-            reminders = _scalar(db, "select count(*) from reminder_outbox where chat_id = ? and "
-                                "status = 'sent' and updated_at >= ? and updated_at < ?",
-                                [chat_id, lo, hi])
-    with _optional():
-        if "broadcast_outbox" in tables:
+        if "broadcast_outbox" in db.table_names():
             broadcasts = _scalar(db, "select count(*) from broadcast_outbox where chat_id = ? "
                                  "and status = 'sent' and updated_at >= ? and updated_at < ?",
                                  [chat_id, lo, hi])
@@ -271,6 +262,14 @@ def collect_group_stats(db: sqlite_utils.Database, chat_id: int, today: dt.date,
         declined=sum(kinds[k] for k in DECLINED_KINDS),
         skipped=kinds["skipped"], top_topics=topics, skipped_examples=skipped,
         reminders_sent=reminders, broadcasts_sent=broadcasts)
+
+
+def _if_present(count: Callable[[], int]) -> int | None:
+    """A feature's number, or None when its tables are missing or of another version."""
+    try:
+        return count()
+    except sqlite3.Error:
+        return None
 
 
 class _optional:

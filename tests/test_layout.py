@@ -21,7 +21,7 @@ CORE_ALLOWED = {
     "delivery": set(),
     "reminders": {"text", "deadline", "db", "delivery"},
     "broadcasts": {"text", "db", "delivery"},
-    "stats": {"text", "db"},
+    "stats": {"text", "db", "reminders", "broadcasts"},
 }
 SHARED = {"errors", "config", "clock", "sources"}
 

@@ -261,3 +261,11 @@ class ReminderOutbox:
 def outbox_counts(db: sqlite_utils.Database) -> dict[str, int]:
     return {status: count for status, count in db.conn.execute(
         "SELECT status, count(*) FROM reminder_outbox GROUP BY status")}
+
+
+def count_sent(db: sqlite_utils.Database, lo: str, hi: str, *, chat_id: int | None = None) -> int:
+    """Reminders delivered with lo <= updated_at < hi ('YYYY-MM-DD'), in one chat or all."""
+    where, params = ("", []) if chat_id is None else (" and chat_id = ?", [chat_id])
+    return int(db.execute("select count(*) from reminder_outbox where status = 'sent' "
+                          f"and updated_at >= ? and updated_at < ?{where}",
+                          [lo, hi, *params]).fetchone()[0])
