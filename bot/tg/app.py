@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
 import warnings
@@ -35,7 +34,7 @@ from bot.tg import groups as group_handlers
 from bot.tg.callbacks import INVALID_BUTTON, answer_query
 from bot.tg.deadline_flow import city_conversation, deadline_conversation
 from bot.tg.health import DatabaseHealth
-from bot.tg.services import Services
+from bot.tg.services import Services, repeat, stop_background
 from bot.tg.updates import PerChatUpdateProcessor
 
 log = logging.getLogger(__name__)
@@ -99,6 +98,7 @@ def build_application(settings: Settings, engine: Engine) -> Application:
         .base_url(settings.base_url)
         .base_file_url(settings.base_url.replace("/bot", "/file/bot"))
         .post_init(_post_init)
+        .post_stop(stop_background)
         .post_shutdown(_post_shutdown)
         .concurrent_updates(PerChatUpdateProcessor())
         .build()
@@ -126,24 +126,14 @@ async def _watch_database(application: Application) -> None:
             except TelegramError as exc:
                 log.warning("database alert not delivered to an admin: %s", exc)
 
-    async def tick(_context: object) -> None:
+    async def tick() -> None:
         try:
             await health.check(notify)
         except Exception:  # the watcher must never stop
             log.exception("database check failed")
 
     interval = services.settings.db_check_seconds
-    if application.job_queue is not None:
-        application.job_queue.run_repeating(tick, interval=interval, first=interval,
-                                            name="database-health")
-        return
-
-    async def loop() -> None:
-        while application.running:
-            await asyncio.sleep(interval)
-            await tick(None)
-
-    application.create_task(loop(), name="database-health")
+    repeat(application, tick, every=lambda: interval, first=interval, name="database-health")
 
 
 async def unknown_button(update: Update, _context: object) -> None:

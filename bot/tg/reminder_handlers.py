@@ -11,7 +11,6 @@ each time, so a test that moves a FileClock makes the due reminders go out.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import datetime as dt
 import logging
@@ -70,7 +69,7 @@ from bot.tg.keyboards import (
     scheme_keyboard,
 )
 from bot.tg.sending import classify_error
-from bot.tg.services import Services, services
+from bot.tg.services import Services, repeat, services
 
 log = logging.getLogger(__name__)
 
@@ -924,21 +923,6 @@ def _tick_seconds(application: Application) -> float:
     return application.bot_data["services"].settings.reminder_tick_seconds
 
 
-async def _tick(context: ContextTypes.DEFAULT_TYPE) -> None:
-    application = context.application
-    sender: ReminderSender = services(context).extras["reminder_sender"]
-    try:
-        stats = await sender.run_once()
-        if stats.sent or stats.failed or stats.skipped or stats.blocked:
-            log.info("reminders: %s", stats)
-    except Exception:  # never let one bad row stop the schedule
-        log.exception("reminders: sender tick failed")
-    finally:
-        if application.running and application.job_queue is not None:
-            application.job_queue.run_once(_tick, _tick_seconds(application),
-                                         name="reminders")
-
-
 async def _on_start(application: Application) -> None:
     """Rebuild from the database: interrupted sends go back in the queue, then the first tick
     (right away) catches up with everything that came due while the bot was down."""
@@ -950,19 +934,15 @@ async def _on_start(application: Application) -> None:
     active = svc.db.conn.execute("SELECT count(*) FROM reminders WHERE active = 1").fetchone()[0]
     log.info("reminders: %d active, %d interrupted sends re-queued", active, recovered)
     svc.extras["reminder_sender"] = sender
-    if application.job_queue is not None:
-        application.job_queue.run_once(_tick, 0.1, name="reminders")
-        return
 
-    async def loop() -> None:  # without the job-queue extra: a plain task
-        while not application.running:
-            await asyncio.sleep(0.1)
-        while application.running:
-            with contextlib.suppress(Exception):
-                await sender.run_once()
-            await asyncio.sleep(_tick_seconds(application))
+    async def tick() -> None:
+        stats = await sender.run_once()
+        if stats.sent or stats.failed or stats.skipped or stats.blocked:
+            log.info("reminders: %s", stats)
 
-    application.create_task(loop(), name="reminders")
+    # The next tick is counted from the end of the last one, so a long run never overlaps.
+    repeat(application, tick, every=lambda: _tick_seconds(application), first=0.1,
+           name="reminders")
 
 
 def register(application: Application) -> None:
