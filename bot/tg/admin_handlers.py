@@ -78,7 +78,7 @@ from bot.broadcasts import (
 from bot.schemes import SCHEMES
 from bot.storage import get_group, parse_id, remember_group
 from bot.tg.callbacks import INVALID_BUTTON, answer_query, callback_id
-from bot.tg.sending import retry_delay, send_text
+from bot.tg.sending import bulk_kwargs, retry_delay, send_text
 from bot.tg.services import Services, services
 
 log = logging.getLogger(__name__)
@@ -451,7 +451,8 @@ class BroadcastRunner:
         bot = self.application.bot
         try:
             sent = await bot.send_message(recipient.chat_id, message.text,
-                                          reply_markup=link_keyboard(message.buttons))
+                                          reply_markup=link_keyboard(message.buttons),
+                                          **bulk_kwargs(bot))
         except RetryAfter as exc:
             raise RetryLater(retry_delay(exc)) from exc
         except Forbidden as exc:

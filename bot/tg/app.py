@@ -34,6 +34,7 @@ from bot.tg import groups as group_handlers
 from bot.tg.callbacks import INVALID_BUTTON, answer_query
 from bot.tg.deadline_flow import city_conversation, deadline_conversation
 from bot.tg.health import DatabaseHealth
+from bot.tg.sending import GroupLimiter
 from bot.tg.services import Services, repeat, stop_background
 from bot.tg.updates import PerChatUpdateProcessor
 
@@ -101,6 +102,8 @@ def build_application(settings: Settings, engine: Engine) -> Application:
         .post_stop(stop_background)
         .post_shutdown(_post_shutdown)
         .concurrent_updates(PerChatUpdateProcessor())
+        # Every new message to a group takes that group's turn (20 a minute), in one place.
+        .rate_limiter(GroupLimiter())
         .build()
     )
     services = Services(settings, engine, db, make_clock(settings.timezone,

@@ -68,7 +68,7 @@ from bot.tg.keyboards import (
     main_keyboard,
     scheme_keyboard,
 )
-from bot.tg.sending import classify_error
+from bot.tg.sending import bulk_kwargs, classify_error
 from bot.tg.services import Services, repeat, services
 
 log = logging.getLogger(__name__)
@@ -879,7 +879,8 @@ class ReminderSender:
         chat_id, text, markup, user_id = self._message(row, now)
 
         async def send(to: int) -> int:
-            return (await self.bot.send_message(to, text, reply_markup=markup)).message_id
+            return (await self.bot.send_message(to, text, reply_markup=markup,
+                                                **bulk_kwargs(self.bot))).message_id
 
         # Committed before the request: after a crash this row is sent again (never lost);
         # marked sent right after its own send, so a crash duplicates at most this one message.
