@@ -29,11 +29,11 @@ ROOT = Path(__file__).resolve().parents[1]
 LONG_MESSAGE = 40  # characters; longer messages are reported apart
 sys.path.insert(0, str(ROOT))
 
-from bot.answers import answer  # noqa: E402
-from bot.engine import build_engine  # noqa: E402
-from bot.knowledge import Entry, KnowledgeBase  # noqa: E402
-from bot.matcher import Matcher  # noqa: E402
-from bot.normalize import normalize  # noqa: E402
+from bot.qa.answers import answer  # noqa: E402
+from bot.qa.engine import build_engine  # noqa: E402
+from bot.qa.knowledge import Entry, KnowledgeBase  # noqa: E402
+from bot.qa.matcher import Matcher  # noqa: E402
+from bot.text.normalize import normalize  # noqa: E402
 from tests import realset  # noqa: E402
 
 

@@ -1,4 +1,4 @@
-"""Benchmark of reading screenshots (bot/ocr.py). Prints numbers; asserts nothing.
+"""Benchmark of reading screenshots (bot/ocr/reader.py). Prints numbers; asserts nothing.
 
     .venv/bin/python bench/ocr.py [--runs 5]
 
@@ -24,10 +24,10 @@ from PIL import Image, ImageDraw
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot import ocr  # noqa: E402
-from bot.engine import default_engine  # noqa: E402
-from bot.picture import NO_TEXT, answer_read  # noqa: E402
-from bot.safety import FRAUD_WARNING  # noqa: E402
+from bot.ocr import reader as ocr  # noqa: E402
+from bot.ocr.picture import NO_TEXT, answer_read  # noqa: E402
+from bot.qa.engine import default_engine  # noqa: E402
+from bot.qa.safety import FRAUD_WARNING  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "ocr"
 SCREEN = (1080, 2340)

@@ -28,10 +28,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot import reminders as rm  # noqa: E402
 from bot.clock import FixedClock  # noqa: E402
-from bot.storage import open_database  # noqa: E402
-from bot.tg.reminder_handlers import REMINDER_RATE, ReminderSender  # noqa: E402
+from bot.db.connection import open_database  # noqa: E402
+from bot.reminders import store as rm  # noqa: E402
+from bot.tg.handlers.remind import REMINDER_RATE, ReminderSender  # noqa: E402
 from tests.botapi import BotApiServer  # noqa: E402
 
 BASE = dt.date(2026, 1, 1)

@@ -14,10 +14,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import bot.tg.chat as chat
-from bot.answers import Reply
+import bot.tg.handlers.chat as chat
 from bot.cli import main
-from bot.engine import Engine
+from bot.qa.answers import Reply
+from bot.qa.engine import Engine
 
 # About the length of a real answer with its source line and local-rules note.
 FIXED_ANSWER = ("1. 打开手机上的国家社会保险公共服务平台或当地人社App。\n"

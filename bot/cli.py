@@ -1,16 +1,17 @@
 """Command line: `python -m bot ask|deadline|kb|run|...`.
 
 Each sub-command lives in `bot/commands/<name>.py` and exposes `add_parser(subparsers)`,
-which registers its arguments and sets `func`, a callable `(args) -> int`.
+which registers its arguments and sets `func`, a callable `(args) -> int`. The commands import
+the heavy parts (the matcher, the bot) inside `func`, so `deadline` and `--help` start fast.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
-import importlib
 import sys
 
+from bot.commands import ask, broadcast, deadline, kb, reminders, run
 from bot.errors import UsageError
 
 COMMANDS = ["ask", "deadline", "kb", "run", "reminders", "broadcast"]
@@ -19,38 +20,11 @@ COMMANDS = ["ask", "deadline", "kb", "run", "reminders", "broadcast"]
 DATE_MIN, DATE_MAX = dt.date(1900, 1, 1), dt.date(2200, 12, 31)
 # Date options of any sub-command, checked here once: --today first, the others relative to it.
 DATE_OPTIONS = ("today", "last", "start")
-MAX_LIMIT = 100_000
-
-
-def database_id(value: str) -> int:
-    """argparse type: a row id (1 … SQLite's INTEGER maximum), else a one-line error."""
-    from bot.storage import parse_id
-
-    number = parse_id(value)
-    if number is None:
-        raise argparse.ArgumentTypeError(f"编号应是正整数（最大 2^63-1）：{value!r}")
-    return number
-
-
-def limit_count(value: str) -> int:
-    """argparse type: how many rows to show, 1 … MAX_LIMIT."""
-    from bot.storage import parse_id
-
-    number = parse_id(value)
-    if number is None or number > MAX_LIMIT:
-        raise argparse.ArgumentTypeError(f"应是 1 到 {MAX_LIMIT} 之间的整数：{value!r}")
-    return number
-
-
-def _china_today() -> dt.date:
-    from bot.config import local_today
-
-    return local_today()
 
 
 def _checked_date(option: str, value: str, today: dt.date) -> dt.date | None:
     """The date `value` means, or None when it is not one (the command says why)."""
-    from bot.dates import DateParseError, parse_date_match
+    from bot.text.dates import DateParseError, parse_date_match
 
     try:
         found = parse_date_match(value, today)
@@ -66,7 +40,9 @@ def _checked_date(option: str, value: str, today: dt.date) -> dt.date | None:
 
 def check_dates(args: argparse.Namespace) -> None:
     """Every date option of every sub-command must lie in DATE_MIN … DATE_MAX."""
-    today = _china_today()
+    from bot.config import local_today
+
+    today = local_today()
     for name in DATE_OPTIONS:
         value = getattr(args, name, None)
         if isinstance(value, str) and value.strip():
@@ -78,7 +54,7 @@ def check_dates(args: argparse.Namespace) -> None:
 def _configure() -> None:
     """Region data follows KNOWLEDGE_DIR for every command, as the knowledge base does."""
     from bot.config import knowledge_dir
-    from bot.regions import use_knowledge_dir
+    from bot.deadline.regions import use_knowledge_dir
 
     use_knowledge_dir(knowledge_dir())
 
@@ -93,14 +69,8 @@ class OneLineParser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="python -m bot", description="养老金认证助手")
     subparsers = parser.add_subparsers(dest="command", parser_class=OneLineParser)
-    for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"bot.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"bot.commands.{name}":
-                raise
-            continue  # not built yet
-        module.add_parser(subparsers)
+    for command in (ask, deadline, kb, run, reminders, broadcast):
+        command.add_parser(subparsers)
     return parser
 
 

@@ -15,7 +15,16 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
-from bot.normalize import normalize, strip_non_words
+from bot.db.groups import count_active_groups
+from bot.db.questions import (
+    count_kinds,
+    count_votes,
+    declined_or_downvoted,
+    latest_texts,
+    top_topics,
+)
+from bot.db.users import count_users
+from bot.text.normalize import normalize, strip_non_words
 
 ANSWERED_KINDS = ("answer", "deadline")
 SUGGESTED_KINDS = ("suggest",)
@@ -73,9 +82,7 @@ def collect_stats(db: sqlite_utils.Database, today: dt.date, days: int = 30,
     since = today - dt.timedelta(days=days - 1)
     lo, hi = since.isoformat(), (today + dt.timedelta(days=1)).isoformat()
     per_day: dict[str, Counter[str]] = {}
-    for day, kind, n in db.execute(
-            "select substr(at, 1, 10) as day, kind, count(*) from questions "
-            "where at >= ? and at < ? group by day, kind", [lo, hi]).fetchall():
+    for (day, kind), n in count_kinds(db, lo, hi).items():
         per_day.setdefault(day, Counter())[kind] += n
     series = []
     for offset in range(days):
@@ -84,13 +91,8 @@ def collect_stats(db: sqlite_utils.Database, today: dt.date, days: int = 30,
         series.append(Day(day, sum(kinds[k] for k in ANSWERED_KINDS),
                           sum(kinds[k] for k in SUGGESTED_KINDS),
                           sum(kinds[k] for k in DECLINED_KINDS)))
-    topics = [(r[0], r[1]) for r in db.execute(
-        "select entry_id, count(*) as n from questions where at >= ? and at < ? "
-        "and kind = 'answer' and entry_id is not null group by entry_id "
-        "order by n desc, entry_id limit ?", [lo, hi, top]).fetchall()]
-    feedback = dict(db.execute(
-        "select f.useful, count(*) from feedback f join questions q on q.id = f.question_id "
-        "where q.at >= ? and q.at < ? group by f.useful", [lo, hi]).fetchall())
+    topics = top_topics(db, lo, hi, ("answer",), top)
+    votes = count_votes(db, lo, hi)
     reminders_sent = reminders_active = None
     tables = set(db.table_names())
     if "reminder_outbox" in tables:
@@ -104,10 +106,9 @@ def collect_stats(db: sqlite_utils.Database, today: dt.date, days: int = 30,
             reminders_sent = reminders_active = None
     return Stats(
         since=since, today=today, days=series, top_topics=topics,
-        useful=int(feedback.get(1, 0)), not_useful=int(feedback.get(0, 0)),
-        subscribers=_scalar(db, "select count(*) from users where active = 1"),
-        unsubscribed=_scalar(db, "select count(*) from users where active = 0"),
-        groups=_scalar(db, "select count(*) from groups where active = 1"),
+        useful=votes.get(True, 0), not_useful=votes.get(False, 0),
+        subscribers=count_users(db, active=True), unsubscribed=count_users(db, active=False),
+        groups=count_active_groups(db),
         reminders_sent=reminders_sent, reminders_active=reminders_active,
     )
 
@@ -189,12 +190,7 @@ def unanswered_questions(db: sqlite_utils.Database, today: dt.date, days: int = 
                          limit: int = 15) -> list[Unanswered]:
     """The most frequent declined or downvoted questions, grouped by their normalised text."""
     since = (today - dt.timedelta(days=days - 1)).isoformat()
-    rows = db.execute(
-        "select q.text, q.kind = 'decline' as declined, "
-        "exists(select 1 from feedback f where f.question_id = q.id and f.useful = 0) as down "
-        "from questions q where q.at >= ? and (q.kind = 'decline' or exists("
-        "select 1 from feedback f where f.question_id = q.id and f.useful = 0)) "
-        "order by q.at desc, q.id desc", [since]).fetchall()
+    rows = declined_or_downvoted(db, since)
     groups: dict[str, list] = {}
     for text, declined, down in rows:
         key = strip_non_words(normalize(text or ""))
@@ -251,16 +247,11 @@ def collect_group_stats(db: sqlite_utils.Database, chat_id: int, today: dt.date,
     """Questions, reminders and broadcasts of one group, the last `days` days to `today`."""
     since = today - dt.timedelta(days=days - 1)
     lo, hi = since.isoformat(), (today + dt.timedelta(days=1)).isoformat()
-    kinds = Counter(dict(db.execute(
-        "select kind, count(*) from questions where chat_id = ? and at >= ? and at < ? "
-        "group by kind", [chat_id, lo, hi]).fetchall()))
-    topics = [(r[0], r[1]) for r in db.execute(
-        "select entry_id, count(*) as n from questions where chat_id = ? and at >= ? and at < ? "
-        "and kind in ('answer', 'skipped') and entry_id is not null group by entry_id "
-        "order by n desc, entry_id limit ?", [chat_id, lo, hi, top]).fetchall()]
-    skipped = [r[0] for r in db.execute(
-        "select text from questions where chat_id = ? and kind = 'skipped' and at >= ? "
-        "and at < ? order by at desc, id desc limit ?", [chat_id, lo, hi, examples]).fetchall()]
+    kinds: Counter[str] = Counter()
+    for (_day, kind), n in count_kinds(db, lo, hi, chat_id=chat_id).items():
+        kinds[kind] += n
+    topics = top_topics(db, lo, hi, ("answer", "skipped"), top, chat_id=chat_id)
+    skipped = latest_texts(db, chat_id, "skipped", lo, hi, examples)
     tables = set(db.table_names())
     reminders = broadcasts = None
     with _optional():

@@ -7,7 +7,7 @@ import gc
 
 import pytest
 
-from bot.engine import Engine, default_engine
+from bot.qa.engine import Engine, default_engine
 from tests.botapi import BotApiServer
 
 TODAY = dt.date(2026, 11, 23)

@@ -55,7 +55,7 @@ def regression_items(path: Path) -> tuple[list[dict], list[dict]]:
     Its province labels (prov-liaoning) predate places being read apart from topics: such a
     question is right when the reply adds that province's specifics, whatever the topic.
     """
-    from bot.regions import lookup_region
+    from bot.deadline.regions import lookup_region
 
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     in_scope = []
@@ -71,7 +71,7 @@ def regression_items(path: Path) -> tuple[list[dict], list[dict]]:
 
 
 def _province_of_entry(entry_id: str, lookup_region) -> str:
-    from bot.engine import default_engine
+    from bot.qa.engine import default_engine
 
     entry = default_engine().kb.entries[entry_id]
     region = lookup_region(entry.regions[0])
@@ -141,7 +141,7 @@ class Score:
 
 def score(engine, in_scope: list[dict], out_of_scope: list[dict]) -> Score:
     """Answer every question as the bot would and count the outcomes."""
-    from bot.answers import answer
+    from bot.qa.answers import answer
 
     result = Score()
     for item in in_scope:
@@ -183,7 +183,7 @@ def score(engine, in_scope: list[dict], out_of_scope: list[dict]) -> Score:
 
 
 def main(argv: list[str]) -> int:
-    from bot.engine import default_engine
+    from bot.qa.engine import default_engine
 
     half = next((a for a in argv if not a.startswith("-")), "tune")
     engine = default_engine()

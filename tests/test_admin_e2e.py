@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from bot import KNOWLEDGE_DIR, PROJECT_DIR
-from bot.storage import open_database
+from bot.db.connection import open_database
 from tests.botapi import BotApiServer, BotProcess, RateLimit
 
 ADMIN = 9001

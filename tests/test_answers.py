@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.answers import (
+from bot.qa.answers import (
     EMPTY_TEXT,
     FIRST_SCREEN,
     GREETING_TEXT,
@@ -16,9 +16,9 @@ from bot.answers import (
     split_for_phone,
     topic_reply,
 )
-from bot.knowledge import issuer_line
-from bot.matcher import Candidate, MatchResult
-from bot.places import read_place
+from bot.qa.knowledge import issuer_line
+from bot.qa.matcher import Candidate, MatchResult
+from bot.qa.places import read_place
 
 
 @pytest.mark.parametrize(

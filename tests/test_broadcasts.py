@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.broadcasts import (
+from bot.broadcasts.store import (
     BLOCKED,
     CANCELLED,
     DONE,
@@ -50,7 +50,7 @@ from bot.broadcasts import (
     start_scheduled,
 )
 from bot.cli import main as cli_main
-from bot.storage import open_database
+from bot.db.connection import open_database
 
 ZONE = ZoneInfo("Asia/Shanghai")
 NOW = dt.datetime(2026, 11, 23, 10, 0, tzinfo=ZONE)

@@ -10,8 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from bot import reminders as rm
-from bot.broadcasts import (
+from bot.broadcasts.store import (
     Audience,
     Broadcaster,
     Composed,
@@ -20,8 +19,9 @@ from bot.broadcasts import (
     ensure_broadcast_tables,
 )
 from bot.clock import FixedClock
-from bot.storage import open_database
-from bot.tg.reminder_handlers import ReminderSender
+from bot.db.connection import open_database
+from bot.reminders import store as rm
+from bot.tg.handlers.remind import ReminderSender
 
 MORNING = dt.datetime(2026, 2, 8, 9, 0, tzinfo=rm.CHINA)
 USERS = 30  # each gets one broadcast and one reminder: 60 messages

@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 from telegram import Chat, Message, MessageEntity, User
 
-from bot.answers import Reply
-from bot.tg.chat import _addressed_text
+from bot.qa.answers import Reply
+from bot.tg.handlers.chat import _addressed_text
 from bot.tg.keyboards import answer_keyboard, main_keyboard
 
 BOT_ID, BOT_NAME = 42, "pension_bot"

@@ -8,10 +8,10 @@ import sys
 import pytest
 
 from bot import PROJECT_DIR
-from bot.broadcasts import ensure_broadcast_tables
+from bot.broadcasts.store import ensure_broadcast_tables
 from bot.cli import main
-from bot.reminders import ensure_reminder_tables
-from bot.storage import open_database
+from bot.db.connection import open_database
+from bot.reminders.store import ensure_reminder_tables
 
 HUGE = "99999999999999999999"
 QUESTION = "企业退休，去年3月10号认证的，下次什么时候？"

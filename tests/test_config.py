@@ -100,7 +100,7 @@ def _environment_readers(path: Path) -> list[str]:
 
 
 # The engine's own cache directory (BOT_CACHE_DIR, XDG_CACHE_HOME) is not a bot setting.
-ALLOWED_READERS = {"bot/engine.py": {"cache_dir"}}
+ALLOWED_READERS = {"bot/qa/engine.py": {"cache_dir"}}
 
 
 def test_only_config_reads_the_environment() -> None:
@@ -160,14 +160,14 @@ def edited_knowledge(tmp_path) -> Path:
 
 
 def _resident_haikou_months() -> int:
-    from bot.regions import lookup_region, rule_for
+    from bot.deadline.regions import lookup_region, rule_for
 
     return rule_for("resident", lookup_region("海口")).rule.months
 
 
 def test_knowledge_dir_moves_the_region_data(edited_knowledge) -> None:
     from bot import KNOWLEDGE_DIR
-    from bot.regions import regions_dir, use_knowledge_dir
+    from bot.deadline.regions import regions_dir, use_knowledge_dir
 
     assert _resident_haikou_months() == 6
     try:
@@ -201,7 +201,7 @@ def test_reminder_times_follow_bot_timezone() -> None:
     import datetime as dt
     from zoneinfo import ZoneInfo
 
-    import bot.reminders as rm
+    import bot.reminders.store as rm
 
     try:
         rm.use_timezone(ZoneInfo("Europe/Berlin"))

@@ -12,7 +12,7 @@ import re
 import pytest
 
 from bot import KNOWLEDGE_DIR
-from bot.knowledge import load_knowledge
+from bot.qa.knowledge import load_knowledge
 
 
 @pytest.fixture(scope="module")

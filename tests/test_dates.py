@@ -8,7 +8,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.dates import DateParseError, cn_number, find_date, parse_date, parse_date_match, scan_date
+from bot.text.dates import (
+    DateParseError,
+    cn_number,
+    find_date,
+    parse_date,
+    parse_date_match,
+    scan_date,
+)
 
 TODAY = date(2026, 11, 23)
 D = date.fromisoformat

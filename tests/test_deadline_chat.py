@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.deadline_chat import deadline_card, reply_to_deadline_question
-from bot.regions import rule_for
-from bot.rules import compute_deadline
+from bot.deadline.chat import deadline_card, reply_to_deadline_question
+from bot.deadline.regions import rule_for
+from bot.deadline.rules import compute_deadline
 
 TODAY = date(2026, 11, 23)
 SCHEME_CHOICES = ("企业职工养老保险", "机关事业单位养老保险", "城乡居民养老保险", "遗属待遇",
@@ -204,7 +204,7 @@ def test_any_text_gets_a_reply_or_none(text):
     "企业退休，今年3月份认证的",
 ])
 def test_card_is_short_and_one_fact_per_line(text):
-    from bot.deadline_chat import CARD_LIMIT, deadline_card
+    from bot.deadline.chat import CARD_LIMIT, deadline_card
 
     reply = ask(text)
     card = deadline_card(reply.result)

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from rapidfuzz import fuzz, process
 
-from bot.normalize import compact
+from bot.text.normalize import compact
 from tests import realset
 
 EVAL_FILE = Path(__file__).parent / "eval" / "questions.yaml"

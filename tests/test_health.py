@@ -9,7 +9,9 @@ import sqlite3
 
 import pytest
 
-from bot.storage import defer_failed_writes, open_database, record_question, remember_user
+from bot.db.connection import defer_failed_writes, open_database
+from bot.db.questions import record_question
+from bot.db.users import remember_user
 from bot.tg.health import DatabaseHealth
 
 AT = dt.datetime(2026, 11, 23, 10, 0)

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from bot import KNOWLEDGE_DIR, PROJECT_DIR
-from bot.engine import build_engine
-from bot.knowledge import load_knowledge
+from bot.qa.engine import build_engine
+from bot.qa.knowledge import load_knowledge
 
 GOOD_ENTRY = """\
 entries:
@@ -244,13 +244,13 @@ def test_province_phrasings_name_the_place():
 def _entry_with(*sources):
     import datetime as dt
 
-    from bot.knowledge import Entry
+    from bot.qa.knowledge import Entry
     return Entry(id="x", question="q", phrasings=(), answer="a", tags=(), regions=(),
                  sources=tuple(sources), reviewed=dt.date(2026, 12, 1), file="f.yaml")
 
 
 def test_issuer_line_names_issuers_first_then_official_hosts_in_plain_words():
-    from bot.knowledge import Source, issuer_line
+    from bot.qa.knowledge import Source, issuer_line
     entry = _entry_with(
         Source("https://rst.fujian.gov.cn/wz/cjwt/x.htm", True),
         Source("https://gqgt.com/zcpg/33667.html", False, "人社部答问（2023）"),
@@ -260,7 +260,7 @@ def test_issuer_line_names_issuers_first_then_official_hosts_in_plain_words():
 
 
 def test_issuer_line_never_shows_a_bare_non_official_host():
-    from bot.knowledge import Source, issuer_line
+    from bot.qa.knowledge import Source, issuer_line
     entry = _entry_with(Source("https://m12333.cn/policy/dabc.html", False),
                         Source("seed:001", False))
     line = issuer_line(entry)
@@ -269,7 +269,7 @@ def test_issuer_line_never_shows_a_bare_non_official_host():
 
 
 def test_issuer_line_names_at_most_three_and_no_duplicates():
-    from bot.knowledge import Source, issuer_line
+    from bot.qa.knowledge import Source, issuer_line
     entry = _entry_with(*(Source(f"https://a{i}.example.com/", False, f"发布者{i % 4}")
                           for i in range(8)),
                         Source("http://unknown.gov.cn/x", True))
@@ -278,7 +278,7 @@ def test_issuer_line_names_at_most_three_and_no_duplicates():
 
 
 def test_issuer_line_of_every_project_entry_is_plain():
-    from bot.knowledge import issuer_line
+    from bot.qa.knowledge import issuer_line
     for entry in load_knowledge(KNOWLEDGE_DIR).entries.values():
         line = issuer_line(entry)
         assert line.startswith("依据：") and line.count("、") <= 2, entry.id

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.normalize import MAX_CHARS, chinese_number, compact, normalize
+from bot.text.normalize import MAX_CHARS, chinese_number, compact, normalize
 
 
 @pytest.mark.parametrize(

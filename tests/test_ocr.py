@@ -16,10 +16,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from bot import PROJECT_DIR, ocr
+from bot import PROJECT_DIR
 from bot.errors import ImageError, ImageTooLarge
-from bot.picture import NO_TEXT, READ_PREFIX, UNREADABLE, answer_picture
-from bot.safety import FRAUD_WARNING
+from bot.ocr import reader as ocr
+from bot.ocr.picture import NO_TEXT, READ_PREFIX, UNREADABLE, answer_picture
+from bot.qa.safety import FRAUD_WARNING
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ocr"
 ID_NUMBER = "11010519491231002X"

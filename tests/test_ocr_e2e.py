@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.safety import FRAUD_WARNING
+from bot.qa.safety import FRAUD_WARNING
 from tests.botapi import BotApiServer, BotProcess, wait_for_row
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ocr"

@@ -52,16 +52,16 @@ class Sleeps:
 
 
 def test_the_core_never_imports_telegram() -> None:
-    code = "import sys, bot.delivery.pacing, bot.broadcasts; print('telegram' in sys.modules)"
+    code = "import sys, bot.delivery.pacing, bot.broadcasts.store; print('telegram' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             cwd=PROJECT_DIR, timeout=60)
     assert result.stdout.strip() == "False", result.stderr
 
 
 def test_the_senders_share_one_implementation() -> None:
-    import bot.broadcasts as broadcasts
+    import bot.broadcasts.store as broadcasts
     import bot.delivery.pacing as pacing
-    import bot.tg.reminder_handlers as reminder_handlers
+    import bot.tg.handlers.remind as reminder_handlers
     import bot.tg.sending as sending
 
     assert broadcasts.TokenBucket is pacing.TokenBucket is reminder_handlers.TokenBucket

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.regions import (
+from bot.deadline.regions import (
     REGIONS_DIR,
     all_regions,
     channels_for,
@@ -21,7 +21,7 @@ from bot.regions import (
     rule_for,
     validate_region_data,
 )
-from bot.schemes import SCHEMES
+from bot.deadline.schemes import SCHEMES
 from bot.sources import is_official_host
 
 DIVISIONS = list(csv.DictReader((REGIONS_DIR / "divisions.csv").open(encoding="utf-8")))
@@ -426,7 +426,7 @@ def test_generator_short_names():
 def test_hk_macao_taiwan_replies_say_how_to_certify_from_there(place, words):
     from datetime import date
 
-    from bot.rules import compute_deadline
+    from bot.deadline.rules import compute_deadline
 
     applied = rule_for("enterprise", place)
     assert applied.level == "national"  # the national cycle; only the way to certify differs

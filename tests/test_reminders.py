@@ -12,11 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from telegram.error import BadRequest, Forbidden, NetworkError
 
-from bot import reminders as rm
 from bot.cli import main
 from bot.clock import FixedClock
-from bot.storage import open_database
-from bot.tg.reminder_handlers import ReminderSender, SendStats
+from bot.db.connection import open_database
+from bot.reminders import store as rm
+from bot.tg.handlers.remind import ReminderSender, SendStats
 
 UTC = dt.timezone.utc
 CREATED = dt.datetime(2026, 1, 1, 10, 0, tzinfo=rm.CHINA)

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import reminders as rm
-from bot.storage import open_database
+from bot.db.connection import open_database
+from bot.reminders import store as rm
 from tests.botapi import BotApiServer, BotProcess
 
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import reminders as rm
-from bot.storage import open_database
+from bot.db.connection import open_database
+from bot.reminders import store as rm
 from bot.tg.callbacks import INVALID_BUTTON
 from tests.botapi import BotApiServer, BotProcess, wait_for_row
 

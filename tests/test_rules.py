@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.regions import rule_for
-from bot.rules import (
+from bot.deadline.regions import rule_for
+from bot.deadline.rules import (
     QUARTERLY,
     AppliedRule,
     Rule,
@@ -19,7 +19,7 @@ from bot.rules import (
     status_for,
     windows_of_year,
 )
-from bot.schemes import SCHEMES
+from bot.deadline.schemes import SCHEMES
 
 D = date.fromisoformat
 

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.answers import answer
-from bot.safety import check_message, looks_like_fraud, redact
+from bot.qa.answers import answer
+from bot.qa.safety import check_message, looks_like_fraud, redact
 
 VALID_ID = "11010519491231002X"
 VALID_CARD = "6222 0202 0001 2345 670"  # passes the Luhn check
@@ -65,7 +65,7 @@ def test_ordinary_numbers_are_kept(text):
 def test_log_records_are_redacted(caplog):
     import logging
 
-    from bot.safety import RedactingFilter
+    from bot.qa.safety import RedactingFilter
 
     logger = logging.getLogger("tests.redact")
     caplog.handler.addFilter(RedactingFilter())

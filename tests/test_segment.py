@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.normalize import normalize
-from bot.segment import BIGRAM_PREFIX, fuzzy_syllable, split_pinyin
+from bot.qa.segment import BIGRAM_PREFIX, fuzzy_syllable, split_pinyin
+from bot.text.normalize import normalize
 
 
 @pytest.fixture(scope="module")

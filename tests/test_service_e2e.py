@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.answers import topic_reply
-from bot.tg.service import DESCRIPTION, SHORT_DESCRIPTION
+from bot.qa.answers import topic_reply
+from bot.tg.handlers.service import DESCRIPTION, SHORT_DESCRIPTION
 from tests.botapi import BotProcess, wait_for_row
 
 PLATFORM = "https://si.12333.gov.cn"

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from bot.db.connection import open_database
 from bot.stats import (
     collect_stats,
     format_stats,
@@ -13,7 +14,6 @@ from bot.stats import (
     render_chart,
     unanswered_questions,
 )
-from bot.storage import open_database
 
 TODAY = dt.date(2026, 11, 23)
 

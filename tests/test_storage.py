@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 
-from bot.storage import QuestionIds, open_database, record_question
+from bot.db.connection import open_database
+from bot.db.questions import QuestionIds, record_question
 
 AT = dt.datetime(2026, 11, 23, 10, 0)
 
@@ -85,7 +86,7 @@ BROKEN = {"corrupt header": (_corrupt_header, "已损坏"), "truncated": (_trunc
 
 @pytest.mark.parametrize("kind", BROKEN)
 def test_broken_database_is_one_clear_line(tmp_path, kind) -> None:
-    from bot.storage import StorageError
+    from bot.db.connection import StorageError
 
     make, words = BROKEN[kind]
     path = tmp_path / "bot.db"
@@ -128,7 +129,7 @@ def test_good_database_passes_the_check(tmp_path) -> None:
 
 
 def test_transaction_rolls_back_everything_and_nests(db) -> None:
-    from bot.storage import transaction
+    from bot.db.connection import transaction
 
     with pytest.raises(RuntimeError), transaction(db):
         _store(db, "写了一半")
@@ -142,7 +143,7 @@ def test_transaction_rolls_back_everything_and_nests(db) -> None:
 
 
 def test_group_migration_is_one_transaction(db) -> None:
-    from bot.storage import get_group, migrate_group, remember_group, set_autoanswer
+    from bot.db.groups import get_group, migrate_group, remember_group, set_autoanswer
 
     remember_group(db, -1, "老群", AT)
     set_autoanswer(db, -1, True)
@@ -161,7 +162,7 @@ def test_group_migration_is_one_transaction(db) -> None:
 
 
 def test_new_database_records_its_schema_version(tmp_path) -> None:
-    from bot.broadcasts import ensure_broadcast_tables
+    from bot.broadcasts.store import ensure_broadcast_tables
 
     db = open_database(tmp_path / "bot.db")
     ensure_broadcast_tables(db)
@@ -176,7 +177,7 @@ def test_new_database_records_its_schema_version(tmp_path) -> None:
 def test_database_from_before_the_migrations_is_adopted(tmp_path) -> None:
     import sqlite3
 
-    from bot.broadcasts import ensure_broadcast_tables, progress
+    from bot.broadcasts.store import ensure_broadcast_tables, progress
 
     path = tmp_path / "old.db"
     conn = sqlite3.connect(path)  # the tables as an older version of the bot left them

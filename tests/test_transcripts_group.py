@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot import PROJECT_DIR
-from bot.safety import redact
+from bot.qa.safety import redact
 from tests.botapi import BotApiServer, BotProcess, wait_for_row
 
 TRANSCRIPT = PROJECT_DIR / "docs" / "transcripts" / "community-worker.md"

@@ -7,11 +7,9 @@ import datetime as dt
 import json
 import sys
 
-from bot.answers import answer
 from bot.config import knowledge_dir, local_today
-from bot.engine import build_engine
+from bot.deadline.regions import use_knowledge_dir
 from bot.errors import UsageError
-from bot.regions import use_knowledge_dir
 
 
 def parse_day(value: str, option: str) -> dt.date:
@@ -20,11 +18,6 @@ def parse_day(value: str, option: str) -> dt.date:
         return dt.date.fromisoformat(value)
     except ValueError:
         raise UsageError(f"{option} 需要 YYYY-MM-DD 格式的日期，收到的是 {value!r}") from None
-
-
-def china_today() -> dt.date:
-    """Today in the bot's time zone (China by default): the command line's default for --today."""
-    return local_today()
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -49,7 +42,7 @@ def _questions(arg: str):
 
 def _read_picture(path: str) -> bytes:
     """The picture file's bytes, refusing a missing or huge file before reading it."""
-    from bot.ocr import MAX_BYTES
+    from bot.ocr.reader import MAX_BYTES
 
     try:
         with open(path, "rb") as handle:
@@ -63,8 +56,8 @@ def _read_picture(path: str) -> bytes:
 
 def _answer_image(args: argparse.Namespace, today: dt.date) -> int:
     from bot.errors import ImageError
-    from bot.ocr import read_image
-    from bot.picture import answer_read
+    from bot.ocr.picture import answer_read
+    from bot.ocr.reader import read_image
 
     data = _read_picture(args.image)
     try:
@@ -72,6 +65,8 @@ def _answer_image(args: argparse.Namespace, today: dt.date) -> int:
     except ImageError as exc:
         raise UsageError(f"无法识别图片 {args.image!r}：{exc}") from None
     directory = knowledge_dir()
+    from bot.qa.engine import build_engine
+
     use_knowledge_dir(directory)
     result = answer_read(build_engine(directory), read, today)
     if args.json:
@@ -83,7 +78,7 @@ def _answer_image(args: argparse.Namespace, today: dt.date) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    today = parse_day(args.today, "--today") if args.today else china_today()
+    today = parse_day(args.today, "--today") if args.today else local_today()
     if args.image is not None:
         if args.question is not None:
             raise UsageError("--image 和问题文本只能给一个")
@@ -91,6 +86,10 @@ def run(args: argparse.Namespace) -> int:
     if args.question is None:
         raise UsageError("请给出问题文本、- 或 --image PATH")
     directory = knowledge_dir()
+    # Imported here: the matcher loads jieba, which the other sub-commands never need.
+    from bot.qa.answers import answer
+    from bot.qa.engine import build_engine
+
     use_knowledge_dir(directory)  # region data follows the knowledge base
     engine = build_engine(directory)
     first = True

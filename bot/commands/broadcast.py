@@ -10,7 +10,7 @@ from typing import Any
 
 import sqlite_utils
 
-from bot.cli import database_id, limit_count
+from bot.commands.args import database_id, limit_count
 from bot.errors import UsageError
 
 STATUS_NAMES = {"scheduled": "定时", "running": "发送中", "done": "已完成",
@@ -58,7 +58,7 @@ def _public(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from bot.broadcasts import list_broadcasts
+    from bot.broadcasts.store import list_broadcasts
 
     if args.limit < 1:
         raise UsageError("--limit 至少为 1")
@@ -80,7 +80,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_status(args: argparse.Namespace) -> int:
-    from bot.broadcasts import get_broadcast, progress
+    from bot.broadcasts.store import get_broadcast, progress
 
     db = _database(args.db)
     row = get_broadcast(db, args.id)

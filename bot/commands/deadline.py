@@ -12,17 +12,11 @@ import datetime as dt
 import json
 
 from bot.config import local_today
-from bot.dates import DateParseError, parse_date_match
+from bot.deadline.regions import rule_for
+from bot.deadline.rules import compute_deadline
+from bot.deadline.schemes import UnknownSchemeError, resolve_scheme
 from bot.errors import UsageError
-from bot.regions import rule_for
-from bot.rules import compute_deadline
-from bot.schemes import UnknownSchemeError, resolve_scheme
-
-
-def china_today() -> dt.date:
-    """Today in the bot's time zone (BOT_TIMEZONE, China by default); the only place this
-    command reads the clock."""
-    return local_today()
+from bot.text.dates import DateParseError, parse_date_match
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -52,7 +46,7 @@ def _date(value: str, option: str, today: dt.date) -> tuple[dt.date, bool]:
 
 
 def run(args: argparse.Namespace) -> int:
-    real_today = china_today()
+    real_today = local_today()
     today = _date(args.today, "--today", real_today)[0] if args.today else real_today
     try:
         scheme = resolve_scheme(args.scheme)

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from bot import KNOWLEDGE_DIR
-from bot.knowledge import load_knowledge
+from bot.qa.check import check_problems
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -15,23 +15,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     check = actions.add_parser("check", help="校验 knowledge/ 下所有文件，逐行列出问题")
     check.add_argument("--dir", type=Path, default=KNOWLEDGE_DIR, help="知识库目录")
     check.set_defaults(func=run_check)
-
-
-def check_problems(directory: Path) -> tuple[list[str], str]:
-    """Problems of the question-answer files and the region data, plus a summary line."""
-    kb = load_knowledge(directory)
-    problems = list(kb.problems)
-    regions_dir = directory / "regions"
-    if regions_dir.exists():
-        try:
-            from bot.regions import validate_region_data
-        except ImportError:
-            pass
-        else:
-            problems += validate_region_data(regions_dir)
-    summary = (f"{len(kb.entries)} 条问答，{len(kb.out_of_scope)} 个不回答的话题，"
-               f"{len(kb.synonyms)} 个同义词")
-    return problems, summary
 
 
 def run_check(args: argparse.Namespace) -> int:

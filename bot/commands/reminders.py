@@ -14,10 +14,10 @@ import json
 import sqlite3
 from pathlib import Path
 
-from bot.commands.deadline import china_today
-from bot.dates import DateParseError, parse_date_match
+from bot.config import local_today
+from bot.deadline.schemes import SCHEMES
 from bot.errors import UsageError
-from bot.schemes import SCHEMES
+from bot.text.dates import DateParseError, parse_date_match
 
 STATUS_WORDS = {"planned": "待发送", "pending": "排队中", "sending": "发送中", "sent": "已发送",
                 "failed": "发送失败", "skipped": "已跳过"}
@@ -40,7 +40,7 @@ def _need_action(args: argparse.Namespace) -> int:
 
 
 def _day(value: str | None) -> dt.date:
-    today = china_today()
+    today = local_today()
     if not value:
         return today
     try:
@@ -65,8 +65,8 @@ def run_due(args: argparse.Namespace) -> int:
     path = _database(args.db)
 
     from bot.config import local_zone
-    from bot.reminders import due_on, ensure_reminder_tables, use_timezone
-    from bot.storage import StorageError, open_database
+    from bot.db.connection import StorageError, open_database
+    from bot.reminders.store import due_on, ensure_reminder_tables, use_timezone
 
     use_timezone(local_zone())  # as the running bot does, from BOT_TIMEZONE
     try:
@@ -94,6 +94,6 @@ def run_due(args: argparse.Namespace) -> int:
 
 
 def _lead(lead: int) -> str:
-    from bot.reminders import describe_lead
+    from bot.reminders.store import describe_lead
 
     return describe_lead(lead)

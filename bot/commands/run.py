@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # Nothing a user typed reaches the log with a number in clear, whatever logs it
     # (python-telegram-bot logs whole updates at DEBUG level).
-    from bot.safety import RedactingFilter
+    from bot.qa.safety import RedactingFilter
 
     for handler in logging.getLogger().handlers:
         handler.addFilter(RedactingFilter())
@@ -52,9 +52,9 @@ def run(args: argparse.Namespace) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
-    from bot.engine import build_engine
-    from bot.regions import use_knowledge_dir
-    from bot.storage import StorageError, open_database
+    from bot.db.connection import StorageError, open_database
+    from bot.deadline.regions import use_knowledge_dir
+    from bot.qa.engine import build_engine
 
     try:  # before the slow engine: a broken database is reported at once
         open_database(settings.database_path, check=True).close()

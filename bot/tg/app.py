@@ -27,15 +27,16 @@ from telegram.warnings import PTBUserWarning
 
 from bot.clock import make_clock
 from bot.config import Settings
-from bot.engine import Engine
-from bot.storage import defer_failed_writes, open_database
-from bot.tg import chat, pictures, service
-from bot.tg import groups as group_handlers
+from bot.db.connection import defer_failed_writes, open_database
+from bot.qa.engine import Engine
 from bot.tg.callbacks import INVALID_BUTTON, answer_query
-from bot.tg.deadline_flow import city_conversation, deadline_conversation
+from bot.tg.context import Services, repeat, stop_background
+from bot.tg.handlers import admin, chat, remind, service
+from bot.tg.handlers import group as group_handlers
+from bot.tg.handlers import picture as pictures
+from bot.tg.handlers.deadline import city_conversation, deadline_conversation
 from bot.tg.health import DatabaseHealth
 from bot.tg.sending import GroupLimiter
-from bot.tg.services import Services, repeat, stop_background
 from bot.tg.updates import PerChatUpdateProcessor
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ GROUP_ADMIN_COMMANDS = [
 NON_TEXT = (filters.VOICE | filters.AUDIO | filters.Sticker.ALL | filters.PHOTO
             | filters.VIDEO | filters.VIDEO_NOTE | filters.Document.ALL | filters.LOCATION
             | filters.CONTACT | filters.ANIMATION)
-# Pictures whose text is read (bot/tg/pictures.py); stickers and GIFs keep the polite note.
+# Pictures whose text is read (bot/tg/handlers/picture.py); stickers and GIFs keep the polite note.
 PICTURES = filters.PHOTO | filters.Document.IMAGE
 
 
@@ -87,8 +88,8 @@ async def _post_shutdown(application: Application) -> None:
 
 def build_application(settings: Settings, engine: Engine) -> Application:
     """The python-telegram-bot application with every handler, ready to run."""
-    from bot.regions import use_knowledge_dir
-    from bot.reminders import use_timezone
+    from bot.deadline.regions import use_knowledge_dir
+    from bot.reminders.store import use_timezone
 
     use_timezone(settings.timezone)  # reminder times follow BOT_TIMEZONE
     use_knowledge_dir(settings.knowledge_dir)  # and region data KNOWLEDGE_DIR
@@ -123,9 +124,9 @@ async def _watch_database(application: Application) -> None:
     health: DatabaseHealth = services.extras["db_health"]
 
     async def notify(text: str) -> None:
-        for admin in sorted(services.settings.admin_ids):
+        for admin_id in sorted(services.settings.admin_ids):
             try:
-                await application.bot.send_message(admin, text)
+                await application.bot.send_message(admin_id, text)
             except TelegramError as exc:
                 log.warning("database alert not delivered to an admin: %s", exc)
 
@@ -153,7 +154,8 @@ def add_handlers(application: Application) -> None:
         warnings.simplefilter("ignore", PTBUserWarning)
         application.add_handler(deadline_conversation())
         application.add_handler(city_conversation())
-        _add_optional_features(application)
+        remind.register(application)
+        admin.register(application)
 
     application.add_handler(CommandHandler("start", service.deep_link_start,
                                            filters=private & filters.Regex(service.DEEP_LINK)))
@@ -182,18 +184,6 @@ def add_handlers(application: Application) -> None:
     # Last: a command none of the handlers above took (typo, old menu entry) in a private chat.
     application.add_handler(MessageHandler(private & filters.COMMAND, chat.unknown_command))
     application.add_error_handler(chat.on_error)
-
-
-def _add_optional_features(application: Application) -> None:
-    """Reminders and admin tools register their own handlers when they are installed."""
-    for module_name in ("bot.tg.reminder_handlers", "bot.tg.admin_handlers"):
-        try:
-            module = __import__(module_name, fromlist=["register"])
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
-        module.register(application)
 
 
 def run_polling(application: Application) -> None:

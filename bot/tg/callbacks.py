@@ -1,7 +1,7 @@
 """What every button handler needs: the ids in its callback data, and a best-effort answer.
 
 Callback data and deep links come from the user's client and can be anything: an id is read
-with `callback_id` (the shared `bot.storage.parse_id` check, SQLite's INTEGER range) and a bad
+with `callback_id` (the shared `bot.db.connection.parse_id` check, SQLite's INTEGER range) and a bad
 one gets `INVALID_BUTTON` as the answer to the press instead of an exception.
 
 `answer_query` answers the press without ever stopping the action: Telegram refuses answers to
@@ -16,7 +16,7 @@ import logging
 from telegram import CallbackQuery
 from telegram.error import TelegramError
 
-from bot.storage import parse_id
+from bot.db.connection import parse_id
 
 log = logging.getLogger(__name__)
 

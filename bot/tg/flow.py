@@ -24,8 +24,8 @@ from telegram.ext import (
     filters,
 )
 
-from bot.places_typo import closest_places
-from bot.rules import cn_date
+from bot.deadline.rules import cn_date
+from bot.qa.places_typo import closest_places
 from bot.tg import texts
 from bot.tg.callbacks import answer_query
 from bot.tg.keyboards import main_keyboard, place_guess_keyboard

@@ -2,7 +2,7 @@
 
 - Bookkeeping writes that fail (disk full, a damaged page) are kept in memory, retried every
   check, and the admins are told once when writes start failing and once when they work again
-  (`bot.storage.defer_failed_writes`). Up to MAX_PENDING rows are kept; beyond that the oldest
+  (`bot.db.connection.defer_failed_writes`). Up to MAX_PENDING rows are kept; beyond that the oldest
   are dropped, and the log says how many.
 - The database file deleted, replaced by another file or emptied under the running bot would
   lose everything at the next start: the admins are told once per change, and a copy of what

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
 
-from bot.answers import Reply
-from bot.schemes import SCHEMES
+from bot.deadline.schemes import SCHEMES
+from bot.qa.answers import Reply
 from bot.tg import texts
 
 MAX_BUTTON_CHARS = 60

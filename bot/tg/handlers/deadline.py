@@ -13,14 +13,16 @@ from telegram.ext import (
     filters,
 )
 
-from bot.dates import DateParseError, parse_date_match
-from bot.deadline_chat import deadline_card
-from bot.regions import lookup_region, rule_for
-from bot.rules import compute_deadline
-from bot.schemes import SCHEMES
-from bot.storage import get_user, record_question, set_user_profile
+from bot.db.questions import record_question
+from bot.db.users import get_user, set_user_profile
+from bot.deadline.chat import deadline_card
+from bot.deadline.regions import lookup_region, rule_for
+from bot.deadline.rules import compute_deadline
+from bot.deadline.schemes import SCHEMES
+from bot.text.dates import DateParseError, parse_date_match
 from bot.tg import texts
 from bot.tg.callbacks import answer_query
+from bot.tg.context import services
 from bot.tg.flow import (
     add_navigation,
     clear_prompt,
@@ -37,7 +39,6 @@ from bot.tg.keyboards import (
     scheme_keyboard,
 )
 from bot.tg.sending import send_text
-from bot.tg.services import services
 
 SCHEME, CITY, LAST_DATE = range(3)
 CITY_ONLY = 10

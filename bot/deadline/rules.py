@@ -1,7 +1,7 @@
 """The deadline calculator: when the next certification is due, and what happens when it is late.
 
 Pure: every input, "today" included, is a parameter. The rule itself comes from region data
-(`bot.regions.rule_for`); this module only knows the three rule types of
+(`bot.deadline.regions.rule_for`); this module only knows the three rule types of
 shared/spec/certification-rules.md and how to explain the result in Chinese.
 """
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from bot.schemes import SCHEMES
+from bot.deadline.schemes import SCHEMES
 
 RULE_TYPES = ("rolling", "windows", "calendar_year")
 # due_month: payment stops in the month the cycle runs out (the national default, version 2);
@@ -105,7 +105,7 @@ class RegionRef:
 
 @dataclass(frozen=True)
 class AppliedRule:
-    """A rule together with where it came from; built by `bot.regions.rule_for`."""
+    """A rule together with where it came from; built by `bot.deadline.regions.rule_for`."""
 
     scheme: str
     rule: Rule

@@ -12,11 +12,11 @@ from typing import Any
 import sqlite_utils
 from telegram.ext import Application, ContextTypes
 
-from bot.broadcasts import TokenBucket, bulk_budget
+from bot.broadcasts.store import TokenBucket, bulk_budget
 from bot.clock import Clock
 from bot.config import Settings
-from bot.engine import Engine
-from bot.storage import QuestionIds
+from bot.db.questions import QuestionIds
+from bot.qa.engine import Engine
 
 log = logging.getLogger(__name__)
 

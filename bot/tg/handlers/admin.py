@@ -9,7 +9,7 @@ Everyone else is refused politely.
 
 A confirmed broadcast runs as a background task with its own rate limiter, so answers to users
 never wait behind it; its summary message becomes the one progress message, edited every few
-seconds. Running broadcasts continue after a restart (see bot/broadcasts.py).
+seconds. Running broadcasts continue after a restart (see bot/broadcasts/store.py).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.broadcasts import (
+from bot.broadcasts.store import (
     CANCELLED,
     DONE,
     RUNNING,
@@ -75,11 +75,12 @@ from bot.broadcasts import (
     set_progress_message,
     start_scheduled,
 )
-from bot.schemes import SCHEMES
-from bot.storage import get_group, parse_id, remember_group
+from bot.db.connection import parse_id
+from bot.db.groups import get_group, remember_group
+from bot.deadline.schemes import SCHEMES
 from bot.tg.callbacks import INVALID_BUTTON, answer_query, callback_id
+from bot.tg.context import Services, services
 from bot.tg.sending import bulk_kwargs, retry_delay, send_text
-from bot.tg.services import Services, services
 
 log = logging.getLogger(__name__)
 
@@ -597,7 +598,7 @@ async def city_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     name = (update.effective_message.text or "").strip()
     candidates = [name]
     try:
-        from bot.regions import lookup_region
+        from bot.deadline.regions import lookup_region
 
         region = lookup_region(name)
         if region is not None:
@@ -833,9 +834,9 @@ async def _admin_in_private(update: Update, context: ContextTypes.DEFAULT_TYPE) 
 
 async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/stats: the numbers as text, then the last 30 days as a chart; in a group, that
-    group's numbers for its admins (bot.tg.groups)."""
+    group's numbers for its admins (bot.tg.handlers.group)."""
     if update.effective_chat.type in (ChatType.GROUP, ChatType.SUPERGROUP):
-        from bot.tg.groups import group_stats
+        from bot.tg.handlers.group import group_stats
 
         await group_stats(update, context)
         return
@@ -865,7 +866,7 @@ async def unanswered_command(update: Update, context: ContextTypes.DEFAULT_TYPE)
 def _reload_engine(directory, build_engine):
     """Region data is read again from the same directory as the knowledge base, then the
     engine (its place words come from the region data) is built."""
-    from bot.regions import use_knowledge_dir
+    from bot.deadline.regions import use_knowledge_dir
 
     use_knowledge_dir(directory)
     return build_engine(directory)
@@ -875,8 +876,8 @@ async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     """/reload: re-read the knowledge directory; any problem keeps the old knowledge."""
     if not await _admin_in_private(update, context):
         return
-    from bot.commands.kb import check_problems
-    from bot.engine import build_engine
+    from bot.qa.check import check_problems
+    from bot.qa.engine import build_engine
 
     svc = services(context)
     message = update.effective_message

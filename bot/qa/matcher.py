@@ -1,7 +1,7 @@
 """Finding the topic a question asks about, with a calibrated confidence.
 
 Where a question is about is not this module's business: place names and local app names are
-taken out of every text first (bot.places reads them), so 广东 never makes a pay-rise question
+taken out of every text first (bot.qa.places reads them), so 广东 never makes a pay-rise question
 look like 广东's certification page, and province pages are not topics here.
 
 Retrieval is an inverted index over the terms of every phrasing (words and character bigrams,
@@ -24,8 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from bot.knowledge import KnowledgeBase
-from bot.segment import BIGRAM_PREFIX, Segmenter
+from bot.qa.knowledge import KnowledgeBase
+from bot.qa.segment import BIGRAM_PREFIX, Segmenter
 
 OOS_PREFIX = "oos:"
 OVERVIEW_TAG = "overview"  # the entry that answers general "how do I certify" questions
@@ -117,7 +117,7 @@ class Matcher:
                  weights: list[float] | None = None):
         self.segmenter = segmenter
         # Place names are taken out of every text before matching: where a question is about
-        # is read separately (bot.places), so a place never decides what is asked.
+        # is read separately (bot.qa.places), so a place never decides what is asked.
         self._prepare = prepare or (lambda text: text)
         self._overview = next((e.id for e in kb.entries.values() if OVERVIEW_TAG in e.tags), None)
         self._tags = {e.id: frozenset(e.tags) for e in kb.entries.values()}

@@ -11,7 +11,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.regions import Region, RegionData, find_regions_in_text, load_region_data, lookup_region
+from bot.deadline.regions import (
+    Region,
+    RegionData,
+    find_regions_in_text,
+    load_region_data,
+    lookup_region,
+)
 
 # Words in a place's clause that tie the place to the pension ...
 _PENSION_TIES = ("老家", "户口", "户籍", "参保", "社保在", "退休", "领", "发放", "原单位",

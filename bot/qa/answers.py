@@ -11,13 +11,13 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
-from bot.deadline_chat import DeadlineReply, reply_to_deadline_question
-from bot.engine import Engine
-from bot.knowledge import Entry, KnowledgeBase, issuer_line
-from bot.matcher import OOS_PREFIX, SUGGEST_AT, MatchResult
-from bot.normalize import normalize, strip_non_words
-from bot.places import PlaceReading, read_place
-from bot.safety import check_message, redact, warnings_for
+from bot.deadline.chat import DeadlineReply, reply_to_deadline_question
+from bot.qa.engine import Engine
+from bot.qa.knowledge import Entry, KnowledgeBase, issuer_line
+from bot.qa.matcher import OOS_PREFIX, SUGGEST_AT, MatchResult
+from bot.qa.places import PlaceReading, read_place
+from bot.qa.safety import check_message, redact, warnings_for
+from bot.text.normalize import normalize, strip_non_words
 
 DEADLINE_ENTRY = "next-due-how"
 # Entries about timing, which a calculation from the user's own date answers better.

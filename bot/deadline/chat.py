@@ -11,11 +11,11 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from bot.dates import DateMatch, scan_date
-from bot.normalize import normalize
-from bot.regions import channels_for, find_region_in_text, rule_for
-from bot.rules import DeadlineResult, cn_date, compute_deadline
-from bot.schemes import SCHEMES, find_scheme
+from bot.deadline.regions import channels_for, find_region_in_text, rule_for
+from bot.deadline.rules import DeadlineResult, cn_date, compute_deadline
+from bot.deadline.schemes import SCHEMES, find_scheme
+from bot.text.dates import DateMatch, scan_date
+from bot.text.normalize import normalize
 
 # Words that show the message is about certifying (so a date in it is a certification date).
 _CERT = re.compile(r"认证|刷脸|刷的脸|刷过脸|验证|年审|年检|核验|生存认证|资格认证|认的|刷了脸")

@@ -16,7 +16,7 @@ import warnings
 from typing import Any
 
 from bot.errors import ImageError, ImageTooLarge
-from bot.safety import redact
+from bot.qa.safety import redact
 
 MAX_BYTES = 10 * 1024 * 1024  # a phone screenshot is 0.2–3 MB
 MAX_PIXELS = 25_000_000  # 25 MP: any phone photo; larger is refused before decoding

@@ -29,10 +29,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
-from bot.dates import cn_number
-from bot.errors import BotError
-from bot.regions import channels_for, lookup_region, rule_for
-from bot.rules import (
+from bot.db.connection import apply_migrations
+from bot.db.connection import transaction as storage_transaction
+from bot.deadline.regions import channels_for, lookup_region, rule_for
+from bot.deadline.rules import (
     DeadlineResult,
     before_due,
     cn_date,
@@ -40,9 +40,9 @@ from bot.rules import (
     compute_deadline,
     suspended_from,
 )
-from bot.schemes import SCHEMES
-from bot.storage import apply_migrations
-from bot.storage import transaction as storage_transaction
+from bot.deadline.schemes import SCHEMES
+from bot.errors import BotError
+from bot.text.dates import cn_number
 
 try:
     CHINA: dt.tzinfo = ZoneInfo("Asia/Shanghai")
@@ -308,11 +308,11 @@ def _tables(db: sqlite_utils.Database) -> None:
 
 
 def ensure_reminder_tables(db: sqlite_utils.Database) -> None:
-    """Create the reminder tables and indexes, or bring them up to date (bot.storage)."""
+    """Create the reminder tables and indexes, or bring them up to date (bot.db.connection)."""
     apply_migrations(db, REMINDER_SCHEMA)
 
 
-transaction = storage_transaction  # the one transaction helper (bot.storage)
+transaction = storage_transaction  # the one transaction helper (bot.db.connection)
 
 
 def _rows(db: sqlite_utils.Database, sql: str, params: Iterable[Any] = ()) -> list[dict]:

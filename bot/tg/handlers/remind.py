@@ -1,12 +1,13 @@
 """Reminders in Telegram: the /remind flow, /myreminders, /stop, the buttons under a reminder,
 group notices for group admins, and the background sender that drains the outbox.
 
-The schedule itself lives in SQLite (`bot.reminders`); this module only talks to Telegram.
+The schedule itself lives in SQLite (`bot.reminders.store`); this module only talks to Telegram.
 The send loop and its retries are the shared sender's (`bot.delivery.sender`, also used by
 broadcasts); `ReminderSender` picks the due rows, skips the ones no longer wanted and words
 the messages, and `reminder_policy` says how reminders retry.
-The sender runs as a JobQueue job that re-arms itself every few seconds and asks the clock
-each time, so a test that moves a FileClock makes the due reminders go out.
+The sender runs as a background loop of the application (`bot.tg.context.repeat`) every few
+seconds and asks the clock each time, so a test that moves a FileClock makes the due
+reminders go out.
 """
 
 from __future__ import annotations
@@ -31,26 +32,20 @@ from telegram.ext import (
     filters,
 )
 
-from bot import reminders as rm
 from bot.clock import Clock
-from bot.dates import DateParseError, parse_date_match
+from bot.db.groups import migrate_group, remember_group
+from bot.db.users import deactivate_user, get_user, remember_user, set_user_profile
+from bot.deadline.regions import lookup_region, rule_for
+from bot.deadline.rules import cn_date
+from bot.deadline.schemes import SCHEMES
 from bot.delivery import sender as delivery
 from bot.delivery.pacing import TokenBucket
-from bot.regions import lookup_region, rule_for
-from bot.rules import cn_date
-from bot.safety import redact
-from bot.schemes import SCHEMES
-from bot.storage import (
-    deactivate_user,
-    get_user,
-    migrate_group,
-    remember_group,
-    remember_user,
-    set_user_profile,
-)
+from bot.qa.safety import redact
+from bot.reminders import store as rm
+from bot.text.dates import DateParseError, parse_date_match
 from bot.tg import texts
 from bot.tg.callbacks import INVALID_BUTTON, answer_query, callback_id, callback_index
-from bot.tg.deadline_flow import HOW_TO_FIND_DATE, SKIP_WORDS, UNKNOWN_DATE_WORDS
+from bot.tg.context import Services, repeat, services
 from bot.tg.flow import (
     add_navigation,
     clear_prompt,
@@ -62,6 +57,7 @@ from bot.tg.flow import (
     saved_date_text,
     with_nav,
 )
+from bot.tg.handlers.deadline import HOW_TO_FIND_DATE, SKIP_WORDS, UNKNOWN_DATE_WORDS
 from bot.tg.keyboards import (
     REMIND_START,
     city_keyboard,
@@ -69,7 +65,6 @@ from bot.tg.keyboards import (
     scheme_keyboard,
 )
 from bot.tg.sending import bulk_kwargs, classify_error
-from bot.tg.services import Services, repeat, services
 
 log = logging.getLogger(__name__)
 

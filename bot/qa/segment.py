@@ -16,7 +16,7 @@ from functools import lru_cache
 
 import jieba
 
-from bot.normalize import strip_non_words
+from bot.text.normalize import strip_non_words
 
 jieba.setLogLevel(60)
 

@@ -18,8 +18,8 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot.answers import Reply, topic_reply
-from bot.tg.services import services
+from bot.qa.answers import Reply, topic_reply
+from bot.tg.context import services
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ def with_service_buttons(markup: InlineKeyboardMarkup | None,
 
 async def deep_link_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """t.me/<bot>?start=<topic-id>: that one answer; an unknown topic gets the normal /start."""
-    from bot.tg import chat  # the handlers this one falls back on
+    from bot.tg.handlers import chat  # the handlers this one falls back on
 
     if update.effective_chat.type != ChatType.PRIVATE:
         await chat.start(update, context)

@@ -19,20 +19,20 @@ from pathlib import Path
 
 import jieba
 
-from bot import KNOWLEDGE_DIR
-from bot.knowledge import KnowledgeBase, fingerprint, load_knowledge
-from bot.matcher import Matcher
-from bot.places import app_names, strip_places
-from bot.regions import all_regions
-from bot.segment import Segmenter, build_pinyin_tables
+from bot import KNOWLEDGE_DIR, PACKAGE_DIR
+from bot.deadline.regions import all_regions
+from bot.qa.knowledge import KnowledgeBase, fingerprint, load_knowledge
+from bot.qa.matcher import Matcher
+from bot.qa.places import app_names, strip_places
+from bot.qa.segment import Segmenter, build_pinyin_tables
 
 log = logging.getLogger(__name__)
 
 # The cache is only valid for the code that built it: key it on these modules' source.
-_BUILD_MODULES = ("engine.py", "matcher.py", "segment.py", "knowledge.py", "normalize.py",
-                  "regions.py", "places.py")
+_BUILD_MODULES = ("qa/engine.py", "qa/matcher.py", "qa/segment.py", "qa/knowledge.py",
+                  "text/normalize.py", "deadline/regions.py", "qa/places.py")
 CODE_VERSION = hashlib.sha256(
-    b"".join((Path(__file__).parent / name).read_bytes() for name in _BUILD_MODULES)
+    b"".join((PACKAGE_DIR / name).read_bytes() for name in _BUILD_MODULES)
 ).hexdigest()[:12]
 GENERAL_WORDS = 60_000  # most frequent words of jieba's dictionary: enough, and loads fast
 

@@ -19,24 +19,20 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import ChatMigrated, TelegramError
 from telegram.ext import ContextTypes
 
-from bot.answers import DEADLINE_ENTRY, Reply, answer, format_entry, sources_text, topic_reply
-from bot.deadline_chat import deadline_card, reply_to_deadline_question
-from bot.normalize import normalize
-from bot.safety import redact
-from bot.schemes import display_name
-from bot.storage import (
-    get_group,
-    get_user,
-    migrate_group,
-    record_feedback,
-    record_question,
-    remember_group,
-    remember_user,
-    set_autoanswer,
-)
-from bot.tg import groups, service, texts
+from bot.db.groups import get_group, migrate_group, remember_group, set_autoanswer
+from bot.db.questions import record_feedback, record_question
+from bot.db.users import get_user, remember_user
+from bot.deadline.chat import deadline_card, reply_to_deadline_question
+from bot.deadline.schemes import display_name
+from bot.qa.answers import DEADLINE_ENTRY, Reply, answer, format_entry, sources_text, topic_reply
+from bot.qa.safety import redact
+from bot.text.normalize import normalize
+from bot.tg import texts
 from bot.tg.callbacks import INVALID_BUTTON, answer_query, callback_id
+from bot.tg.context import Services, services
 from bot.tg.flow import NAV_PATTERN
+from bot.tg.handlers import group as groups
+from bot.tg.handlers import service
 from bot.tg.keyboards import (
     answer_keyboard,
     deadline_card_keyboard,
@@ -44,7 +40,6 @@ from bot.tg.keyboards import (
     without_more,
 )
 from bot.tg.sending import send_text
-from bot.tg.services import Services, services
 
 log = logging.getLogger(__name__)
 

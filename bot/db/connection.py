@@ -1,7 +1,8 @@
-"""SQLite storage for users, groups, questions and feedback (sqlite-utils).
+"""Opening the SQLite database (sqlite-utils): integrity check, transactions, migrations.
 
-Feature modules (reminders, broadcasts) keep their own tables and create them with their own
-`ensure_*` functions; this module owns the core tables and how the database is opened.
+The core tables are created here and read and written by bot/db/users.py, groups.py and
+questions.py; feature modules (reminders, broadcasts) keep their own tables and create them
+with their own `ensure_*` functions.
 Nothing sensitive is stored: question text is redacted before it gets here.
 """
 
@@ -18,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import sqlite_utils
-from sqlite_utils.db import NotFoundError
 from sqlite_utils.migrations import Migrations
 
 log = logging.getLogger(__name__)
@@ -207,7 +207,7 @@ def defer_failed_writes(db: sqlite_utils.Database, handler: FailedWrite | None) 
     setattr(db, _DEFERRED, handler)
 
 
-def _bookkeeping(db: sqlite_utils.Database, what: str, write: Callable[[], Any],
+def bookkeeping(db: sqlite_utils.Database, what: str, write: Callable[[], Any],
                  fallback: Any) -> Any:
     handler: FailedWrite | None = getattr(db, _DEFERRED, None)
     if handler is None:
@@ -219,155 +219,5 @@ def _bookkeeping(db: sqlite_utils.Database, what: str, write: Callable[[], Any],
         return fallback
 
 
-def _iso(moment: dt.datetime) -> str:
+def iso_seconds(moment: dt.datetime) -> str:
     return moment.isoformat(timespec="seconds")
-
-
-def remember_user(db: sqlite_utils.Database, user_id: int, chat_id: int, first_name: str,
-                  now: dt.datetime) -> None:
-    """Record that a user talked to the bot in private (creates or refreshes the row)."""
-    # One statement: this runs on every private message, so no read-then-write.
-    _bookkeeping(db, "users", lambda: db.execute(
-        "insert into users (user_id, chat_id, first_name, first_seen, last_seen, active) "
-        "values (?, ?, ?, ?, ?, 1) on conflict(user_id) do update set chat_id = excluded.chat_id,"
-        " first_name = excluded.first_name, last_seen = excluded.last_seen, active = 1",
-        [user_id, chat_id, first_name[:64], _iso(now), _iso(now)],
-    ), None)
-
-
-def get_user(db: sqlite_utils.Database, user_id: int) -> dict[str, Any] | None:
-    try:
-        return db["users"].get(user_id)
-    except NotFoundError:
-        return None
-
-
-def set_user_profile(db: sqlite_utils.Database, user_id: int, *, scheme: str | None = None,
-                     city: str | None = None, clear_city: bool = False,
-                     last_date: dt.date | None = None, whose: str | None = None) -> None:
-    """Remember a user's scheme, city, last certification date and whose pension it is, for
-    the next question and the next flow."""
-    changes: dict[str, Any] = {}
-    if scheme is not None:
-        changes["scheme"] = scheme
-    if city is not None or clear_city:
-        changes["city"] = city
-    if last_date is not None:
-        changes["last_date"] = last_date.isoformat()
-    if whose is not None:
-        changes["whose"] = whose
-    if changes:
-        db["users"].upsert({"user_id": user_id, **changes}, pk="user_id")
-
-
-def deactivate_user(db: sqlite_utils.Database, user_id: int) -> None:
-    """The user blocked the bot: stop sending them anything."""
-    db["users"].upsert({"user_id": user_id, "active": 0}, pk="user_id")
-
-
-def remember_group(db: sqlite_utils.Database, chat_id: int, title: str,
-                   now: dt.datetime) -> dict[str, Any]:
-    """Create the group's row on first contact; return it."""
-    def write() -> dict[str, Any]:
-        group = get_group(db, chat_id)
-        if group is None:
-            db["groups"].insert({"chat_id": chat_id, "title": title[:128],
-                                 "added_at": _iso(now), "autoanswer": 0, "active": 1},
-                                pk="chat_id", ignore=True)
-            group = get_group(db, chat_id)
-        return group or {}
-
-    return _bookkeeping(db, "groups", write, {})
-
-
-def get_group(db: sqlite_utils.Database, chat_id: int) -> dict[str, Any] | None:
-    try:
-        return db["groups"].get(chat_id)
-    except NotFoundError:
-        return None
-
-
-def set_autoanswer(db: sqlite_utils.Database, chat_id: int, enabled: bool) -> None:
-    db["groups"].upsert({"chat_id": chat_id, "autoanswer": int(enabled)}, pk="chat_id")
-
-
-def migrate_group(db: sqlite_utils.Database, old_chat_id: int, new_chat_id: int) -> None:
-    """A group became a supergroup: its settings move to the new chat id (atomically)."""
-    with transaction(db):
-        old = get_group(db, old_chat_id)
-        if old is None:
-            return
-        if get_group(db, new_chat_id) is None:
-            db.execute("insert into groups (chat_id, title, autoanswer, added_at, active, "
-                       "migrated_to) values (?, ?, ?, ?, ?, null)",
-                       [new_chat_id, old["title"], old["autoanswer"], old["added_at"],
-                        old["active"]])
-        else:
-            db.execute("update groups set autoanswer = ? where chat_id = ?",
-                       [old["autoanswer"], new_chat_id])
-        db.execute("update groups set active = 0, migrated_to = ? where chat_id = ?",
-                   [new_chat_id, old_chat_id])
-
-
-class QuestionIds:
-    """Hands out question ids before their rows exist.
-
-    A reply's 有用/没用 buttons carry the question's id, and the row is written after the reply
-    has gone out, so that the user does not wait for the database. Handlers taking ids at the
-    same time still get different ones; a row stored without an id meanwhile could take one
-    that is handed out, and `record_question` then stores the later row under a fresh id.
-    """
-
-    def __init__(self, db: sqlite_utils.Database):
-        row = db.execute("select coalesce(max(id), 0) from questions").fetchone()
-        self._last = int(row[0])
-
-    def take(self) -> int:
-        self._last += 1
-        return self._last
-
-
-def record_question(db: sqlite_utils.Database, *, at: dt.datetime, chat_id: int,
-                    chat_type: str, user_id: int | None, text: str, kind: str,
-                    entry_id: str | None, score: float, question_id: int | None = None) -> int:
-    """Store an (already redacted) question and how it was answered; returns its id.
-
-    In the running bot a failed write is kept and retried later (see `defer_failed_writes`);
-    the id handed out is returned meanwhile.
-    """
-    def write() -> int:
-        return _store_question(db, at=at, chat_id=chat_id, chat_type=chat_type,
-                               user_id=user_id, text=text, kind=kind, entry_id=entry_id,
-                               score=score, question_id=question_id)
-
-    return _bookkeeping(db, "questions", write, question_id or 0)
-
-
-def _store_question(db: sqlite_utils.Database, *, at: dt.datetime, chat_id: int,
-                    chat_type: str, user_id: int | None, text: str, kind: str,
-                    entry_id: str | None, score: float, question_id: int | None) -> int:
-    values = [_iso(at), chat_id, chat_type, user_id, text[:500], kind, entry_id, round(score, 3)]
-    columns = "at, chat_id, chat_type, user_id, text, kind, entry_id, score"
-    if question_id is not None:
-        try:
-            db.execute(f"insert into questions (id, {columns}) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                       [question_id, *values])
-            return question_id
-        except sqlite3.IntegrityError:  # the id was taken meanwhile: keep the row anyway
-            log.warning("question id %s already used; storing under a new id", question_id)
-    cursor = db.execute(f"insert into questions ({columns}) values (?, ?, ?, ?, ?, ?, ?, ?)",
-                        values)
-    return int(cursor.lastrowid)
-
-
-def record_feedback(db: sqlite_utils.Database, question_id: int, user_id: int, useful: bool,
-                    at: dt.datetime) -> bool:
-    """Store 有用/没用 for a question (a second press changes the vote); False if unknown."""
-    try:
-        db["questions"].get(question_id)
-    except NotFoundError:
-        return False
-    db["feedback"].upsert({"question_id": question_id, "user_id": user_id,
-                           "useful": int(useful), "at": _iso(at)},
-                          pk=("question_id", "user_id"))
-    return True

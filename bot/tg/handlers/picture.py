@@ -18,10 +18,10 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.errors import ImageError
-from bot.ocr import MAX_BYTES, read_image
-from bot.picture import UNREADABLE, answer_read, polite
-from bot.tg import chat
-from bot.tg.services import services
+from bot.ocr.picture import UNREADABLE, answer_read, polite
+from bot.ocr.reader import MAX_BYTES, read_image
+from bot.tg.context import services
+from bot.tg.handlers import chat
 
 log = logging.getLogger(__name__)
 

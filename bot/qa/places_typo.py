@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from bot.regions import Region, all_regions, lookup_region
-from bot.segment import fuzzy_syllable
+from bot.deadline.regions import Region, all_regions, lookup_region
+from bot.qa.segment import fuzzy_syllable
 
 _SUFFIX = re.compile(r"(?:省|市|县|区|州市)$")
 _CJK = re.compile(r"[\u4e00-\u9fff]+")

@@ -15,17 +15,18 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot.answers import Reply
-from bot.safety import check_message, redact
-from bot.storage import record_question, remember_group
+from bot.db.groups import remember_group
+from bot.db.questions import record_question
+from bot.qa.answers import Reply
+from bot.qa.safety import check_message, redact
 from bot.tg import texts
+from bot.tg.context import services
 from bot.tg.sending import send_text
-from bot.tg.services import services
 
 log = logging.getLogger(__name__)
 
 SKIPPED = "skipped"  # the kind stored for a question auto-answer did not answer
-# Sensitive kinds (bot.safety.check_message) that must not stay visible in a group.
+# Sensitive kinds (bot.qa.safety.check_message) that must not stay visible in a group.
 VISIBLE_NUMBERS = ("身份证号", "银行卡号")
 _IN_GROUP = (ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER,
              ChatMemberStatus.RESTRICTED)
@@ -148,7 +149,7 @@ async def autoanswer_on_text(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -
 async def group_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/stats in a group: that group's numbers, for its admins (and the bot's) only."""
     from bot.stats import collect_group_stats, format_group_stats
-    from bot.tg.admin_handlers import is_group_admin
+    from bot.tg.handlers.admin import is_group_admin
 
     svc = services(context)
     chat, user, message = update.effective_chat, update.effective_user, update.effective_message

@@ -19,8 +19,7 @@ from typing import Any
 import yaml
 
 from bot import KNOWLEDGE_DIR
-from bot.errors import KnowledgeError
-from bot.rules import (
+from bot.deadline.rules import (
     FIRST_CERTIFICATION_MODES,
     RULE_TYPES,
     SUSPENSION_MODES,
@@ -30,7 +29,8 @@ from bot.rules import (
     Rule,
     parse_month_day,
 )
-from bot.schemes import SCHEMES
+from bot.deadline.schemes import SCHEMES
+from bot.errors import KnowledgeError
 from bot.sources import host_of, is_official_host
 
 REGIONS_DIR = KNOWLEDGE_DIR / "regions"  # the project's own; see use_knowledge_dir

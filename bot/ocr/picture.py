@@ -1,6 +1,6 @@
 """Answering a picture (a screenshot of an SMS or an app's error): the bot and `ask --image`.
 
-The text read from the picture (already redacted by bot.ocr) is answered exactly as if it had
+The text read from the picture (already redacted by bot.ocr.reader) is answered exactly as if it had
 been typed, safety check first; the reply starts with what was read so the user can correct it.
 The picture itself is never stored: only the redacted text goes on, like a typed question.
 """
@@ -10,11 +10,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from bot.answers import CAN_HELP_WITH, Reply, answer
-from bot.engine import Engine
 from bot.errors import ImageError
-from bot.normalize import normalize, strip_non_words
-from bot.ocr import read_image
+from bot.ocr.reader import read_image
+from bot.qa.answers import CAN_HELP_WITH, Reply, answer
+from bot.qa.engine import Engine
+from bot.text.normalize import normalize, strip_non_words
 
 READ_PREFIX = "我从图片里看到："
 SHOWN_CHARS = 60

@@ -1,7 +1,7 @@
 """Broadcasts: who receives them, a durable outbox, and a paced sender that survives restarts.
 
 Nothing here knows Telegram. The sender is handed an async `send` function; the Telegram
-adapter (`bot/tg/admin_handlers.py`) turns Telegram's errors into the exceptions below, and
+adapter (`bot/tg/handlers/admin.py`) turns Telegram's errors into the exceptions below, and
 `classify_error` turns those into the shared sender's vocabulary. The send itself, its
 outbox writes and its retries are `bot.delivery.sender`'s (shared with reminders);
 `Broadcaster` picks the rows, paces them (overall budget, per chat, per group), keeps a few
@@ -35,6 +35,9 @@ from typing import Any
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
+from bot.db.connection import apply_migrations, transaction
+from bot.db.groups import active_group_chats, deactivate_group, migrate_group
+from bot.db.users import active_user_chats, deactivate_user_chat, most_common
 from bot.delivery import sender as delivery
 from bot.delivery.pacing import (  # noqa: F401  (re-exported for the senders and tests)
     PER_CHAT_PER_SECOND,
@@ -43,7 +46,6 @@ from bot.delivery.pacing import (  # noqa: F401  (re-exported for the senders an
     TokenBucket,
     bulk_budget,
 )
-from bot.storage import apply_migrations, migrate_group, transaction
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +144,7 @@ def ensure_broadcast_tables(db: sqlite_utils.Database) -> None:
     apply_migrations(db, BROADCAST_SCHEMA)
 
 
-_transaction = transaction  # the one transaction helper (bot.storage)
+_transaction = transaction  # the one transaction helper (bot.db.connection)
 
 
 def _iso(moment: dt.datetime) -> str:
@@ -203,19 +205,14 @@ class Recipient:
 
 def select_recipients(db: sqlite_utils.Database, audience: Audience) -> list[Recipient]:
     """Everyone the audience covers right now, each chat once, in a stable order."""
-    users = "select chat_id from users where active = 1 and chat_id is not null"
-    groups = ("select chat_id from groups where active = 1 and migrated_to is null "
-              "order by added_at, chat_id")
     rows: list[Recipient] = []
     if audience.kind in ("users", "everyone"):
-        rows += [Recipient(r[0], "user")
-                 for r in db.execute(users + " order by first_seen, user_id").fetchall()]
+        rows += [Recipient(chat_id, "user") for chat_id in active_user_chats(db)]
     if audience.kind in ("groups", "everyone"):
-        rows += [Recipient(r[0], "group") for r in db.execute(groups).fetchall()]
+        rows += [Recipient(chat_id, "group") for chat_id in active_group_chats(db)]
     if audience.kind in ("city", "scheme"):
-        column = audience.kind  # fixed names, never user input
-        sql = f"{users} and {column} = ? order by first_seen, user_id"
-        rows += [Recipient(r[0], "user") for r in db.execute(sql, [audience.value]).fetchall()]
+        rows += [Recipient(chat_id, "user")
+                 for chat_id in active_user_chats(db, **{audience.kind: audience.value})]
     if audience.kind == "group":
         rows.append(Recipient(int(audience.value), "group"))
     return list({r.chat_id: r for r in rows}.values())
@@ -228,11 +225,7 @@ def count_audience(db: sqlite_utils.Database, audience: Audience) -> int:
 def audience_values(db: sqlite_utils.Database, column: str,
                     limit: int = 8) -> list[tuple[str, int]]:
     """The most common cities or schemes among active subscribers, with their counts."""
-    if column not in ("city", "scheme"):
-        raise ValueError(column)
-    sql = (f"select {column}, count(*) as n from users where active = 1 and {column} is not null "
-           f"and {column} != '' group by {column} order by n desc, {column} limit ?")
-    return [(r[0], r[1]) for r in db.execute(sql, [limit]).fetchall()]
+    return most_common(db, column, limit)
 
 
 # ------------------------------------------------------------------ composing
@@ -810,8 +803,10 @@ class Broadcaster:
         self.outbox.mark(row_id, status, error=error, message_id=message_id, attempts=attempts)
 
     def _deactivate(self, item: delivery.Item) -> None:
-        table = "groups" if item.ref.kind == "group" else "users"
-        self.db.execute(f"update {table} set active = 0 where chat_id = ?", [item.chat_id])
+        if item.ref.kind == "group":
+            deactivate_group(self.db, item.chat_id)
+        else:
+            deactivate_user_chat(self.db, item.chat_id)
 
     def _follow_migration(self, item: delivery.Item, new_chat_id: int) -> bool:
         """The group moved: the row follows it through the outbox (once), or is skipped when

@@ -1,0 +1,1 @@
+"""Admin broadcasts: audience, composing, the stored outbox and reports."""

@@ -1,0 +1,1 @@
+"""Storage: the SQLite connection, transactions and schema migrations."""

@@ -1,0 +1,1 @@
+"""Reading the text in a picture offline and answering it as if it had been typed."""

@@ -1,0 +1,1 @@
+"""Question answering: the knowledge base, segmentation, matching, safety checks and replies."""

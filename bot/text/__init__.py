@@ -1,0 +1,1 @@
+"""Text shared by every capability: normalising what users type, Chinese dates and times."""
