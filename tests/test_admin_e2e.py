@@ -419,46 +419,29 @@ def test_migrated_group_is_followed(server, db) -> None:
     assert db.execute("select active from groups where chat_id = ?", [new]).fetchone() == (1,)
 
 
-def test_killed_mid_broadcast_resumes_without_duplicates(tmp_path) -> None:
-    shutil.copytree(KNOWLEDGE_DIR, tmp_path / "knowledge")
-    (tmp_path / "clock").write_text(CLOCK, encoding="utf-8")
-    users = list(range(770_001, 770_061))
-    database = open_database(tmp_path / "crash.db")  # recipients exist before the bot starts
-    seed_users(database.conn, users, city="重启市")
-    database.close()
-    env = bot_env(tmp_path, "crash.db", rate="10")
-    with BotApiServer() as server:
-        first = BotProcess(server, ["-m", "bot", "run"], env=env, log_path=tmp_path / "1.log")
-        first.start()
-        try:
-            _, summary = compose(server, "重启也不会重复的通知", city="重启市")
-            server.press_button(ADMIN, summary, "bc:go")
-            server.wait_for("sendMessage", lambda c: c.chat_id in users, count=15, timeout=20)
-        finally:
-            first.kill()
-        before = delivered(server, users, "重启也不会重复的通知")
-        assert 15 <= sum(before.values()) < 60
-        with BotProcess(server, ["-m", "bot", "run"], env=env, log_path=tmp_path / "2.log"):
-            report = wait_report(server, timeout=30)
-        counts = delivered(server, users, "重启也不会重复的通知")
-        assert set(counts) == set(users) and set(counts.values()) == {1}
-        # a message answered by Telegram just before the kill but not yet recorded as sent is
-        # "unknown": it was delivered once and is not sent again
-        sent = int(re.search(r"已送达 (\d+)", report["text"]).group(1))
-        unknown = int(re.search(r"不确定 (\d+)", report["text"]).group(1))
-        assert "未送达 0" in report["text"]
-        assert sent + unknown == 60
-        reports = [m for m in server.sent_messages(ADMIN) if "发送报告" in m["text"]]
-        assert len(reports) == 1
-        # the same progress message carried on after the restart
-        edits = server.calls("editMessageText", since=0)
-        assert {c.params["message_id"] for c in edits if "通知 #" in c.params["text"]} == \
-            {summary["message_id"]}
+def in_flight(db_path: Path) -> int:
+    """Rows a kill left `sending`: what the restart sends again (the only possible repeats)."""
+    conn = sqlite3.connect(db_path, timeout=10)
+    try:
+        return conn.execute("select count(*) from broadcast_outbox where status = 'sending'"
+                            ).fetchone()[0]
+    finally:
+        conn.close()
 
 
-def test_repeated_random_kills_never_double_and_report_every_unknown(tmp_path) -> None:
-    """SIGKILL at 5 random moments of one broadcast: nobody gets it twice, and everyone who
-    did not get it is reported as unknown (a request was in flight at a kill)."""
+def report_numbers(report: dict) -> dict[str, int]:
+    return {name: int(re.search(rf"{name} (\d+)", report["text"]).group(1))
+            for name in ("已送达", "未送达", "不确定")}
+
+
+def test_repeated_random_kills_lose_nothing_and_repeat_only_what_was_in_flight(
+        tmp_path) -> None:
+    """SIGKILL at 5 random moments of one broadcast: everyone gets it, each kill repeats at
+    most the messages that were in flight at that moment (at this pace, one at most unless
+    two requests overlapped), and the one progress message carries on to one report.
+
+    (This also covers what a separate single-kill test did: every bot start costs about 3 s
+    of CPU, so the crash tests are kept to the starts they need.)"""
     import random
 
     seed = int(time.time())
@@ -466,17 +449,20 @@ def test_repeated_random_kills_never_double_and_report_every_unknown(tmp_path) -
     kills = 5
     shutil.copytree(KNOWLEDGE_DIR, tmp_path / "knowledge")
     (tmp_path / "clock").write_text(CLOCK, encoding="utf-8")
-    users = list(range(780_001, 780_081))
-    database = open_database(tmp_path / "kills.db")
+    users = list(range(780_001, 780_041))
+    db_path = tmp_path / "kills.db"
+    database = open_database(db_path)
     seed_users(database.conn, users, city="多次重启市")
     database.close()
-    env = bot_env(tmp_path, "kills.db", rate="10")
-    text = "多次重启也不会重复的通知"
+    env = bot_env(tmp_path, "kills.db", rate="20")
+    text = "多次重启也不会丢的通知"
+    repeatable: list[int] = []  # per kill: rows in flight, which the restart sends again
 
-    def arrived(server: BotApiServer) -> int:
-        return sum(delivered(server, users, text).values())
+    def to_users(call) -> bool:
+        return call.chat_id in users and call.params.get("text") == text
 
     with BotApiServer() as server:
+        server.set_latency(0.05, "sendMessage")  # a request takes a moment: kills can catch it
         for run in range(kills):
             bot = BotProcess(server, ["-m", "bot", "run"], env=env,
                              log_path=tmp_path / f"{run}.log")
@@ -485,22 +471,34 @@ def test_repeated_random_kills_never_double_and_report_every_unknown(tmp_path) -
                 if run == 0:
                     _, summary = compose(server, text, city="多次重启市")
                     server.press_button(ADMIN, summary, "bc:go")
-                target = min(len(users) - 5, arrived(server) + rng.randint(3, 12))
-                deadline = time.monotonic() + 30
-                while arrived(server) < target and time.monotonic() < deadline:
-                    time.sleep(0.02)
-                time.sleep(rng.uniform(0, 0.3))
+                # a few more arrive in this run (the server's record, not a sleep), then the
+                # kill comes at a random instant within the next sends
+                target = min(len(users) - 3, sum(map(to_users, server.calls("sendMessage")))
+                             + rng.randint(1, 5))
+                server.wait_for("sendMessage", to_users, count=target, timeout=30)
+                time.sleep(rng.uniform(0, 0.15))
             finally:
                 bot.kill()
+            repeatable.append(in_flight(db_path))
         with BotProcess(server, ["-m", "bot", "run"], env=env, log_path=tmp_path / "end.log"):
             report = wait_report(server, timeout=60)
         counts = delivered(server, users, text)
-    assert max(counts.values()) == 1, f"seed {seed}: {counts.most_common(3)}"
-    sent = int(re.search(r"已送达 (\d+)", report["text"]).group(1))
-    unknown = int(re.search(r"不确定 (\d+)", report["text"]).group(1))
-    assert "未送达 0" in report["text"] and sent + unknown == len(users), report["text"]
-    missing = set(users) - set(counts)
-    assert len(missing) <= unknown <= kills * 8, f"seed {seed}: {report['text']}"
+        reports = [m for m in server.sent_messages(ADMIN) if "发送报告" in m["text"]]
+        progress_ids = {c.params["message_id"] for c in server.calls("editMessageText")
+                        if "通知 #" in c.params["text"]}
+    lost = set(users) - set(counts)
+    repeats = sum(counts.values()) - len(counts)
+    print(f"seed {seed}: {repeats} repeated after {kills} kills; in flight at each: {repeatable}")
+    assert not lost, f"seed {seed}: lost {sorted(lost)}"
+    assert repeats <= sum(repeatable), f"seed {seed}: {counts.most_common(3)} {repeatable}"
+    assert max(counts.values()) <= 2, f"seed {seed}"
+    assert report_numbers(report) == {"已送达": len(users), "未送达": 0, "不确定": 0}, \
+        f"seed {seed}: {report['text']}"
+    assert len(reports) == 1
+    assert progress_ids == {summary["message_id"]}  # one progress message through every restart
+    # the report says how many went out twice because of a crash (maybe received twice)
+    resent = re.search(r"其中 (\d+) 条发送时进程中断", report["text"])
+    assert repeats <= (int(resent.group(1)) if resent else 0) <= sum(repeatable), report["text"]
 
 
 # ------------------------------------------------------------------ statistics and knowledge

@@ -34,6 +34,7 @@ from bot.broadcasts.store import (
     SendFailed,
     TokenBucket,
     cancel_broadcast,
+    confirm_delivery,
     count_audience,
     create_broadcast,
     due_broadcasts,
@@ -43,6 +44,7 @@ from bot.broadcasts.store import (
     parse_composed,
     parse_when,
     progress,
+    recover_in_flight,
     running_broadcasts,
     select_recipients,
     start_scheduled,
@@ -283,7 +285,7 @@ async def test_sending_is_paced(db) -> None:
     assert time.monotonic() - started >= 0.38
 
 
-async def test_resume_after_crash_sends_each_recipient_at_most_once(db) -> None:
+async def test_resume_after_crash_resends_only_what_was_in_flight(db) -> None:
     seed(db, [(i, None, None, 1) for i in range(1, 61)])
     broadcast_id = make(db, Audience("users"))
     first = FakeTelegram(hang_after=20)
@@ -301,11 +303,12 @@ async def test_resume_after_crash_sends_each_recipient_at_most_once(db) -> None:
     second = FakeTelegram()
     result = await Broadcaster(db, broadcast_id, second, rate=1000, now=_now).run()
     assert result.status == DONE
-    assert not set(first.delivered) & set(second.delivered)
-    assert not set(first.hanging) & set(second.attempts)  # in flight at the crash: not resent
-    assert sorted(first.delivered + first.hanging + second.delivered) == list(range(1, 61))
+    assert not set(first.delivered) & set(second.delivered)  # settled rows: never again
+    # in flight at the crash (they may have arrived): sent again, so nobody is left out
+    assert set(first.hanging) <= set(second.delivered)
+    assert sorted(first.delivered + second.delivered) == list(range(1, 61))
     final = progress(db, broadcast_id)
-    assert (final.sent, final.unconfirmed, final.remaining) == (56, 4, 0)
+    assert (final.sent, final.unconfirmed, final.remaining, final.resent) == (60, 0, 0, 4)
 
 
 async def test_flood_control_is_honoured_and_retried(db) -> None:
@@ -472,9 +475,19 @@ def test_cli_on_a_database_without_broadcasts(tmp_path, capsys) -> None:
     assert "还没有" in capsys.readouterr().out
 
 
-def test_unknown_state_is_never_resent(db) -> None:
-    seed(db, [(1, None, None, 1)])
+def test_in_flight_at_a_crash_is_resent_unless_a_reply_confirmed_it(db) -> None:
+    seed(db, [(1, None, None, 1), (2, None, None, 1), (3, None, None, 1)])
     broadcast_id = make(db, Audience("users"))
-    db.execute("update broadcast_outbox set status = ?", [SENDING])
-    asyncio.run(Broadcaster(db, broadcast_id, FakeTelegram(), rate=10, now=_now).run())
-    assert statuses(db, broadcast_id) == {1: UNKNOWN}
+    db.execute("update broadcast_outbox set status = ? where chat_id in (1, 2)", [SENDING])
+    db.execute("update broadcast_outbox set status = ? where chat_id = 3", [UNKNOWN])
+    # what the restart does first: the rows in flight wait to be sent again ...
+    assert recover_in_flight(db, broadcast_id, _now()) == 2
+    # ... and a reply to the first copy (chat 2) proves it arrived before it went out again
+    text = get_broadcast(db, broadcast_id)["text"]
+    assert confirm_delivery(db, 2, text, _now()) == 1
+    telegram = FakeTelegram()
+    asyncio.run(Broadcaster(db, broadcast_id, telegram, rate=10, now=_now).run())
+    assert telegram.attempts == [1]  # the unknown one (a lost answer) is never resent
+    assert statuses(db, broadcast_id) == {1: SENT, 2: SENT, 3: UNKNOWN}
+    final = progress(db, broadcast_id)
+    assert (final.resent, final.confirmed) == (1, 1)

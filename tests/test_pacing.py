@@ -113,6 +113,29 @@ async def test_group_turns_are_recorded_private_chats_are_not() -> None:
     assert pacer.delay(-5, time.monotonic()) > 50  # two sent: the third waits for the minute
 
 
+async def test_group_limiter_paces_replies_and_counts_bulk_without_waiting() -> None:
+    from bot.tg.sending import BULK, GroupLimiter
+
+    pacer = GroupPacer(per_minute=2)
+    limiter = GroupLimiter(pacer)
+    sent: list[tuple[str, int]] = []
+
+    async def through(endpoint: str, chat_id: int, args: dict | None = None) -> None:
+        async def callback(*_args: object, **_kwargs: object) -> bool:
+            sent.append((endpoint, chat_id))
+            return True
+        await limiter.process_request(callback, (), {}, endpoint, {"chat_id": chat_id}, args)
+
+    for _ in range(3):  # a notice per turn of the sender: over the group's minute, no wait
+        await through("sendMessage", -5, BULK)
+    assert pacer.delay(-5, time.monotonic()) > 50  # a reply to that group would wait now
+    # private chats and requests that post no new message go straight through
+    await through("sendMessage", 7)
+    await through("editMessageText", -5)
+    await through("answerCallbackQuery", -5)
+    assert len(sent) == 6
+
+
 async def test_take_token_waits_for_the_bucket() -> None:
     now = [0.0]
     bucket = TokenBucket(rate=2.0, capacity=1, now=0.0)

@@ -9,8 +9,12 @@ in flight, and follows a migrated group through the outbox.
 
 Durability: every recipient gets an outbox row before anything is sent, and a row is marked
 `sending` (committed) before its request goes out. After a crash, rows still `sending` are
-ambiguous — Telegram offers no way to ask whether a message arrived — so they become `unknown`
-and are never sent again: a missing announcement is better than a duplicate one.
+ambiguous — Telegram offers no way to ask whether a message arrived — so they are sent again
+(`recover_in_flight`): nobody misses a notice, and a crash repeats at most the messages that
+were in flight at that moment (one at a time at the local pace; at most the broadcast's
+concurrency). A reply to such a message before it went out again proves it arrived: it is then
+not resent (`confirm_delivery`). Only a request whose answer was lost while the process kept
+running (`MaybeSent`) stays `unknown`, as before.
 """
 
 from __future__ import annotations
@@ -409,12 +413,22 @@ def add_note(db: sqlite_utils.Database, broadcast_id: int, note: str) -> None:
                [note, broadcast_id])
 
 
-def recover_in_flight(db: sqlite_utils.Database, broadcast_id: int, now: dt.datetime) -> int:
-    """Rows left `sending` by a crash may or may not have arrived: never send them again."""
+# The error text of a row that a crash left in flight and that waits to be sent again: a reply
+# to the first copy (`confirm_delivery`) settles it before the second goes out.
+RESENT_AFTER_CRASH = "发送中断（进程重启），重发"
+
+
+def recover_in_flight(db: sqlite_utils.Database, broadcast_id: int, now: dt.datetime, *,
+                      resend: bool = True) -> int:
+    """Rows left `sending` by a crash may or may not have arrived. Sent again (the default:
+    never lost, at most the messages in flight at the crash repeated), or, with
+    `resend=False`, recorded as unknown (never repeated, maybe lost)."""
+    status, error = (PENDING, RESENT_AFTER_CRASH) if resend else \
+        (UNKNOWN, "发送中断（进程重启），不再重发")
     cursor = db.execute(
         "update broadcast_outbox set status = ?, error = ?, updated_at = ? "
         "where broadcast_id = ? and status = ?",
-        [UNKNOWN, "发送中断（进程重启），不再重发", _iso(now), broadcast_id, SENDING])
+        [status, error, _iso(now), broadcast_id, SENDING])
     return cursor.rowcount
 
 
@@ -425,7 +439,9 @@ class Progress:
     `sent`: delivered (Telegram answered, or the recipient later replied to the message);
     `failed` + `blocked`: not delivered; `unconfirmed`: unknown — the request was under way
     when the process died or the connection dropped, and Telegram offers no way to ask.
-    `confirmed` counts the unknown ones that a reply later proved delivered (part of `sent`).
+    `confirmed` counts the unknown ones that a reply later proved delivered (part of `sent`);
+    `resent` the delivered ones that were in flight at a crash and went out again (their
+    recipients may have got the notice twice; part of `sent`).
     """
 
     total: int = 0
@@ -437,6 +453,7 @@ class Progress:
     cancelled: int = 0
     remaining: int = 0  # pending plus in flight
     confirmed: int = 0
+    resent: int = 0
 
     @property
     def not_delivered(self) -> int:
@@ -444,7 +461,7 @@ class Progress:
 
     def as_dict(self) -> dict[str, int]:
         return {k: getattr(self, k) for k in ("total", "sent", "failed", "blocked",
-                                              "unconfirmed", "confirmed", "skipped",
+                                              "unconfirmed", "confirmed", "resent", "skipped",
                                               "cancelled", "remaining")}
 
 
@@ -458,11 +475,15 @@ def progress(db: sqlite_utils.Database, broadcast_id: int) -> Progress:
             "confirmed_at is not null", [broadcast_id, SENT]).fetchone()[0]
     except sqlite3.OperationalError:  # a database from before confirmations, opened read-only
         confirmed = 0
+    resent = db.execute(
+        "select count(*) from broadcast_outbox where broadcast_id = ? and status = ? and "
+        "error = ?", [broadcast_id, SENT, RESENT_AFTER_CRASH]).fetchone()[0]
     return Progress(
         total=sum(counts.values()), sent=counts.get(SENT, 0), failed=counts.get(FAILED, 0),
         blocked=counts.get(BLOCKED, 0), unconfirmed=counts.get(UNKNOWN, 0),
         skipped=counts.get(SKIPPED, 0), cancelled=counts.get(CANCELLED, 0),
         remaining=counts.get(PENDING, 0) + counts.get(SENDING, 0), confirmed=confirmed,
+        resent=resent,
     )
 
 
@@ -470,17 +491,20 @@ def confirm_delivery(db: sqlite_utils.Database, chat_id: int, text: str,
                      now: dt.datetime) -> int:
     """A recipient replied to a broadcast message: if its delivery was unknown, it arrived.
 
-    Returns how many outbox rows became delivered (the counts of finished broadcasts follow).
+    Unknown rows, and rows a crash left in flight that wait to be sent again (they are then
+    not resent: the reply proves the first copy arrived). Returns how many outbox rows became
+    delivered (the counts of finished broadcasts follow).
     """
     rows = db.execute(
-        "select o.id, o.broadcast_id from broadcast_outbox o join broadcasts b on "
-        "b.id = o.broadcast_id where o.chat_id = ? and o.status = ? and b.text = ?",
-        [chat_id, UNKNOWN, text]).fetchall()
-    for row_id, broadcast_id in rows:
+        "select o.id, o.broadcast_id, o.status from broadcast_outbox o join broadcasts b on "
+        "b.id = o.broadcast_id where o.chat_id = ? and b.text = ? and (o.status = ? or "
+        "(o.status = ? and o.error = ?))",
+        [chat_id, text, UNKNOWN, PENDING, RESENT_AFTER_CRASH]).fetchall()
+    for row_id, broadcast_id, status in rows:
         with _transaction(db):
             db.execute("update broadcast_outbox set status = ?, confirmed_at = ?, "
                        "error = '后来由回复确认送达', updated_at = ? where id = ? and status = ?",
-                       [SENT, _iso(now), _iso(now), row_id, UNKNOWN])
+                       [SENT, _iso(now), _iso(now), row_id, status])
             counts = progress(db, broadcast_id)
             db.execute("update broadcasts set sent = ?, unconfirmed = ? where id = ? and "
                        "status != ?", [counts.sent, counts.unconfirmed, broadcast_id, RUNNING])
@@ -560,9 +584,10 @@ def classify_error(exc: Exception) -> delivery.Failure:
 def broadcast_policy(max_attempts: int = MAX_ATTEMPTS) -> delivery.RetryPolicy:
     """Broadcasts wait out flood control by pausing the whole broadcast and queueing the row
     again (never given up), count transient errors towards `max_attempts`, follow a migrated
-    group through the outbox, and never send again what a crash left in flight."""
+    group through the outbox, and send again what a crash left in flight (never lost; the
+    messages in flight at the crash may arrive twice)."""
     return delivery.RetryPolicy(flood_waits=0, network_delays=(), max_attempts=max_attempts,
-                                resend_after_crash=False)
+                                resend_after_crash=True)
 
 
 _OUTCOME_STATUS = {delivery.SENT: SENT, delivery.FAILED: FAILED, delivery.GAVE_UP: FAILED,
@@ -579,6 +604,13 @@ class BroadcastOutbox:
     def before(self, item: delivery.Item) -> None:
         self.mark(item.id, SENDING)
 
+    def claim(self, item: delivery.Item) -> bool:
+        """`before`, only if the row is still pending: a reply may have confirmed a row that a
+        crash left in flight between the query that picked it and now."""
+        return self.db.execute(
+            "update broadcast_outbox set status = ?, updated_at = ? where id = ? and status = ?",
+            [SENDING, _iso(self._now()), item.id, PENDING]).rowcount == 1
+
     def after(self, item: delivery.Item, outcome: str, *, reason: str | None = None,
               message_id: int | None = None) -> None:
         attempts = item.attempts + 1 if outcome == delivery.GAVE_UP else None
@@ -589,12 +621,7 @@ class BroadcastOutbox:
         self.mark(item.id, PENDING, error=reason[:200], attempts=item.attempts + 1)
 
     def recover(self, *, resend: bool) -> int:
-        if resend:
-            return self.db.execute(
-                "update broadcast_outbox set status = ?, updated_at = ? "
-                "where broadcast_id = ? and status = ?",
-                [PENDING, _iso(self._now()), self.broadcast_id, SENDING]).rowcount
-        return recover_in_flight(self.db, self.broadcast_id, self._now())
+        return recover_in_flight(self.db, self.broadcast_id, self._now(), resend=resend)
 
     def mark(self, row_id: int, status: str, *, error: str | None = None,
              message_id: int | None = None, attempts: int | None = None) -> None:
@@ -664,7 +691,7 @@ class Broadcaster:
                                    bool(row["pin"]))
         recovered = self.sender.recover()
         if recovered:
-            log.warning("broadcast %s: %d in-flight messages left unconfirmed after a restart",
+            log.warning("broadcast %s: %d messages in flight at a crash are sent again",
                         self.broadcast_id, recovered)
         self.started = self._monotonic()
         slots = asyncio.Semaphore(self.concurrency)
@@ -683,7 +710,9 @@ class Broadcaster:
                 if self._stop is not None:
                     slots.release()
                     break
-                self.sender.begin(item)
+                if not self.outbox.claim(item):  # confirmed by a reply meanwhile
+                    slots.release()
+                    continue
                 task = asyncio.create_task(self._deliver(item, message, slots))
                 in_flight.add(task)
                 task.add_done_callback(in_flight.discard)

@@ -100,7 +100,8 @@ def run_status(args: argparse.Namespace) -> int:
         print(f"定时：{row['scheduled_at']}")
     print(f"对象：{row['audience_label']}（{row['audience']}）")
     print(f"进度：共 {counts.total}，已送达 {counts.sent}"
-          f"（其中后来确认 {counts.confirmed}），未送达 {counts.not_delivered}"
+          f"（其中后来确认 {counts.confirmed}，崩溃后重发 {counts.resent}），"
+          f"未送达 {counts.not_delivered}"
           f"（失败 {counts.failed}，屏蔽 {counts.blocked}），不确定 {counts.unconfirmed}，"
           f"剩余 {counts.remaining}，已取消 {counts.cancelled}")
     if row["finished_at"]:

@@ -156,7 +156,12 @@ class GroupPacer:
 
     def record(self, chat_id: int, now: float) -> None:
         if chat_id < 0:
-            self._sent.setdefault(chat_id, deque()).append(now)
+            times = self._sent.setdefault(chat_id, deque())
+            # Bulk sends are recorded without a `delay` call: drop what left the window here,
+            # so a group that only ever gets notices does not grow its history for good.
+            while times and times[0] <= now - self.window:
+                times.popleft()
+            times.append(now)
 
     async def wait(self, chat_id: int) -> None:
         while (delay := self.delay(chat_id, time.monotonic())) > 0:

@@ -16,8 +16,9 @@ bulk budget (`bot.delivery.pacing.bulk_budget`) before every request, sits out f
 as asked (or pauses the feature's pacing and queues the row again), calls the feature back
 when the recipient blocked the bot (`on_blocked`, to deactivate it) or the group moved
 (`on_migrated`, to follow it), retries network errors a bounded number of times, and after a
-crash either sends the rows in flight again (at most one duplicate per crash) or records them
-as unknown (never a duplicate), as the feature chooses.
+crash either sends the rows in flight again (never lost; a crash repeats at most the rows that
+were in flight: one for a feature that sends one at a time) or records them as unknown (never
+a duplicate, maybe lost), as the feature chooses. Reminders and broadcasts both resend.
 """
 
 from __future__ import annotations

@@ -30,12 +30,13 @@ from bot.config import Settings
 from bot.db.connection import defer_failed_writes, open_database
 from bot.qa.engine import Engine
 from bot.tg.callbacks import INVALID_BUTTON, answer_query
-from bot.tg.context import Services
+from bot.tg.context import Services, repeat, stop_background
 from bot.tg.handlers import admin, chat, remind, service
 from bot.tg.handlers import group as group_handlers
 from bot.tg.handlers import picture as pictures
 from bot.tg.handlers.deadline import city_conversation, deadline_conversation
 from bot.tg.health import DatabaseHealth
+from bot.tg.sending import GroupLimiter
 from bot.tg.updates import PerChatUpdateProcessor
 
 log = logging.getLogger(__name__)
@@ -99,8 +100,11 @@ def build_application(settings: Settings, engine: Engine) -> Application:
         .base_url(settings.base_url)
         .base_file_url(settings.base_url.replace("/bot", "/file/bot"))
         .post_init(_post_init)
+        .post_stop(stop_background)
         .post_shutdown(_post_shutdown)
         .concurrent_updates(PerChatUpdateProcessor())
+        # Every new message to a group takes that group's turn (20 a minute), in one place.
+        .rate_limiter(GroupLimiter())
         .build()
     )
     services = Services(settings, engine, db, make_clock(settings.timezone,
@@ -126,15 +130,14 @@ async def _watch_database(application: Application) -> None:
             except TelegramError as exc:
                 log.warning("database alert not delivered to an admin: %s", exc)
 
-    async def tick(_context: object) -> None:
+    async def tick() -> None:
         try:
             await health.check(notify)
         except Exception:  # the watcher must never stop
             log.exception("database check failed")
 
     interval = services.settings.db_check_seconds
-    application.job_queue.run_repeating(tick, interval=interval, first=interval,
-                                        name="database-health")
+    repeat(application, tick, every=lambda: interval, first=interval, name="database-health")
 
 
 async def unknown_button(update: Update, _context: object) -> None:

@@ -3,14 +3,13 @@
 The send loop and its retries are the shared sender's (`bot.delivery.sender`, also used by
 broadcasts); `ReminderSender` picks the due rows, skips the ones no longer wanted and words
 the messages, and `reminder_policy` says how reminders retry.
-The sender runs as a JobQueue job that re-arms itself every few seconds and asks the clock
-each time, so a test that moves a FileClock makes the due reminders go out.
+The sender runs as a background loop of the application (`bot.tg.context.repeat`) every few
+seconds and asks the clock each time, so a test that moves a FileClock makes the due
+reminders go out.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import logging
 from collections.abc import Callable
@@ -18,7 +17,7 @@ from dataclasses import dataclass
 
 import sqlite_utils
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.ext import Application, ContextTypes
+from telegram.ext import Application
 
 from bot.clock import Clock
 from bot.db.groups import migrate_group
@@ -36,8 +35,8 @@ from bot.reminders.due import (
     skip_reason,
 )
 from bot.reminders.texts import group_text, reminder_text
-from bot.tg.context import Services, services
-from bot.tg.sending import classify_error
+from bot.tg.context import Services, repeat
+from bot.tg.sending import bulk_kwargs, classify_error
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +139,8 @@ class ReminderSender:
         chat_id, text, markup, user_id = self._message(row, now)
 
         async def send(to: int) -> int:
-            return (await self.bot.send_message(to, text, reply_markup=markup)).message_id
+            return (await self.bot.send_message(to, text, reply_markup=markup,
+                                                **bulk_kwargs(self.bot))).message_id
 
         # Committed before the request: after a crash this row is sent again (never lost);
         # marked sent right after its own send, so a crash duplicates at most this one message.
@@ -184,21 +184,6 @@ def _tick_seconds(application: Application) -> float:
     return application.bot_data["services"].settings.reminder_tick_seconds
 
 
-async def _tick(context: ContextTypes.DEFAULT_TYPE) -> None:
-    application = context.application
-    sender: ReminderSender = services(context).extras["reminder_sender"]
-    try:
-        stats = await sender.run_once()
-        if stats.sent or stats.failed or stats.skipped or stats.blocked:
-            log.info("reminders: %s", stats)
-    except Exception:  # never let one bad row stop the schedule
-        log.exception("reminders: sender tick failed")
-    finally:
-        if application.running and application.job_queue is not None:
-            application.job_queue.run_once(_tick, _tick_seconds(application),
-                                         name="reminders")
-
-
 async def on_start(application: Application) -> None:
     """Rebuild from the database: interrupted sends go back in the queue, then the first tick
     (right away) catches up with everything that came due while the bot was down."""
@@ -210,16 +195,12 @@ async def on_start(application: Application) -> None:
     active = rm.count_active(svc.db)
     log.info("reminders: %d active, %d interrupted sends re-queued", active, recovered)
     svc.extras["reminder_sender"] = sender
-    if application.job_queue is not None:
-        application.job_queue.run_once(_tick, 0.1, name="reminders")
-        return
 
-    async def loop() -> None:  # without the job-queue extra: a plain task
-        while not application.running:
-            await asyncio.sleep(0.1)
-        while application.running:
-            with contextlib.suppress(Exception):
-                await sender.run_once()
-            await asyncio.sleep(_tick_seconds(application))
+    async def tick() -> None:
+        stats = await sender.run_once()
+        if stats.sent or stats.failed or stats.skipped or stats.blocked:
+            log.info("reminders: %s", stats)
 
-    application.create_task(loop(), name="reminders")
+    # The next tick is counted from the end of the last one, so a long run never overlaps.
+    repeat(application, tick, every=lambda: _tick_seconds(application), first=0.1,
+           name="reminders")

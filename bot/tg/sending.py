@@ -1,4 +1,5 @@
-"""Sending text safely: split under Telegram's limit, plain text, retry once on flood control.
+"""Sending text safely: split under Telegram's limit, plain text, retry on flood control; and
+the one per-group pacer every message to a group goes through (`GroupLimiter`).
 
 Pacing and flood-control waits are `bot.delivery.pacing`'s, shared with reminders and broadcasts.
 """
@@ -6,6 +7,9 @@ Pacing and flood-control waits are `bot.delivery.pacing`'s, shared with reminder
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from telegram import Bot, InlineKeyboardMarkup, Message, ReplyKeyboardMarkup
 from telegram.error import (
@@ -16,6 +20,7 @@ from telegram.error import (
     RetryAfter,
     TelegramError,
 )
+from telegram.ext import BaseRateLimiter
 
 from bot.delivery import sender as delivery
 from bot.delivery.pacing import (  # noqa: F401  (GroupPacer, GROUP_PER_MINUTE re-exported)
@@ -30,6 +35,56 @@ log = logging.getLogger(__name__)
 # Telegram's limit is 4096 characters; keep a margin for safety.
 MAX_MESSAGE_CHARS = 4000
 group_pacer = GroupPacer()
+
+# Requests that put a new message in a chat: what Telegram's 20 a minute per group counts.
+NEW_MESSAGE_METHODS = frozenset({
+    "sendMessage", "sendPhoto", "sendDocument", "sendAudio", "sendVoice", "sendVideo",
+    "sendAnimation", "sendSticker", "sendVideoNote", "sendMediaGroup", "sendLocation",
+    "sendVenue", "sendContact", "sendPoll", "sendDice", "copyMessage", "forwardMessage",
+})
+# `rate_limit_args` of a bulk send (reminders, broadcasts): paced by the sender's own per-group
+# budget, so it only counts towards the group's minute here and never waits.
+BULK = {"bulk": True}
+
+
+class GroupLimiter(BaseRateLimiter[dict[str, Any]]):
+    """The bot's rate limiter (`ApplicationBuilder.rate_limiter`): every new message to a group,
+    whichever handler sends it (`send_text`, `reply_text`, a reminder, a broadcast), goes
+    through one `GroupPacer`, so a group gets at most 20 a minute. A reply waits for its group's
+    turn in its own handler (updates of other chats run meanwhile, `bot.tg.updates`); private
+    chats and every other request pass straight through."""
+
+    def __init__(self, pacer: GroupPacer | None = None) -> None:
+        self.pacer = pacer or group_pacer
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: dict[str, Any] | None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        chat_id = data.get("chat_id")
+        if endpoint in NEW_MESSAGE_METHODS and isinstance(chat_id, int) and chat_id < 0:
+            if rate_limit_args and rate_limit_args.get("bulk"):
+                self.pacer.record(chat_id, time.monotonic())
+            else:
+                await self.pacer.wait(chat_id)
+        return await callback(*args, **kwargs)
+
+
+def bulk_kwargs(bot: Bot) -> dict[str, Any]:
+    """What a bulk sender passes to `send_message`: marked as bulk for the bot's `GroupLimiter`
+    (a bot without a rate limiter, as in benchmarks, refuses `rate_limit_args`)."""
+    return {"rate_limit_args": BULK} if getattr(bot, "rate_limiter", None) else {}
 
 
 def retry_delay(exc: RetryAfter) -> float:
@@ -88,8 +143,12 @@ async def send_text(bot: Bot, chat_id: int, text: str, *, reply_markup: Markup |
 
     The markup goes on the last part. On flood control wait as Telegram asks and try again, up
     to FLOOD_RETRIES times: each chat is handled on its own, so waiting here holds up only the
-    chat that is being limited, and a reply is not lost to a second 429 in a row.
+    chat that is being limited, and a reply is not lost to a second 429 in a row. Each part
+    (and each retry) takes its group's turn in the bot's `GroupLimiter`; a bot built without
+    it (benchmarks, in-process tests) is paced here instead.
     """
+    pacer = None if isinstance(getattr(bot, "rate_limiter", None), GroupLimiter) \
+        else group_pacer
     parts = split_text(text)
     message: Message | None = None
     for index, part in enumerate(parts):
@@ -102,6 +161,6 @@ async def send_text(bot: Bot, chat_id: int, text: str, *, reply_markup: Markup |
         }
         message = await send_paced(lambda kwargs=kwargs: bot.send_message(**kwargs),
                                    chat_id=chat_id, flood_seconds=flood_seconds,
-                                   pacer=group_pacer, flood_retries=FLOOD_RETRIES)
+                                   pacer=pacer, flood_retries=FLOOD_RETRIES)
     assert message is not None
     return message

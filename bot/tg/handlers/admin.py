@@ -80,7 +80,7 @@ from bot.db.groups import get_group, remember_group
 from bot.deadline.schemes import SCHEMES
 from bot.tg.callbacks import INVALID_BUTTON, answer_query, callback_id
 from bot.tg.context import Services, services
-from bot.tg.sending import retry_delay, send_text
+from bot.tg.sending import bulk_kwargs, retry_delay, send_text
 
 log = logging.getLogger(__name__)
 
@@ -247,12 +247,15 @@ def report_text(row: dict[str, Any], p: Progress) -> str:
     delivered = f"已送达 {p.sent}"
     if p.confirmed:
         delivered += f"（其中 {p.confirmed} 条原本不确定，后来由对方的回复确认送达）"
+    if p.resent:
+        delivered += (f"（其中 {p.resent} 条发送时进程中断，重启后又发了一次，"
+                      "这几位可能收到两次）")
     lines = [f"📋 通知 #{row['id']} {title}", f"对象：{row['audience_label']}，共 {p.total} 个",
              delivered,
              f"未送达 {p.not_delivered}（发送失败 {p.failed}，"
              f"屏蔽或已退群 {p.blocked}，以后不再发给他们）",
-             f"不确定 {p.unconfirmed}" + ("（发送时进程中断或网络断开，Telegram 无法查询是否"
-                                         "送达；为避免重复没有重发。对方回复这条通知后会计为"
+             f"不确定 {p.unconfirmed}" + ("（发送时网络断开，Telegram 无法查询是否送达；"
+                                         "为避免重复没有重发。对方回复这条通知后会计为"
                                          "已送达）" if p.unconfirmed else "")]
     if p.skipped:
         lines.append(f"跳过 {p.skipped}（群已升级，名单里已有新群）")
@@ -449,7 +452,8 @@ class BroadcastRunner:
         bot = self.application.bot
         try:
             sent = await bot.send_message(recipient.chat_id, message.text,
-                                          reply_markup=link_keyboard(message.buttons))
+                                          reply_markup=link_keyboard(message.buttons),
+                                          **bulk_kwargs(bot))
         except RetryAfter as exc:
             raise RetryLater(retry_delay(exc)) from exc
         except Forbidden as exc:
