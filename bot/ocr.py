@@ -16,7 +16,7 @@ import warnings
 from typing import Any
 
 from bot.errors import ImageError, ImageTooLarge
-from bot.safety import redact
+from bot.safety import check_message, redact
 
 MAX_BYTES = 10 * 1024 * 1024  # a phone screenshot is 0.2–3 MB
 MAX_PIXELS = 25_000_000  # 25 MP: any phone photo; larger is refused before decoding
@@ -232,8 +232,17 @@ def read_raw(data: bytes) -> str:
     return "\n".join(_reading_order(found or []))
 
 
+def read_checked(data: bytes) -> tuple[str, tuple[str, ...]]:
+    """The redacted text of a picture, and the kinds of numbers that were hidden in it
+    ("身份证号", "银行卡号", ...): a group must know the picture itself shows one.
+
+    Raises ImageTooLarge / ImageError (never anything else for bad input)."""
+    raw = read_raw(data)
+    return redact(raw), check_message(raw).sensitive
+
+
 def read_image(data: bytes) -> str:
     """The text in a picture, lines in reading order, redacted; "" when there is none.
 
     Raises ImageTooLarge / ImageError (never anything else for bad input)."""
-    return redact(read_raw(data))
+    return read_checked(data)[0]
