@@ -120,6 +120,12 @@ def _decode(data: bytes) -> Any:
             rgb = image.convert("RGB")
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise ImageError("图片已损坏") from exc
+    # Scaled down to MAX_SIDE here, before the array copies below, so a large picture is
+    # held at full size only once (and PIL's filter smooths the downscaling).
+    if max(rgb.size) > MAX_SIDE:
+        scale = MAX_SIDE / max(rgb.size)
+        rgb = rgb.resize((max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale))),
+                         Image.Resampling.BILINEAR)
     # RapidOCR works in OpenCV's BGR order.
     return np.ascontiguousarray(np.asarray(rgb)[:, :, ::-1])
 
