@@ -1,6 +1,6 @@
 """Benchmark of reading screenshots (bot/ocr.py). Prints numbers; asserts nothing.
 
-    .venv/bin/python bench/ocr.py [--runs 5]
+    .venv/bin/python bench/ocr.py [--runs 5] [--against OLD_OCR.py]
 
 RSS added by loading the OCR engine (and after the first picture), time per picture at
 phone-screenshot size (1080×2340: each rendered test picture on a phone-sized canvas, and one
@@ -9,6 +9,11 @@ at its own size and at screenshot size. Each time is the median of the runs, wal
 CPU (all threads: steadier than the wall clock on a shared machine); "peak" is the highest RSS
 while one picture was being read (Linux: VmHWM, reset before each read), over the RSS before
 the engine was loaded. The load average is printed first and last.
+
+--against takes another version of bot/ocr.py (e.g. `git show <commit>:bot/ocr.py > old.py`)
+and only compares the two in this process, reads interleaved in random order so the machine's
+load falls on both alike: CPU per picture, the ratio, the peak over the RSS just before each
+read, and whether both read the same text.
 """
 
 from __future__ import annotations
@@ -16,8 +21,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import importlib.util
 import io
 import os
+import random
 import resource
 import statistics
 import sys
@@ -110,11 +117,51 @@ def right(name: str, read: str, text: str, entry: str | None) -> bool:
     return text == NO_TEXT  # blank
 
 
+def compare(path: Path, pictures: dict[str, Image.Image], runs: int) -> None:
+    """This bot/ocr.py against another version of it, reads interleaved (see --against)."""
+    spec = importlib.util.spec_from_file_location("ocr_against", path)
+    assert spec is not None and spec.loader is not None
+    other = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(other)
+    readers = {"against": other.read_raw, "this": ocr.read_raw}
+    sets = {"busy": encoded(phone([p for n, p in pictures.items() if n != "blank"]))}
+    sets |= {f"1080x2340 {n}": encoded(phone([p])) for n, p in pictures.items()}
+    sets |= {f"own size {n}": encoded(p) for n, p in pictures.items()}
+    cpu: dict[tuple[str, str], list[float]] = {}
+    peak: dict[tuple[str, str], float] = {}
+    text: dict[tuple[str, str], str] = {}
+    for run in range(runs + 1):  # run 0 warms both engines up and is not counted
+        for name, data in sets.items():
+            for who in random.sample(list(readers), len(readers)):
+                ocr._give_back_memory()
+                rss = rss_mb()
+                reset_peak()
+                start = time.process_time()
+                text[(who, name)] = readers[who](data)
+                if run:
+                    cpu.setdefault((who, name), []).append(time.process_time() - start)
+                    peak[(who, name)] = max(peak.get((who, name), 0.0), rss_mb("VmHWM") - rss)
+    ratios = []
+    for name in sets:
+        old, new = (statistics.median(cpu[(who, name)]) for who in ("against", "this"))
+        ratios.append(new / old)
+        same = "same text" if text[("against", name)] == text[("this", name)] else "TEXT DIFFERS"
+        print(f"{name}: CPU {old:.2f} s -> {new:.2f} s (x{new / old:.2f}), peak over the RSS "
+              f"before the read +{peak[('against', name)]:.0f} -> +{peak[('this', name)]:.0f} MB,"
+              f" {same}")
+    print(f"mean CPU ratio x{statistics.mean(ratios):.2f}; {load_average()}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--against", type=Path, help="another version of bot/ocr.py")
     args = parser.parse_args()
     print(f"start: {load_average()} ({os.cpu_count()} cores)")
+    if args.against:
+        pictures = {p.stem: Image.open(p) for p in sorted(FIXTURES.glob("*.png"))}
+        compare(args.against, pictures | {"blank": blank()}, args.runs)
+        return
     engine = default_engine()
     pictures = {p.stem: Image.open(p) for p in sorted(FIXTURES.glob("*.png"))}
     pictures["blank"] = blank()
