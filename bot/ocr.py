@@ -147,7 +147,8 @@ def _decode(data: bytes) -> Any:
 
 
 def _runs(mask: Any, gap: int, pad: int, size: int) -> list[tuple[int, int]]:
-    """[start, end) of the True runs of a 1-D mask, merged across gaps < gap, padded by pad."""
+    """[start, end) of the True runs of a 1-D mask, merged across gaps < gap, padded by pad
+    (up to pad beyond the mask's ends: a line at the picture's edge keeps its margin too)."""
     import numpy as np
 
     where = np.flatnonzero(mask)
@@ -156,12 +157,13 @@ def _runs(mask: Any, gap: int, pad: int, size: int) -> list[tuple[int, int]]:
     breaks = np.flatnonzero(np.diff(where) > gap)
     starts = np.concatenate(([where[0]], where[breaks + 1]))
     ends = np.concatenate((where[breaks], [where[-1]])) + 1
-    return [(max(0, int(a) - pad), min(size, int(b) + pad))
+    return [(max(-pad, int(a) - pad), min(size + pad, int(b) + pad))
             for a, b in zip(starts, ends, strict=True)]
 
 
 def _strips(small: Any) -> list[tuple[int, int, int, int]]:
-    """(top, bottom, left, right) of the parts of the picture that have ink."""
+    """(top, bottom, left, right) of the parts of the picture that have ink, with their margin
+    (which may reach PAD pixels beyond the picture's edges)."""
     import numpy as np
 
     gray = small.astype(np.int16).sum(axis=2)
@@ -169,7 +171,7 @@ def _strips(small: Any) -> list[tuple[int, int, int, int]]:
     height, width = gray.shape
     boxes = []
     for top, bottom in _runs(steps.sum(axis=1) >= INK_EDGES, GAP, PAD, height):
-        columns = steps[top:bottom].any(axis=0)
+        columns = steps[max(0, top):bottom].any(axis=0)
         for left, right in _runs(columns, GAP, PAD, width):
             boxes.append((top, bottom, left, right))
     return boxes
@@ -185,9 +187,17 @@ def _detect(engine: Any, picture: Any) -> list[Any]:
     small = picture if scale == 1.0 else cv2.resize(
         picture, (max(1, round(width * scale)), max(1, round(height * scale))),
         interpolation=cv2.INTER_AREA)
+    strips = _strips(small)
+    if strips:
+        # A margin of the picture's own background around it, for text that touches its edge
+        # (a tightly cropped line); the strips' coordinates are shifted by PAD into it.
+        edge = np.concatenate((small[0], small[-1], small[:, 0], small[:, -1]))
+        background = [int(v) for v in np.median(edge, axis=0)]
+        small = cv2.copyMakeBorder(small, PAD, PAD, PAD, PAD, cv2.BORDER_CONSTANT,
+                                   value=background)
     found = []
-    for top, bottom, left, right in _strips(small):
-        strip = small[top:bottom, left:right]
+    for top, bottom, left, right in strips:
+        strip = small[top + PAD:bottom + PAD, left + PAD:right + PAD]
         # The network wants sides that are multiples of 32: pad with the strip's own edge
         # instead of letting the detector stretch it (which would change the scale).
         strip = cv2.copyMakeBorder(strip, 0, -(bottom - top) % 32, 0,
