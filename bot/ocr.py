@@ -71,7 +71,8 @@ def _load() -> Any:
                 _map_large_buffers()
                 from rapidocr_onnxruntime import RapidOCR
 
-                # No angle classifier: screenshots are upright, and it costs time.
+                # No angle classifier: screenshots are upright, and it costs time. Limit type
+                # "max": the detector only ever scales down, so it keeps the strips' scale.
                 _engine = RapidOCR(use_cls=False, max_side_len=MAX_SIDE, det_limit_type="max",
                                    text_score=MIN_SCORE, rec_batch_num=REC_BATCH)
     return _engine
