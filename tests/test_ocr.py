@@ -122,6 +122,56 @@ def test_id_number_never_echoed_stored_or_logged(engine, today, ocr_engine, capl
     assert "已经隐藏" in result.reply.text
 
 
+def phone_screenshot(*names: str) -> Image.Image:
+    """The pictures on a 1080×2340 screen: dark status bar, then a flat grey chat background."""
+    screen = Image.new("RGB", (1080, 2340), (237, 237, 237))
+    screen.paste((30, 30, 30), (0, 0, 1080, 90))
+    y = 400
+    for name in names:
+        shot = Image.open(FIXTURES / f"{name}.png").convert("RGB")
+        shot = shot.resize((960, shot.height * 960 // shot.width))
+        screen.paste(shot, (60, y))
+        y += shot.height + 700  # far apart: two separate strips
+    return screen
+
+
+def test_only_the_parts_with_ink_go_to_the_detector():
+    import numpy as np
+
+    screen = np.asarray(phone_screenshot("face_fail", "not_in_scope"))
+    small = screen[::2, ::2]
+    strips = ocr._strips(small)
+    # Two bands of rows, one per picture: the flat status bar and background are skipped.
+    assert len({(top, bottom) for top, bottom, _left, _right in strips}) == 2
+    area = sum((bottom - top) * (right - left) for top, bottom, left, right in strips)
+    assert area < small.shape[0] * small.shape[1] / 4
+    assert ocr._strips(np.full((600, 800, 3), 200, dtype=np.uint8)) == []
+
+
+def test_phone_screenshot_reads_what_the_picture_says(ocr_engine):
+    # Strips are found at detection scale and read from the larger picture: same lines.
+    read = ocr.read_raw(png(phone_screenshot("face_fail", "not_in_scope"))).splitlines()
+    assert read == ocr.read_raw(picture("face_fail")).splitlines() + \
+        ocr.read_raw(picture("not_in_scope")).splitlines()
+
+
+@pytest.mark.parametrize("name", ["face_fail", "sms_link", "id_number", "not_in_scope"])
+def test_text_touching_the_edge_is_read_whole(name, ocr_engine):
+    # A picture cropped tight around its text: the detector still gets a margin around it.
+    import numpy as np
+
+    full = Image.open(FIXTURES / f"{name}.png").convert("RGB")
+    pixels = np.asarray(full).astype(int)
+    background = np.median(pixels.reshape(-1, 3), axis=0)
+    ys, xs = np.nonzero(np.abs(pixels - background).sum(axis=2) > 150)
+    tight = full.crop((int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1))
+
+    def plain(text: str) -> str:  # the recogniser may read "，" as ", " on a smaller margin
+        return text.replace(" ", "").replace(",", "，")
+
+    assert plain(ocr.read_raw(png(tight))) == plain(ocr.read_raw(png(full)))
+
+
 def test_reading_order_joins_boxes_on_one_line():
     found = [([[300, 10], [400, 10], [400, 40], [300, 40]], "右边", 0.9),
              ([[10, 60], [200, 60], [200, 90], [10, 90]], "第二行", 0.9),

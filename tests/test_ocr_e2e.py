@@ -3,17 +3,28 @@ server; the bot downloads them (getFile + the file URL) and answers the text it 
 
 from __future__ import annotations
 
+import io
 import sqlite3
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
+from bot.ocr.picture import UNREADABLE
+from bot.ocr.reader import MAX_BYTES
 from bot.qa.safety import FRAUD_WARNING
+from bot.tg import texts
 from tests.botapi import BotApiServer, BotProcess, wait_for_row
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ocr"
 ID_PREFIX = "11010519491231"
 OCR_TIMEOUT = 60.0  # the first picture loads the OCR engine in the bot process
+ADMIN = 4900
+
+
+def no_traceback(workdir: Path) -> None:
+    log = (workdir / "bot.log").read_text(encoding="utf-8")
+    assert "Traceback" not in log, log[-3000:]
 
 
 @pytest.fixture(scope="module")
@@ -78,3 +89,66 @@ def test_group_pictures_read_only_when_addressed(server: BotApiServer, bot):
         assert len(server.calls("getFile", since=mark)) == 1  # the first was never fetched
     finally:
         server.set_privacy_mode(True)
+
+
+def test_image_over_the_limit_is_never_downloaded(server: BotApiServer, bot, workdir):
+    # Telegram reports the size: an 11 MB "picture" is refused before getFile, so the bot
+    # never fetches it (the bytes behind it here are a small real PNG).
+    mark, fetched = server.mark(), len(server.downloads())
+    server.send_document(4006, file_name="大图.png", mime_type="image/png",
+                         data=(FIXTURES / "face_fail.png").read_bytes(),
+                         file_size=MAX_BYTES + 1024 * 1024)
+    (reply,) = server.wait_for_messages(4006, timeout=OCR_TIMEOUT)
+    assert reply["text"] == UNREADABLE
+    assert not server.calls("getFile", since=mark)
+    assert len(server.downloads()) == fetched
+    no_traceback(workdir)
+
+
+def animated_gif() -> bytes:
+    frames = [Image.new("RGB", (120, 80), colour) for colour in ("white", "black")]
+    out = io.BytesIO()
+    frames[0].save(out, "GIF", save_all=True, append_images=frames[1:], duration=200, loop=0)
+    return out.getvalue()
+
+
+def test_gif_animation_and_animated_sticker_get_a_polite_line(server: BotApiServer, bot,
+                                                                workdir):
+    server.send_document(4007, file_name="动图.gif", mime_type="image/gif", data=animated_gif())
+    (gif,) = server.wait_for_messages(4007, timeout=OCR_TIMEOUT)
+    assert gif["text"] == UNREADABLE  # downloaded, seen to be animated, not read
+    server.send_animation(4007)  # a GIF as Telegram sends it: MP4, not a picture to read
+    (animation,) = server.wait_for_messages(4007, timeout=OCR_TIMEOUT)
+    assert "文字" in animation["text"]
+    server.send_sticker(4007, is_animated=True)
+    (sticker,) = server.wait_for_messages(4007, timeout=OCR_TIMEOUT)
+    assert "文字" in sticker["text"]
+    no_traceback(workdir)
+
+
+@pytest.mark.parametrize("bot_is_admin", [True, False])
+def test_group_picture_with_an_id_number_is_taken_down(server: BotApiServer, bot, workdir,
+                                                        bot_is_admin: bool):
+    group = -4200 - bot_is_admin
+    server.join_group(group)
+    server.set_chat_admins(group, [ADMIN], bot_is_admin=bot_is_admin)
+    mark = server.mark()
+    posted = server.send_photo(4008, chat_id=group, width=600, height=248,
+                               data=(FIXTURES / "id_number.png").read_bytes(),
+                               caption=f"@{server.bot_user['username']} 这个怎么办")
+    notice, answer = server.wait_for_messages(group, count=2, since=mark, timeout=OCR_TIMEOUT)
+    deleted = server.calls("deleteMessage", since=mark)
+    if bot_is_admin:
+        assert notice["text"] == texts.PICTURE_ID_DELETED
+        assert [int(c.params["message_id"]) for c in deleted] == [posted["message_id"]]
+        assert server.get_message(group, posted["message_id"]) is None
+        assert "reply_to_message" not in answer  # the picture it answers is gone
+    else:
+        assert notice["text"] == texts.PICTURE_ID_CANNOT_DELETE and "请尽快撤回" in notice["text"]
+        assert notice["reply_to_message"]["message_id"] == posted["message_id"]
+        assert not deleted
+        assert answer["reply_to_message"]["message_id"] == posted["message_id"]
+    assert answer["text"].startswith("我从图片里看到：")
+    assert all(ID_PREFIX not in m["text"] for m in (notice, answer))
+    assert ID_PREFIX not in (workdir / "bot.log").read_text(encoding="utf-8")
+    no_traceback(workdir)

@@ -71,6 +71,17 @@ ID_CANNOT_DELETE = (
     "我没有删除消息的权限，请发消息的人自己删掉：长按这条消息，点“删除”。\n"
     "认证不需要把这些号码发给任何人。"
 )
+# The same for a picture sent to the bot whose text shows such a number (tg/handlers/picture.py).
+PICTURE_ID_DELETED = (
+    "⚠️ 刚才那张图片里有身份证号或银行卡号，群里的人都能看到。"
+    "为了保护发图的人，我已经把图片删掉了。\n"
+    "认证不需要把这些号码发给任何人，请大家不要在群里发。"
+)
+PICTURE_ID_CANNOT_DELETE = (
+    "⚠️ 这张图片里有身份证号或银行卡号，群里的人都能看到。"
+    "我没有删除的权限。发图的人，请尽快撤回这张图片：长按图片，点“删除”。\n"
+    "认证不需要把这些号码发给任何人。"
+)
 GROUP_STATS_REFUSED = "抱歉，本群的统计只给本群管理员看。"
 AUTOANSWER_OFF = "已关闭自动回答。需要时请 @我 或回复我的消息提问。"
 GROUP_START = "您好！在群里 @我 或回复我的消息就能提问；更多功能请私聊我：点我的头像，发送 /start。"

@@ -891,6 +891,7 @@ class BotApiServer:
             self._latency: dict[str | None, float] = {None: self._defaults["latency"]}
             self._calls: list[Call] = []
             self._sent: list[tuple[int, dict]] = []
+            self._downloads: list[str] = []  # file paths the bot fetched from the file URL
             self._updates: list[dict] = []
             self._filtered: list[dict] = []
             # PTB re-sends allowed_updates with every getUpdates, so a default is safe here
@@ -1459,17 +1460,26 @@ class BotApiServer:
                 fields["caption_entities"] = caption_entities
         return self._deliver_message(self._user_message(user_id, chat_id, chat_type, fields=fields))
 
-    def _user_file(self, data: bytes, **extra: Any) -> dict:
+    def _user_file(self, data: bytes, *, file_size: int | None = None, **extra: Any) -> dict:
+        """A file a user sent. file_size is what Telegram reports (default: len(data)), so a
+        test can stand for a huge file without moving its bytes."""
+        size = len(data) if file_size is None else file_size
         with self._lock:
             self._seq += 1
             file_id = f"BQACAgUAAx{self._seq:08d}{secrets.token_hex(4)}"
             unique = f"AgAD{self._seq:06d}"
             self._files[file_id] = {
                 "data": data,
+                "size": size,
                 "unique": unique,
                 "path": f"user/file_{self._seq}",
             }
-        return {"file_id": file_id, "file_unique_id": unique, "file_size": len(data), **extra}
+        return {"file_id": file_id, "file_unique_id": unique, "file_size": size, **extra}
+
+    def downloads(self) -> list[str]:
+        """Paths of the files the bot downloaded (file URL), oldest first."""
+        with self._lock:
+            return list(self._downloads)
 
     def send_voice(
         self,
@@ -1490,13 +1500,14 @@ class BotApiServer:
         emoji: str = "👍",
         chat_id: int | None = None,
         chat_type: str | None = None,
+        is_animated: bool = False,
     ) -> dict:
         sticker = self._user_file(
             b"RIFF\x00\x00\x00\x00WEBP" + bytes(1000),
             width=512,
             height=512,
             emoji=emoji,
-            is_animated=False,
+            is_animated=is_animated,
             is_video=False,
             type="regular",
             set_name="TestStickers",
@@ -1535,9 +1546,30 @@ class BotApiServer:
         caption: str | None = None,
         chat_id: int | None = None,
         chat_type: str | None = None,
+        file_size: int | None = None,
     ) -> dict:
-        document = self._user_file(data, file_name=file_name, mime_type=mime_type)
+        document = self._user_file(data, file_name=file_name, mime_type=mime_type,
+                                   file_size=file_size)
         return self._media_message(user_id, chat_id, chat_type, caption, {"document": document})
+
+    def send_animation(
+        self,
+        user_id: int,
+        *,
+        data: bytes = b"\x00\x00\x00\x18ftypmp42" + bytes(2000),
+        mime_type: str = "video/mp4",
+        caption: str | None = None,
+        chat_id: int | None = None,
+        chat_type: str | None = None,
+    ) -> dict:
+        """A GIF as Telegram delivers it: an `animation` (usually converted to MP4), and the
+        same file as `document` too, as the Bot API does for backward compatibility."""
+        animation = self._user_file(data, file_name="animation.gif.mp4", mime_type=mime_type,
+                                    width=320, height=240, duration=2)
+        document = {k: animation[k] for k in ("file_id", "file_unique_id", "file_size",
+                                              "file_name", "mime_type")}
+        return self._media_message(user_id, chat_id, chat_type, caption,
+                                   {"animation": animation, "document": document})
 
     def send_contact(self, user_id: int, phone_number: str, *, chat_id: int | None = None) -> dict:
         with self._lock:
@@ -2256,6 +2288,7 @@ class BotApiServer:
         path = request.match_info["path"]
         with self._lock:
             data = next((f["data"] for f in self._files.values() if f["path"] == path), None)
+            self._downloads.append(path)
         if data is None:
             return _envelope_error(ApiError(404, "Not Found"))
         return web.Response(body=data, content_type="application/octet-stream")
@@ -2973,7 +3006,7 @@ class BotApiServer:
         return {
             "file_id": file_id,
             "file_unique_id": record["unique"],
-            "file_size": len(record["data"]),
+            "file_size": record.get("size", len(record["data"])),
             "file_path": record["path"],
         }
 

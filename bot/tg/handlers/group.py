@@ -81,10 +81,11 @@ async def _can_delete(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> bool:
 
 
 async def protect_numbers(update: Update, context: ContextTypes.DEFAULT_TYPE,
-                          message: Message) -> None:
+                          message: Message, *, deleted_text: str = texts.ID_DELETED,
+                          kept_text: str = texts.ID_CANNOT_DELETE) -> bool:
     """An ID or card number posted in a group: delete it when allowed, else ask the sender to.
 
-    The number is never repeated, logged or stored.
+    Returns whether the message was deleted. The number is never repeated, logged or stored.
     """
     chat_id = message.chat_id
     deleted = False
@@ -95,12 +96,12 @@ async def protect_numbers(update: Update, context: ContextTypes.DEFAULT_TYPE,
             log.info("could not delete a message with a number: %s", exc)
     try:
         if deleted:
-            await send_text(context.bot, chat_id, texts.ID_DELETED)
+            await send_text(context.bot, chat_id, deleted_text)
         else:
-            await send_text(context.bot, chat_id, texts.ID_CANNOT_DELETE,
-                            reply_to=message.message_id)
+            await send_text(context.bot, chat_id, kept_text, reply_to=message.message_id)
     except TelegramError as exc:
         log.info("number warning not sent: %s", exc)
+    return deleted
 
 
 # ------------------------------------------------------------------ auto-answer skips

@@ -3,7 +3,9 @@
 Private chats always; groups only when the picture is addressed to the bot (a caption that
 mentions it, or a reply to one of its messages). The file's size is checked from Telegram's
 `file_size` before downloading, and OCR runs in a worker thread so other chats are not held up.
-The picture is never written to disk; only the redacted text read from it is stored.
+The picture is never written to disk; only the redacted text read from it is stored. In a
+group, a picture that shows an ID or bank card number is deleted when the bot may (else the
+sender is asked to take it back), like such a number typed in the group.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from telegram.ext import ContextTypes
 
 from bot.errors import ImageError
 from bot.ocr.picture import UNREADABLE, answer_read, polite
-from bot.ocr.reader import MAX_BYTES, read_image
+from bot.ocr.reader import MAX_BYTES, read_checked
+from bot.tg import texts
 from bot.tg.context import services
 from bot.tg.handlers import chat
+from bot.tg.handlers import group as groups
 
 log = logging.getLogger(__name__)
 
@@ -88,18 +92,25 @@ async def picture(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
     user_id = update.effective_user.id if update.effective_user else None
     data = await _download(context, message)
+    reply_to = message.message_id if chat_type != ChatType.PRIVATE else None
     if data is None:
         reply = polite(UNREADABLE)
     else:
         try:  # the engine is loaded on first use; both run off the event loop
-            read = await asyncio.to_thread(read_image, data)
+            read, hidden = await asyncio.to_thread(read_checked, data)
         except ImageError:
-            read = None
+            read, hidden = None, ()
         del data  # the picture is never kept
         if read is None:
             reply = polite(UNREADABLE)
         else:
             place = chat._remembered_city(svc, user_id) if chat_type == ChatType.PRIVATE else None
             reply = answer_read(svc.engine, read, svc.clock.today(), place, caption).reply
-    reply_to = message.message_id if chat_type != ChatType.PRIVATE else None
+        # The whole group can see the number in the picture: take it down (or ask the sender
+        # to) first; the answer then no longer points at a deleted message.
+        exposed = reply_to is not None and any(k in groups.VISIBLE_NUMBERS for k in hidden)
+        if exposed and await groups.protect_numbers(
+                update, context, message, deleted_text=texts.PICTURE_ID_DELETED,
+                kept_text=texts.PICTURE_ID_CANNOT_DELETE):
+            reply_to = None
     await chat._send_reply(update, context, reply, reply_to=reply_to)
