@@ -43,33 +43,22 @@ from telegram.ext import (
     filters,
 )
 
+from bot.broadcasts.audience import Audience, Recipient, audience_values, count_audience
+from bot.broadcasts.compose import BroadcastError, parse_composed, parse_when
+from bot.broadcasts.runner import Broadcaster, BroadcastMessage, eta_seconds
 from bot.broadcasts.store import (
     CANCELLED,
     DONE,
     RUNNING,
     SCHEDULED,
-    Audience,
-    Blocked,
-    Broadcaster,
-    BroadcastMessage,
-    MaybeSent,
-    Migrated,
     Progress,
-    Recipient,
-    RetryLater,
-    SendFailed,
     add_note,
-    audience_values,
     cancel_broadcast,
     confirm_delivery,
-    count_audience,
     create_broadcast,
     due_broadcasts,
     ensure_broadcast_tables,
-    eta_seconds,
     get_broadcast,
-    parse_composed,
-    parse_when,
     progress,
     running_broadcasts,
     set_progress_message,
@@ -78,6 +67,7 @@ from bot.broadcasts.store import (
 from bot.db.connection import parse_id
 from bot.db.groups import get_group, remember_group
 from bot.deadline.schemes import SCHEMES
+from bot.delivery.errors import Blocked, MaybeSent, Migrated, RetryLater, SendFailed
 from bot.tg.callbacks import INVALID_BUTTON, answer_query, callback_id
 from bot.tg.context import Services, services
 from bot.tg.sending import bulk_kwargs, retry_delay, send_text
@@ -643,8 +633,9 @@ async def text_received(update: Update, context: ContextTypes.DEFAULT_TYPE) -> i
     if "audience" not in draft:
         await message.reply_text(DRAFT_EXPIRED)
         return ConversationHandler.END
-    composed, problem = parse_composed(message.text or "")
-    if composed is None:
+    try:
+        composed = parse_composed(message.text or "")
+    except BroadcastError as problem:
         await message.reply_text(f"{problem}\n请修改后再发一次，或发 /cancel 取消。")
         return TEXT
     draft["composed"] = composed
@@ -723,8 +714,9 @@ async def when_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     if "composed" not in draft:
         await message.reply_text(DRAFT_EXPIRED)
         return ConversationHandler.END
-    when, problem = parse_when(message.text or "", svc.clock.now())
-    if when is None:
+    try:
+        when = parse_when(message.text or "", svc.clock.now())
+    except BroadcastError as problem:
         await message.reply_text(f"{problem}\n请再发一次时间，或发 /cancel 取消。")
         return WHEN
     if not await _still_allowed(context, Audience.parse(draft["audience"]),
