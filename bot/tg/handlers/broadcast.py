@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
@@ -220,13 +221,22 @@ async def _audience_selected(update: Update, context: ContextTypes.DEFAULT_TYPE,
     return TEXT
 
 
+async def _draft(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                 needs: str) -> dict[str, Any] | None:
+    """The draft being composed, if it got as far as `needs`; otherwise say it expired."""
+    draft = context.user_data.get(DRAFT) or {}
+    if needs not in draft:
+        await update.effective_message.reply_text(texts.DRAFT_EXPIRED)
+        return None
+    return draft
+
+
 async def text_received(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     """The announcement itself: show it exactly as recipients will see it, then ask."""
     svc = services(context)
-    draft = context.user_data.get(DRAFT) or {}
     message = update.effective_message
-    if "audience" not in draft:
-        await message.reply_text(texts.DRAFT_EXPIRED)
+    draft = await _draft(update, context, "audience")
+    if draft is None:
         return ConversationHandler.END
     try:
         composed = parse_composed(message.text or "")
@@ -299,10 +309,9 @@ async def confirm_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 async def when_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     """The send time for a scheduled broadcast."""
     svc = services(context)
-    draft = context.user_data.get(DRAFT) or {}
     message = update.effective_message
-    if "composed" not in draft:
-        await message.reply_text(texts.DRAFT_EXPIRED)
+    draft = await _draft(update, context, "composed")
+    if draft is None:
         return ConversationHandler.END
     try:
         when = parse_when(message.text or "", svc.clock.now())
