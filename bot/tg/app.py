@@ -177,7 +177,7 @@ def add_handlers(application: Application) -> None:
 
     application.add_handler(ChatMemberHandler(group_handlers.bot_membership,
                                               ChatMemberHandler.MY_CHAT_MEMBER))
-    application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, chat.migrate))
+    application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, group_handlers.migrated))
     application.add_handler(MessageHandler(private & text, chat.private_text))
     application.add_handler(MessageHandler(groups & text, chat.group_text))
     application.add_handler(MessageHandler((private | groups) & PICTURES, pictures.picture))

@@ -20,7 +20,6 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.ext import Application
 
 from bot.clock import Clock
-from bot.db.groups import migrate_group
 from bot.db.users import deactivate_user
 from bot.delivery import sender as delivery
 from bot.delivery.pacing import TokenBucket
@@ -36,6 +35,7 @@ from bot.reminders.due import (
 )
 from bot.reminders.texts import group_text, reminder_text
 from bot.tg.context import Services, repeat
+from bot.tg.handlers.group import follow_migration
 from bot.tg.sending import bulk_kwargs, classify_error
 
 log = logging.getLogger(__name__)
@@ -160,8 +160,7 @@ class ReminderSender:
         return "failed"
 
     def _on_migrated(self, item: delivery.Item, new_chat_id: int) -> bool:
-        rm.migrate_chat(self.db, item.chat_id, new_chat_id)
-        migrate_group(self.db, item.chat_id, new_chat_id)
+        follow_migration(self.db, item.chat_id, new_chat_id)
         return True  # sent again at once, to the supergroup
 
     def _on_blocked(self, item: delivery.Item) -> None:

@@ -19,7 +19,7 @@ from telegram.constants import ChatType
 from telegram.error import ChatMigrated, TelegramError
 from telegram.ext import ContextTypes
 
-from bot.db.groups import get_group, migrate_group, remember_group, set_autoanswer
+from bot.db.groups import get_group, remember_group, set_autoanswer
 from bot.db.questions import record_feedback, record_question
 from bot.db.users import get_user, remember_user
 from bot.deadline.chat import deadline_card, reply_to_deadline_question
@@ -117,7 +117,7 @@ async def _send(context: ContextTypes.DEFAULT_TYPE, chat_id: int, text: str,
         return await send_text(context.bot, chat_id, text, reply_markup=markup,
                                reply_to=reply_to)
     except ChatMigrated as exc:  # the group became a supergroup under us
-        migrate_group(services(context).db, chat_id, exc.new_chat_id)
+        groups.follow_migration(services(context).db, chat_id, exc.new_chat_id)
         return await send_text(context.bot, exc.new_chat_id, text, reply_markup=markup)
 
 
@@ -260,16 +260,6 @@ async def autoanswer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     set_autoanswer(svc.db, chat.id, enabled)
     await update.effective_message.reply_text(
         await groups.autoanswer_on_text(context, chat.id) if enabled else texts.AUTOANSWER_OFF)
-
-
-async def migrate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A group was upgraded to a supergroup: keep its settings under the new id."""
-    message = update.effective_message
-    db = services(context).db
-    if message.migrate_to_chat_id:
-        migrate_group(db, message.chat_id, message.migrate_to_chat_id)
-    elif message.migrate_from_chat_id:
-        migrate_group(db, message.migrate_from_chat_id, message.chat_id)
 
 
 async def non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

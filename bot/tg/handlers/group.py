@@ -10,15 +10,17 @@ from __future__ import annotations
 import contextlib
 import logging
 
+import sqlite_utils
 from telegram import Message, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot.db.groups import remember_group
+from bot.db.groups import migrate_group, remember_group
 from bot.db.questions import record_question
 from bot.qa.answers import Reply
 from bot.qa.safety import check_message, redact
+from bot.reminders.store import migrate_chat as migrate_reminders
 from bot.tg import texts
 from bot.tg.context import services
 from bot.tg.sending import send_text
@@ -162,3 +164,18 @@ async def group_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     stats = collect_group_stats(svc.db, chat.id, svc.clock.today())
     titles = {entry_id: entry.question for entry_id, entry in svc.engine.kb.entries.items()}
     await send_text(context.bot, chat.id, format_group_stats(stats, chat.title or "", titles))
+
+
+def follow_migration(db: sqlite_utils.Database, old_chat_id: int, new_chat_id: int) -> None:
+    """A group became a supergroup: its settings and its notices follow it to the new id."""
+    migrate_group(db, old_chat_id, new_chat_id)
+    migrate_reminders(db, old_chat_id, new_chat_id)
+
+
+async def migrated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The service message of an upgrade to a supergroup (sent to the old and the new chat)."""
+    message = update.effective_message
+    if message.migrate_to_chat_id:
+        follow_migration(services(context).db, message.chat_id, message.migrate_to_chat_id)
+    elif message.migrate_from_chat_id:
+        follow_migration(services(context).db, message.migrate_from_chat_id, message.chat_id)

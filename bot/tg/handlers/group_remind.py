@@ -86,13 +86,3 @@ async def group_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     text, markup = _group_list(svc.db, group.chat_id)
     with contextlib.suppress(TelegramError):
         await query.edit_message_text(text, reply_markup=markup)
-
-
-async def on_migrate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A group became a supergroup: its notices follow it (chat.migrate moves the settings)."""
-    message = update.effective_message
-    db = services(context).db
-    if message.migrate_to_chat_id:
-        rm.migrate_chat(db, message.chat_id, message.migrate_to_chat_id)
-    elif message.migrate_from_chat_id:
-        rm.migrate_chat(db, message.migrate_from_chat_id, message.chat_id)

@@ -34,7 +34,7 @@ from bot.tg import steps, texts
 from bot.tg.callbacks import INVALID_BUTTON, answer_query, callback_index
 from bot.tg.context import Services, services
 from bot.tg.flow import add_navigation, clear_prompt, finish, forget, nav_row, prompt, with_nav
-from bot.tg.handlers.group_remind import group_button, group_remind, on_migrate
+from bot.tg.handlers.group_remind import group_button, group_remind
 from bot.tg.handlers.my_reminders import (
     LEADS_KEY,
     leads_conversation,
@@ -321,6 +321,4 @@ def register(application: Application) -> None:
     application.add_handler(CallbackQueryHandler(reminder_button, pattern=r"^rm:"))
     application.add_handler(CallbackQueryHandler(group_button, pattern=r"^grm:"))
     application.add_handler(CallbackQueryHandler(stale_flow_button, pattern=r"^rmf:"))
-    # A separate group, so the core migrate handler still runs for the same update.
-    application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, on_migrate), group=1)
     application.bot_data.setdefault("on_start", []).append(on_start)
