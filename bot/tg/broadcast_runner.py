@@ -13,7 +13,6 @@ import contextlib
 import logging
 
 import httpx
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -40,6 +39,7 @@ from bot.broadcasts.store import (
     start_scheduled,
 )
 from bot.delivery.errors import Blocked, MaybeSent, Migrated, RetryLater, SendFailed
+from bot.tg.broadcast_keyboards import link_keyboard, stop_keyboard
 from bot.tg.broadcast_texts import (
     SCHEDULE_REFUSED,
     final_text,
@@ -59,16 +59,6 @@ SCHEDULE_POLL_SECONDS = 2.0
 SHUTDOWN_GRACE_SECONDS = 10.0
 RUNNER = "broadcast_runner"  # in bot_data
 
-
-
-def link_keyboard(buttons: tuple[tuple[str, str], ...] | list) -> InlineKeyboardMarkup | None:
-    rows = [[InlineKeyboardButton(label, url=url)] for label, url in buttons]
-    return InlineKeyboardMarkup(rows) if rows else None
-
-
-def stop_keyboard(broadcast_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[InlineKeyboardButton("⏹ 取消发送",
-                                                       callback_data=f"bc:stop:{broadcast_id}")]])
 
 
 def _not_sent(exc: NetworkError) -> bool:

@@ -43,13 +43,14 @@ from bot.db.connection import parse_id
 from bot.db.groups import get_group, remember_group
 from bot.deadline.schemes import SCHEMES
 from bot.tg import broadcast_texts as texts
-from bot.tg.broadcast_runner import (
-    RUNNER,
-    BroadcastRunner,
+from bot.tg.broadcast_keyboards import (
+    audience_keyboard,
+    confirm_keyboard,
     link_keyboard,
-    runner,
     stop_keyboard,
+    values_keyboard,
 )
+from bot.tg.broadcast_runner import RUNNER, BroadcastRunner, runner
 from bot.tg.callbacks import INVALID_BUTTON, answer_query, callback_id
 from bot.tg.context import Services, services
 from bot.tg.permissions import (
@@ -69,39 +70,12 @@ DRAFT = "broadcast_draft"
 
 
 def _audience_keyboard(svc: Services) -> InlineKeyboardMarkup:
-    db = svc.db
-    users = count_audience(db, Audience("users"))
-    groups = count_audience(db, Audience("groups"))
-    rows = [
-        [InlineKeyboardButton(f"所有订阅用户（{users}）", callback_data="bc:a:users")],
-        [InlineKeyboardButton(f"所有群（{groups}）", callback_data="bc:a:groups")],
-        [InlineKeyboardButton(f"用户和群（{users + groups}）", callback_data="bc:a:everyone")],
-        [InlineKeyboardButton("按城市", callback_data="bc:a:city"),
-         InlineKeyboardButton("按待遇类型", callback_data="bc:a:scheme")],
-        [InlineKeyboardButton("取消", callback_data="bc:x")],
-    ]
-    return InlineKeyboardMarkup(rows)
+    return audience_keyboard(count_audience(svc.db, Audience("users")),
+                             count_audience(svc.db, Audience("groups")))
 
 
 def _values_keyboard(svc: Services, column: str) -> InlineKeyboardMarkup:
-    prefix = "c" if column == "city" else "s"
-    rows = []
-    for value, n in audience_values(svc.db, column):
-        name = SCHEMES[value].short if column == "scheme" and value in SCHEMES else value
-        data = f"bc:a:{prefix}:{value}"
-        if len(data.encode()) <= 64:
-            rows.append([InlineKeyboardButton(f"{name}（{n}）", callback_data=data)])
-    rows.append([InlineKeyboardButton("返回", callback_data="bc:a:menu")])
-    return InlineKeyboardMarkup(rows)
-
-
-def _confirm_keyboard(for_group: bool) -> InlineKeyboardMarkup:
-    first = [InlineKeyboardButton("✅ 立即发送", callback_data="bc:go")]
-    if for_group:
-        first.append(InlineKeyboardButton("📌 发送并置顶", callback_data="bc:pin"))
-    return InlineKeyboardMarkup([first,
-                                 [InlineKeyboardButton("⏰ 定时发送", callback_data="bc:when"),
-                                  InlineKeyboardButton("❌ 取消", callback_data="bc:x")]])
+    return values_keyboard(column, audience_values(svc.db, column))
 
 
 def _scheme_names() -> dict[str, str]:
@@ -249,7 +223,7 @@ async def text_received(update: Update, context: ContextTypes.DEFAULT_TYPE) -> i
     await message.reply_text(composed.text, reply_markup=link_keyboard(composed.buttons))
     preview = texts.PREVIEW_GROUP if audience.kind == "group" else texts.PREVIEW
     await message.reply_text(preview.format(label=draft["label"], count=count),
-                             reply_markup=_confirm_keyboard(audience.kind == "group"))
+                             reply_markup=confirm_keyboard(audience.kind == "group"))
     return CONFIRM
 
 
