@@ -2,7 +2,7 @@
 chat, per group), keeps a few in flight, and follows a migrated group through the outbox.
 
 Nothing here knows Telegram. The run is handed an async `send` function; the Telegram adapter
-(`bot/tg/handlers/broadcast.py`) turns Telegram's errors into the signals of
+(`bot/tg/broadcast_runner.py`) turns Telegram's errors into the signals of
 `bot.delivery.errors`. The send itself, its outbox writes and its retries are
 `bot.delivery.sender`'s (shared with reminders).
 """

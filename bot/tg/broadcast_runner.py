@@ -60,7 +60,6 @@ SHUTDOWN_GRACE_SECONDS = 10.0
 RUNNER = "broadcast_runner"  # in bot_data
 
 
-
 def _not_sent(exc: NetworkError) -> bool:
     """Whether a network error certainly happened before Telegram got the message."""
     cause = exc.__cause__
