@@ -34,13 +34,10 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.broadcasts.store import (  # noqa: E402
-    Audience,
-    Broadcaster,
-    Composed,
-    create_broadcast,
-    ensure_broadcast_tables,
-)
+from bot.broadcasts.audience import Audience  # noqa: E402
+from bot.broadcasts.compose import Composed  # noqa: E402
+from bot.broadcasts.runner import Broadcaster  # noqa: E402
+from bot.broadcasts.store import create_broadcast, ensure_broadcast_tables  # noqa: E402
 from bot.db.connection import open_database  # noqa: E402
 from tests.botapi import BotApiServer, BotProcess  # noqa: E402
 

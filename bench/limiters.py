@@ -45,7 +45,7 @@ from telegram.error import RetryAfter  # noqa: E402
 from telegram.ext import AIORateLimiter, ExtBot  # noqa: E402
 from telegram.request import HTTPXRequest  # noqa: E402
 
-from bot.broadcasts.store import default_concurrency  # noqa: E402
+from bot.broadcasts.runner import default_concurrency  # noqa: E402
 from bot.delivery.pacing import RateLimiter, retry_after_seconds  # noqa: E402
 from tests.botapi import BotApiServer  # noqa: E402
 

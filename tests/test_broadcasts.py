@@ -10,12 +10,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.broadcasts.audience import Audience, Recipient, count_audience, select_recipients
+from bot.broadcasts.compose import BroadcastError, Composed, parse_composed, parse_when
+from bot.broadcasts.runner import MAX_ATTEMPTS, Broadcaster, eta_seconds
 from bot.broadcasts.store import (
     BLOCKED,
     CANCELLED,
     DONE,
     FAILED,
-    MAX_ATTEMPTS,
     PENDING,
     RUNNING,
     SCHEDULED,
@@ -23,34 +25,21 @@ from bot.broadcasts.store import (
     SENT,
     SKIPPED,
     UNKNOWN,
-    Audience,
-    Blocked,
-    Broadcaster,
-    Composed,
-    Migrated,
-    RateLimiter,
-    Recipient,
-    RetryLater,
-    SendFailed,
-    TokenBucket,
     cancel_broadcast,
     confirm_delivery,
-    count_audience,
     create_broadcast,
     due_broadcasts,
     ensure_broadcast_tables,
-    eta_seconds,
     get_broadcast,
-    parse_composed,
-    parse_when,
     progress,
     recover_in_flight,
     running_broadcasts,
-    select_recipients,
     start_scheduled,
 )
 from bot.cli import main as cli_main
 from bot.db.connection import open_database
+from bot.delivery.errors import Blocked, Migrated, RetryLater, SendFailed
+from bot.delivery.pacing import RateLimiter, TokenBucket
 
 ZONE = ZoneInfo("Asia/Shanghai")
 NOW = dt.datetime(2026, 11, 23, 10, 0, tzinfo=ZONE)
@@ -162,8 +151,7 @@ def test_bad_audiences_are_rejected(key) -> None:
     ("价格 | 免费\n正文在后", "价格 | 免费\n正文在后", ()),  # not a link: stays text
 ])
 def test_parse_composed(raw, text, buttons) -> None:
-    composed, problem = parse_composed(raw)
-    assert problem is None
+    composed = parse_composed(raw)
     assert composed == Composed(text, buttons)
 
 
@@ -176,9 +164,9 @@ def test_parse_composed(raw, text, buttons) -> None:
     ("通知\n" + "按" * 31 + " | https://a.cn", "太长"),
 ])
 def test_parse_composed_problems(raw, problem) -> None:
-    composed, message = parse_composed(raw)
-    assert composed is None
-    assert problem in message
+    with pytest.raises(BroadcastError) as caught:
+        parse_composed(raw)
+    assert problem in str(caught.value)
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -195,8 +183,7 @@ def test_parse_composed_problems(raw, problem) -> None:
     ("2 小时后", dt.datetime(2026, 11, 23, 12, 0)),
 ])
 def test_parse_when(text, expected) -> None:
-    when, problem = parse_when(text, NOW)
-    assert problem is None
+    when = parse_when(text, NOW)
     assert when == expected.replace(tzinfo=ZONE)
 
 
@@ -205,9 +192,9 @@ def test_parse_when(text, expected) -> None:
     ("下周吧", "没看懂"), ("2027-01-30 9:00", "30 天"), ("0分钟后", "过去"),
 ])
 def test_parse_when_problems(text, problem) -> None:
-    when, message = parse_when(text, NOW)
-    assert when is None
-    assert problem in message
+    with pytest.raises(BroadcastError) as caught:
+        parse_when(text, NOW)
+    assert problem in str(caught.value)
 
 
 # ------------------------------------------------------------------ pacing

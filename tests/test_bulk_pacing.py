@@ -10,16 +10,13 @@ from types import SimpleNamespace
 
 import pytest
 
-from bot.broadcasts.store import (
-    Audience,
-    Broadcaster,
-    Composed,
-    TokenBucket,
-    create_broadcast,
-    ensure_broadcast_tables,
-)
+from bot.broadcasts.audience import Audience
+from bot.broadcasts.compose import Composed
+from bot.broadcasts.runner import Broadcaster
+from bot.broadcasts.store import create_broadcast, ensure_broadcast_tables
 from bot.clock import FixedClock
 from bot.db.connection import open_database
+from bot.delivery.pacing import TokenBucket
 from bot.reminders import plans
 from bot.reminders import store as rm
 from bot.tg.reminder_sender import ReminderSender

@@ -52,21 +52,21 @@ class Sleeps:
 
 
 def test_the_core_never_imports_telegram() -> None:
-    code = "import sys, bot.delivery.pacing, bot.broadcasts.store; print('telegram' in sys.modules)"
+    code = ("import sys, bot.delivery.pacing, bot.broadcasts.runner; "
+            "print('telegram' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             cwd=PROJECT_DIR, timeout=60)
     assert result.stdout.strip() == "False", result.stderr
 
 
 def test_the_senders_share_one_implementation() -> None:
-    import bot.broadcasts.store as broadcasts
+    import bot.broadcasts.runner as broadcasts
     import bot.delivery.pacing as pacing
     import bot.tg.reminder_sender as reminder_handlers
     import bot.tg.sending as sending
 
     assert broadcasts.TokenBucket is pacing.TokenBucket is reminder_handlers.TokenBucket
     assert broadcasts.RateLimiter is pacing.RateLimiter
-    assert broadcasts.bulk_budget is pacing.bulk_budget
     assert sending.GroupPacer is pacing.GroupPacer
     for module in (broadcasts, reminder_handlers, sending):
         source = (PROJECT_DIR / module.__file__).read_text(encoding="utf-8")

@@ -3,7 +3,7 @@
 Telegram limits a bot to about 30 messages a second overall, 1 a second per chat and 20 a
 minute per group, and answers a request over the limit with flood control (429, "retry after
 N seconds"). The pieces here hold those limits for reminders (`bot/tg/reminder_sender.py`),
-broadcasts (`bot/broadcasts/store.py`) and group replies (`bot/tg/sending.py`):
+broadcasts (`bot/broadcasts/runner.py`) and group replies (`bot/tg/sending.py`):
 
 - `TokenBucket` / `bulk_budget`: the one overall budget broadcasts and reminders share;
 - `RateLimiter`: overall, per chat and per group buckets, paused by flood control (broadcasts);

@@ -31,7 +31,7 @@ from bot.db.connection import defer_failed_writes, open_database
 from bot.qa.engine import Engine
 from bot.tg.callbacks import INVALID_BUTTON, answer_query
 from bot.tg.context import Services, repeat, stop_background
-from bot.tg.handlers import admin, chat, remind, service
+from bot.tg.handlers import admin, broadcast, chat, remind, service
 from bot.tg.handlers import group as group_handlers
 from bot.tg.handlers import picture as pictures
 from bot.tg.handlers.deadline import city_conversation, deadline_conversation
@@ -155,6 +155,7 @@ def add_handlers(application: Application) -> None:
         application.add_handler(deadline_conversation())
         application.add_handler(city_conversation())
         remind.register(application)
+        broadcast.register(application)
         admin.register(application)
 
     application.add_handler(CommandHandler("start", service.deep_link_start,

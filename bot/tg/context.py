@@ -12,10 +12,10 @@ from typing import Any
 import sqlite_utils
 from telegram.ext import Application, ContextTypes
 
-from bot.broadcasts.store import TokenBucket, bulk_budget
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db.questions import QuestionIds
+from bot.delivery.pacing import TokenBucket, bulk_budget
 from bot.qa.engine import Engine
 
 log = logging.getLogger(__name__)

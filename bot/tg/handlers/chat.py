@@ -15,7 +15,7 @@ from telegram import (
     MessageEntity,
     Update,
 )
-from telegram.constants import ChatMemberStatus, ChatType
+from telegram.constants import ChatType
 from telegram.error import ChatMigrated, TelegramError
 from telegram.ext import ContextTypes
 
@@ -39,6 +39,7 @@ from bot.tg.keyboards import (
     main_keyboard,
     without_more,
 )
+from bot.tg.permissions import is_group_admin_now
 from bot.tg.sending import send_text
 
 log = logging.getLogger(__name__)
@@ -241,14 +242,6 @@ async def ask_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     await _send_reply(update, context, reply, reply_to=update.effective_message.message_id)
 
 
-async def _is_group_admin(context: ContextTypes.DEFAULT_TYPE, chat_id: int, user_id: int) -> bool:
-    try:
-        member = await context.bot.get_chat_member(chat_id, user_id)
-    except TelegramError:
-        return False
-    return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
-
-
 async def autoanswer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/autoanswer [on|off]: group admins switch unprompted answers on or off."""
     chat, user = update.effective_chat, update.effective_user
@@ -256,7 +249,7 @@ async def autoanswer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         await update.effective_message.reply_text("这个命令在群里由群管理员使用。")
         return
     _remember(update, context)
-    if user is None or not await _is_group_admin(context, chat.id, user.id):
+    if user is None or not await is_group_admin_now(context.bot, chat.id, user.id):
         await update.effective_message.reply_text(texts.GROUP_ONLY_ADMINS)
         return
     svc = services(context)

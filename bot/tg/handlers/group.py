@@ -152,7 +152,7 @@ async def autoanswer_on_text(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -
 async def group_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/stats in a group: that group's numbers, for its admins (and the bot's) only."""
     from bot.stats import collect_group_stats, format_group_stats
-    from bot.tg.handlers.admin import is_group_admin
+    from bot.tg.permissions import is_group_admin
 
     svc = services(context)
     chat, user, message = update.effective_chat, update.effective_user, update.effective_message

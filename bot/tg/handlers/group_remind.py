@@ -6,8 +6,7 @@ from __future__ import annotations
 import contextlib
 
 import sqlite_utils
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.constants import ChatMemberStatus
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
@@ -17,16 +16,9 @@ from bot.reminders import plans
 from bot.reminders import store as rm
 from bot.tg.callbacks import INVALID_BUTTON, answer_query, callback_id
 from bot.tg.context import services
+from bot.tg.permissions import is_group_admin_now
 
 GROUP_ONLY_ADMINS = "只有群管理员可以设置或删除群提醒。想给自己设提醒，请私聊我发 /remind。"
-
-
-async def _is_group_admin(bot: Bot, chat_id: int, user_id: int) -> bool:
-    try:
-        member = await bot.get_chat_member(chat_id, user_id)
-    except TelegramError:
-        return False
-    return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
 
 
 def _group_list(db: sqlite_utils.Database, chat_id: int) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -54,7 +46,7 @@ async def group_remind(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         text, markup = _group_list(svc.db, chat.id)
         await message.reply_text(text, reply_markup=markup)
         return
-    if user is None or not await _is_group_admin(context.bot, chat.id, user.id):
+    if user is None or not await is_group_admin_now(context.bot, chat.id, user.id):
         await message.reply_text(GROUP_ONLY_ADMINS)
         return
     now = svc.clock.now()
@@ -86,7 +78,7 @@ async def group_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if group is None or group.chat_id != chat_id:
         await answer_query(query, "这条群提醒已经删除了。", alert=True)
         return
-    if not await _is_group_admin(context.bot, group.chat_id, query.from_user.id):
+    if not await is_group_admin_now(context.bot, group.chat_id, query.from_user.id):
         await answer_query(query, GROUP_ONLY_ADMINS, alert=True)
         return
     rm.delete_group_reminder(svc.db, reminder_id)

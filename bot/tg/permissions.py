@@ -1,0 +1,68 @@
+"""Who may do what: the bot's admins (ADMIN_IDS) and a group's admins.
+
+Two ways to ask about a group: `is_group_admin` reads getChatAdministrators, cached briefly,
+to decide what to show; `is_group_admin_now` asks getChatMember afresh, for the moment of
+acting, so an admin demoted meanwhile cannot act.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from telegram import Bot
+from telegram.constants import ChatMemberStatus
+from telegram.error import NetworkError, TelegramError
+from telegram.ext import ContextTypes
+
+from bot.tg.context import Services, services
+
+log = logging.getLogger(__name__)
+
+ADMIN_CACHE_SECONDS = 120.0
+ADMIN_CACHE_FAILURE_SECONDS = 10.0
+_CACHE = "group_admins"  # in Services.extras: chat id -> (valid until, admin ids)
+
+
+def is_bot_admin(svc: Services, user_id: int | None) -> bool:
+    return user_id is not None and user_id in svc.settings.admin_ids
+
+
+async def is_group_admin(context: ContextTypes.DEFAULT_TYPE, chat_id: int, user_id: int) -> bool:
+    """Whether `user_id` administers `chat_id`, from getChatAdministrators cached briefly."""
+    cache: dict[int, tuple[float, frozenset[int]]] = \
+        services(context).extras.setdefault(_CACHE, {})
+    now = time.monotonic()
+    cached = cache.get(chat_id)
+    if cached is None or cached[0] < now:
+        try:
+            admins = await context.bot.get_chat_administrators(chat_id)
+            cached = (now + ADMIN_CACHE_SECONDS, frozenset(a.user.id for a in admins))
+        except TelegramError as exc:
+            log.info("getChatAdministrators(%s) failed: %s", chat_id, exc)
+            cached = (now + ADMIN_CACHE_FAILURE_SECONDS, frozenset())
+        cache[chat_id] = cached
+    return user_id in cached[1]
+
+
+async def is_group_admin_now(bot: Bot, chat_id: int, user_id: int) -> bool | None:
+    """Whether `user_id` administers `chat_id`, asked of Telegram now (getChatMember).
+
+    None when Telegram could not be asked (a NetworkError, which python-telegram-bot also
+    raises for a bad request): falsy for callers that refuse, a reason to ask again later for
+    those that can wait.
+    """
+    try:
+        member = await bot.get_chat_member(chat_id, user_id)
+    except NetworkError as exc:
+        log.info("getChatMember(%s) failed: %s", chat_id, exc)
+        return None
+    except TelegramError as exc:
+        log.info("getChatMember(%s) failed: %s", chat_id, exc)
+        return False
+    return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
+
+
+def forget_group_admins(svc: Services, chat_id: int) -> None:
+    """Drop the cached admin list of a group (it named someone who is no longer an admin)."""
+    svc.extras.get(_CACHE, {}).pop(chat_id, None)
