@@ -21,8 +21,10 @@ from bot.db.questions import record_question
 from bot.qa.answers import Reply
 from bot.qa.safety import check_message, redact
 from bot.reminders.store import migrate_chat as migrate_reminders
+from bot.stats import collect_group_stats, format_group_stats
 from bot.tg import texts
 from bot.tg.context import services
+from bot.tg.permissions import is_bot_admin, is_group_admin
 from bot.tg.sending import send_text
 
 log = logging.getLogger(__name__)
@@ -151,13 +153,10 @@ async def autoanswer_on_text(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -
 
 async def group_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/stats in a group: that group's numbers, for its admins (and the bot's) only."""
-    from bot.stats import collect_group_stats, format_group_stats
-    from bot.tg.permissions import is_group_admin
-
     svc = services(context)
     chat, user, message = update.effective_chat, update.effective_user, update.effective_message
     user_id = user.id if user else None
-    allowed = user_id is not None and (user_id in svc.settings.admin_ids
+    allowed = user_id is not None and (is_bot_admin(svc, user_id)
                                        or await is_group_admin(context, chat.id, user_id))
     if not allowed:
         await message.reply_text(texts.GROUP_STATS_REFUSED)
