@@ -29,13 +29,16 @@ from bot.clock import make_clock
 from bot.config import Settings
 from bot.db.connection import defer_failed_writes, open_database
 from bot.qa.engine import Engine
+from bot.tg.background import repeat, stop_background
+from bot.tg.broadcast_runner import BroadcastRunner
 from bot.tg.callbacks import INVALID_BUTTON, answer_query
-from bot.tg.context import Services, repeat, stop_background
+from bot.tg.context import CONTEXT_TYPES, Services, attach, services_of
 from bot.tg.handlers import admin, broadcast, chat, remind, service
 from bot.tg.handlers import group as group_handlers
 from bot.tg.handlers import picture as pictures
 from bot.tg.handlers.deadline import city_conversation, deadline_conversation
 from bot.tg.health import DatabaseHealth
+from bot.tg.reminder_sender import on_start as start_reminder_sender
 from bot.tg.sending import GroupLimiter
 from bot.tg.updates import PerChatUpdateProcessor
 
@@ -76,14 +79,25 @@ async def _post_init(application: Application) -> None:
     await bot.set_my_commands(GROUP_ADMIN_COMMANDS,
                               scope=BotCommandScopeAllChatAdministrators())
     await service.set_profile(bot)
-    for starter in application.bot_data.get("on_start", []):
-        await starter(application)
+    services = services_of(application)
+    await start_reminder_sender(application)
+    if services.broadcasts is not None:
+        await services.broadcasts.on_start()
+    if services.db_health is not None:
+        _watch_database(application, services.db_health)
     log.info("bot @%s is running", bot.username)
 
 
+async def _post_stop(application: Application) -> None:
+    """Let running broadcasts and background loops finish what is under way."""
+    services = services_of(application)
+    if services.broadcasts is not None:
+        await services.broadcasts.on_stop()
+    await stop_background(application)
+
+
 async def _post_shutdown(application: Application) -> None:
-    services: Services = application.bot_data["services"]
-    services.db.close()
+    services_of(application).db.close()
 
 
 def build_application(settings: Settings, engine: Engine) -> Application:
@@ -100,7 +114,8 @@ def build_application(settings: Settings, engine: Engine) -> Application:
         .base_url(settings.base_url)
         .base_file_url(settings.base_url.replace("/bot", "/file/bot"))
         .post_init(_post_init)
-        .post_stop(stop_background)
+        .post_stop(_post_stop)
+        .context_types(CONTEXT_TYPES)
         .post_shutdown(_post_shutdown)
         .concurrent_updates(PerChatUpdateProcessor())
         # Every new message to a group takes that group's turn (20 a minute), in one place.
@@ -109,19 +124,17 @@ def build_application(settings: Settings, engine: Engine) -> Application:
     )
     services = Services(settings, engine, db, make_clock(settings.timezone,
                                                          settings.clock_file))
-    application.bot_data["services"] = services
-    health = DatabaseHealth(db, settings.database_path, services.clock.now)
-    defer_failed_writes(db, health.failed)
-    services.extras["db_health"] = health
+    attach(application, services)
+    services.db_health = DatabaseHealth(db, settings.database_path, services.clock.now)
+    defer_failed_writes(db, services.db_health.failed)
+    services.broadcasts = BroadcastRunner(application)
     add_handlers(application)
-    application.bot_data.setdefault("on_start", []).append(_watch_database)
     return application
 
 
-async def _watch_database(application: Application) -> None:
+def _watch_database(application: Application, health: DatabaseHealth) -> None:
     """Every DB_CHECK_SECONDS: retry kept writes, look at the file, tell the admins."""
-    services: Services = application.bot_data["services"]
-    health: DatabaseHealth = services.extras["db_health"]
+    services = services_of(application)
 
     async def notify(text: str) -> None:
         for admin_id in sorted(services.settings.admin_ids):
@@ -131,10 +144,7 @@ async def _watch_database(application: Application) -> None:
                 log.warning("database alert not delivered to an admin: %s", exc)
 
     async def tick() -> None:
-        try:
-            await health.check(notify)
-        except Exception:  # the watcher must never stop
-            log.exception("database check failed")
+        await health.check(notify)  # `repeat` logs a failure and goes on: the watcher never stops
 
     interval = services.settings.db_check_seconds
     repeat(application, tick, every=lambda: interval, first=interval, name="database-health")

@@ -22,7 +22,7 @@ from telegram.error import (
     TelegramError,
     TimedOut,
 )
-from telegram.ext import Application, ContextTypes
+from telegram.ext import Application
 
 from bot.broadcasts.audience import Audience, Recipient
 from bot.broadcasts.runner import Broadcaster, BroadcastMessage, eta_seconds
@@ -48,7 +48,7 @@ from bot.tg.broadcast_texts import (
     progress_text,
     report_text,
 )
-from bot.tg.context import Services
+from bot.tg.context import BotContext, Services, services_of
 from bot.tg.permissions import is_bot_admin, is_group_admin_now
 from bot.tg.sending import bulk_kwargs, retry_delay, send_text
 
@@ -57,7 +57,6 @@ log = logging.getLogger(__name__)
 PROGRESS_SECONDS = 3.0
 SCHEDULE_POLL_SECONDS = 2.0
 SHUTDOWN_GRACE_SECONDS = 10.0
-RUNNER = "broadcast_runner"  # in bot_data
 
 
 def _not_sent(exc: NetworkError) -> bool:
@@ -80,11 +79,11 @@ class BroadcastRunner:
 
     @property
     def svc(self) -> Services:
-        return self.application.bot_data["services"]
+        return services_of(self.application)
 
     # -------------------------------------------------------------- lifecycle
 
-    async def on_start(self, _application: Application) -> None:
+    async def on_start(self) -> None:
         for broadcast_id in running_broadcasts(self.svc.db):
             log.info("resuming broadcast %s", broadcast_id)
             self.start(broadcast_id)
@@ -257,6 +256,10 @@ class BroadcastRunner:
         return sent.message_id
 
 
-def runner(context: ContextTypes.DEFAULT_TYPE) -> BroadcastRunner:
-    return context.application.bot_data[RUNNER]
+def runner(context: BotContext) -> BroadcastRunner:
+    """The running application's broadcast runner (made by bot.tg.app.build_application)."""
+    found = context.services.broadcasts
+    if found is None:
+        raise RuntimeError("the broadcast runner is made when the application is built")
+    return found
 

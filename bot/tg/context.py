@@ -1,24 +1,37 @@
-"""What every handler needs (engine, database, settings, clock), kept in `bot_data`."""
+"""What every handler needs: `context.services` (engine, database, settings, clock) and the
+state the features keep while the bot runs, typed in one place instead of `bot_data` keys."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 import sqlite_utils
-from telegram.ext import Application, ContextTypes
+from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db.questions import QuestionIds
 from bot.delivery.pacing import TokenBucket, bulk_budget
 from bot.qa.engine import Engine
+from bot.tg.health import DatabaseHealth
+
+if TYPE_CHECKING:  # these import this module
+    from bot.tg.broadcast_runner import BroadcastRunner
+    from bot.tg.reminder_sender import ReminderSender
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class Background:
+    """The loops started by bot.tg.background.repeat, and the signal that stops them."""
+
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    tasks: set[asyncio.Task] = field(default_factory=set)
 
 
 @dataclass
@@ -29,80 +42,41 @@ class Services:
     engine: Engine
     db: sqlite_utils.Database
     clock: Clock
-    extras: dict[str, Any] = field(default_factory=dict)  # feature modules keep state here
     question_ids: QuestionIds = field(init=False)
     # One overall budget for broadcasts and reminders together (Telegram counts them together).
     bulk_budget: TokenBucket = field(init=False)
+    db_health: DatabaseHealth | None = None
+    reminder_sender: ReminderSender | None = None
+    broadcasts: BroadcastRunner | None = None
+    # chat id -> (valid until, its admins' ids): getChatAdministrators, cached briefly
+    group_admins: dict[int, tuple[float, frozenset[int]]] = field(default_factory=dict)
+    reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one /reload at a time
+    background: Background = field(default_factory=Background)
 
     def __post_init__(self) -> None:
         self.question_ids = QuestionIds(self.db)
         self.bulk_budget = bulk_budget(self.settings.broadcast_rate, time.monotonic())
 
 
-def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
-    """The Services of the running application."""
-    return context.application.bot_data["services"]
+_SERVICES = "services"  # the one bot_data key
 
 
-# ------------------------------------------------------------------ background loops
-
-# Short naps, so that a loop notices the stop at once whatever its interval.
-_NAP = 0.2
-
-
-@dataclass
-class _Background:
-    stopping: asyncio.Event = field(default_factory=asyncio.Event)
-    tasks: set[asyncio.Task] = field(default_factory=set)
+def attach(application: Application, services: Services) -> None:
+    """Give the application its Services (build_application does this once)."""
+    application.bot_data[_SERVICES] = services
 
 
-def _background(application: Application) -> _Background:
-    return application.bot_data.setdefault("background", _Background())
+def services_of(application: Application) -> Services:
+    """The Services of a running application (for code that has no handler context)."""
+    return application.bot_data[_SERVICES]
 
 
-def repeat(application: Application, step: Callable[[], Awaitable[Any]], *,
-           every: Callable[[], float], first: float, name: str) -> asyncio.Task:
-    """Run `step` `first` seconds after the application starts, then every `every()` seconds
-    after the previous run ended, until the application stops; a run under way is finished.
+class BotContext(CallbackContext[ExtBot, dict, dict, dict]):
+    """The context every handler gets (python-telegram-bot's contexttypesbot example)."""
 
-    Not the JobQueue: when the application stops, APScheduler cancels a job that fired but had
-    not begun yet and logs that as an error with a traceback (test_send_in_flight_at_a_crash_
-    is_sent_after_restart saw it about one run in ten with a 0.1 s tick). `stop_background`
-    (post_stop) waits for these loops instead, before the database is closed.
-    """
-    state = _background(application)
-
-    async def nap(seconds: float) -> bool:
-        """Sleep, waking early at the stop; True while the application runs."""
-        end = time.monotonic() + seconds
-        while not state.stopping.is_set() and (left := end - time.monotonic()) > 0:
-            await asyncio.sleep(min(_NAP, left))
-        return application.running and not state.stopping.is_set()
-
-    async def loop() -> None:
-        while not application.running:  # started from post_init, before the application
-            if state.stopping.is_set():
-                return
-            await asyncio.sleep(0.05)
-        if not await nap(first):
-            return
-        while True:
-            try:
-                await step()
-            except Exception:  # a loop of the bot never stops on one failure
-                log.exception("%s failed", name)
-            if not await nap(every()):
-                return
-
-    task = asyncio.create_task(loop(), name=name)
-    state.tasks.add(task)
-    task.add_done_callback(state.tasks.discard)
-    return task
+    @property
+    def services(self) -> Services:
+        return services_of(self.application)
 
 
-async def stop_background(application: Application) -> None:
-    """post_stop: let the loops of `repeat` finish their run under way, and start no other."""
-    state = _background(application)
-    state.stopping.set()
-    if state.tasks:
-        await asyncio.gather(*state.tasks, return_exceptions=True)
+CONTEXT_TYPES = ContextTypes(context=BotContext)

@@ -18,7 +18,6 @@ from telegram.error import TelegramError
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
-    ContextTypes,
     ConversationHandler,
     MessageHandler,
     filters,
@@ -28,6 +27,7 @@ from bot.deadline.explanation import cn_date
 from bot.qa.places_typo import closest_places
 from bot.tg import texts
 from bot.tg.callbacks import answer_query
+from bot.tg.context import BotContext
 from bot.tg.keyboards import main_keyboard, place_guess_keyboard
 
 STOP_WORDS = ("取消", "算了", "不弄了", "不要了", "不办了", "不用了", "退出", "不设了", "不算了")
@@ -38,14 +38,14 @@ _WORDS = "|".join(sorted(STOP_WORDS + BACK_WORDS + RESTART_WORDS, key=len, rever
 NAV_PATTERN = re.compile(rf"^(?:{_FILLER}|{_WORDS})*(?:{_WORDS})(?:{_FILLER}|{_WORDS})*$")
 PROMPT_KEY = "flow_prompt"
 
-Ask = Callable[[Update, ContextTypes.DEFAULT_TYPE, object], Awaitable[int]]
-Start = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[int]]
-Cleanup = Callable[[ContextTypes.DEFAULT_TYPE], None]
+Ask = Callable[[Update, BotContext, object], Awaitable[int]]
+Start = Callable[[Update, BotContext], Awaitable[int]]
+Cleanup = Callable[[BotContext], None]
 
 
 def forget(*keys: str) -> Cleanup:
     """A flow's cleanup: drop its answers (these user_data keys) when it ends."""
-    def cleanup(context: ContextTypes.DEFAULT_TYPE) -> None:
+    def cleanup(context: BotContext) -> None:
         for key in keys:
             context.user_data.pop(key, None)
     return cleanup
@@ -75,7 +75,7 @@ def with_nav(markup: InlineKeyboardMarkup | None, prefix: str, *,
     return InlineKeyboardMarkup([*rows, nav_row(prefix, back=back)])
 
 
-async def clear_prompt(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def clear_prompt(context: BotContext) -> None:
     """Remove the buttons of the last step's message (best effort: it may be too old)."""
     where = context.user_data.pop(PROMPT_KEY, None) if context.user_data is not None else None
     if where:
@@ -83,7 +83,7 @@ async def clear_prompt(context: ContextTypes.DEFAULT_TYPE) -> None:
             await context.bot.edit_message_reply_markup(where[0], where[1], reply_markup=None)
 
 
-async def prompt(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str,
+async def prompt(update: Update, context: BotContext, text: str,
                  markup: InlineKeyboardMarkup | None = None) -> Message:
     """Ask one step: the previous step's buttons go away, this one's are remembered."""
     await clear_prompt(context)
@@ -93,7 +93,7 @@ async def prompt(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str,
     return message
 
 
-async def finish(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str = texts.CANCELLED,
+async def finish(update: Update, context: BotContext, text: str = texts.CANCELLED,
                  *, cleanup: Cleanup | None = None) -> int:
     """End a flow politely, with the home keyboard."""
     if cleanup is not None:
@@ -103,7 +103,7 @@ async def finish(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str =
     return ConversationHandler.END
 
 
-async def _navigate(update: Update, context: ContextTypes.DEFAULT_TYPE, *, state: object,
+async def _navigate(update: Update, context: BotContext, *, state: object,
                     order: Sequence[object], ask: Ask, start: Start,
                     cleanup: Cleanup | None) -> int:
     query = update.callback_query
@@ -156,7 +156,7 @@ def saved_date_text(saved: str | None) -> str:
         return ""
 
 
-async def offer_close_places(update: Update, context: ContextTypes.DEFAULT_TYPE, typed: str,
+async def offer_close_places(update: Update, context: BotContext, typed: str,
                              *, prefix: str, skip: str, nav: str) -> bool:
     """"您是说锦州吗？" with the closest names as buttons; False when nothing is close."""
     guesses = [region.short for region in closest_places(typed)]

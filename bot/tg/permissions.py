@@ -13,25 +13,22 @@ import time
 from telegram import Bot
 from telegram.constants import ChatMemberStatus
 from telegram.error import NetworkError, TelegramError
-from telegram.ext import ContextTypes
 
-from bot.tg.context import Services, services
+from bot.tg.context import BotContext, Services
 
 log = logging.getLogger(__name__)
 
 ADMIN_CACHE_SECONDS = 120.0
 ADMIN_CACHE_FAILURE_SECONDS = 10.0
-_CACHE = "group_admins"  # in Services.extras: chat id -> (valid until, admin ids)
 
 
 def is_bot_admin(svc: Services, user_id: int | None) -> bool:
     return user_id is not None and user_id in svc.settings.admin_ids
 
 
-async def is_group_admin(context: ContextTypes.DEFAULT_TYPE, chat_id: int, user_id: int) -> bool:
+async def is_group_admin(context: BotContext, chat_id: int, user_id: int) -> bool:
     """Whether `user_id` administers `chat_id`, from getChatAdministrators cached briefly."""
-    cache: dict[int, tuple[float, frozenset[int]]] = \
-        services(context).extras.setdefault(_CACHE, {})
+    cache = context.services.group_admins
     now = time.monotonic()
     cached = cache.get(chat_id)
     if cached is None or cached[0] < now:
@@ -65,4 +62,4 @@ async def is_group_admin_now(bot: Bot, chat_id: int, user_id: int) -> bool | Non
 
 def forget_group_admins(svc: Services, chat_id: int) -> None:
     """Drop the cached admin list of a group (it named someone who is no longer an admin)."""
-    svc.extras.get(_CACHE, {}).pop(chat_id, None)
+    svc.group_admins.pop(chat_id, None)

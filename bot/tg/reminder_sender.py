@@ -34,7 +34,8 @@ from bot.reminders.due import (
     skip_reason,
 )
 from bot.reminders.texts import group_text, reminder_text
-from bot.tg.context import Services, repeat
+from bot.tg.background import repeat
+from bot.tg.context import Services, services_of
 from bot.tg.handlers.group import follow_migration
 from bot.tg.sending import bulk_kwargs, classify_error
 
@@ -180,20 +181,20 @@ class ReminderSender:
 
 
 def _tick_seconds(application: Application) -> float:
-    return application.bot_data["services"].settings.reminder_tick_seconds
+    return services_of(application).settings.reminder_tick_seconds
 
 
 async def on_start(application: Application) -> None:
     """Rebuild from the database: interrupted sends go back in the queue, then the first tick
     (right away) catches up with everything that came due while the bot was down."""
-    svc: Services = application.bot_data["services"]
+    svc: Services = services_of(application)
     sender = ReminderSender(
         application.bot, svc.db, svc.clock,
         running=lambda: application.running, budget=svc.bulk_budget)
     recovered = sender.sender.recover()
     active = rm.count_active(svc.db)
     log.info("reminders: %d active, %d interrupted sends re-queued", active, recovered)
-    svc.extras["reminder_sender"] = sender
+    svc.reminder_sender = sender
 
     async def tick() -> None:
         stats = await sender.run_once()

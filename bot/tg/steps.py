@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.ext import ContextTypes
 
 from bot.db.users import get_user
 from bot.deadline.divisions import Region
@@ -16,7 +15,7 @@ from bot.deadline.place_names import lookup_region
 from bot.deadline.schemes import SCHEMES
 from bot.text.dates import DateMatch, DateParseError, parse_date_match
 from bot.tg.callbacks import answer_query
-from bot.tg.context import services
+from bot.tg.context import BotContext
 from bot.tg.flow import offer_close_places, prompt, saved_date_keyboard, saved_date_text, with_nav
 from bot.tg.keyboards import city_keyboard, scheme_keyboard
 
@@ -38,9 +37,9 @@ SCHEME, CITY, DATE = "scheme", "city", "date"
 SKIPPED, OFFERED, UNKNOWN = "skipped", "offered", "unknown"
 
 
-def saved_profile(context: ContextTypes.DEFAULT_TYPE, user_id: int) -> dict:
+def saved_profile(context: BotContext, user_id: int) -> dict:
     """What the user gave last time (scheme, city, last date, whose pension), or {}."""
-    return get_user(services(context).db, user_id) or {}
+    return get_user(context.services.db, user_id) or {}
 
 
 class Steps:
@@ -61,7 +60,7 @@ class Steps:
         """跳过 (and 用 <city>), with 上一步 · 取消."""
         return with_nav(city_keyboard(saved_city, skip=self.skip, saved=self.saved), self.nav)
 
-    async def ask(self, update: Update, context: ContextTypes.DEFAULT_TYPE, step: str,
+    async def ask(self, update: Update, context: BotContext, step: str,
                   lead: str = "") -> None:
         """Ask one step (again), offering what the user gave last time."""
         saved = saved_profile(context, update.effective_user.id)
@@ -83,7 +82,7 @@ class Steps:
         await answer_query(query)
         return key if key in SCHEMES else None
 
-    async def city_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE
+    async def city_button(self, update: Update, context: BotContext
                           ) -> str | None:
         """跳过 (None), 用 <saved city>, or a close name offered for a typo."""
         query = update.callback_query
@@ -96,7 +95,7 @@ class Steps:
             return saved_profile(context, update.effective_user.id).get("city")
         return None
 
-    async def typed_city(self, update: Update, context: ContextTypes.DEFAULT_TYPE,
+    async def typed_city(self, update: Update, context: BotContext,
                          text: str) -> Region | str:
         """The place typed, or SKIPPED, OFFERED (close names are shown) or UNKNOWN."""
         if any(word in text for word in SKIP_WORDS):
@@ -109,7 +108,7 @@ class Steps:
             return OFFERED
         return UNKNOWN
 
-    async def date_answer(self, update: Update, context: ContextTypes.DEFAULT_TYPE,
+    async def date_answer(self, update: Update, context: BotContext,
                           today: dt.date) -> DateMatch | None:
         """The last certification date, typed or 用 <the date given last time>; None once the
         user has been told why not, or asked again when there is no saved date after all."""

@@ -8,9 +8,9 @@ import logging
 
 from telegram import Update
 from telegram.constants import ChatType
-from telegram.ext import Application, CommandHandler, ContextTypes
+from telegram.ext import Application, CommandHandler
 
-from bot.tg.context import services
+from bot.tg.context import BotContext
 from bot.tg.permissions import is_bot_admin
 from bot.tg.sending import send_text
 
@@ -28,8 +28,8 @@ RELOAD_FAILED = "重新加载失败（{error}），机器人继续使用原来�
 RELOAD_MISSING = "知识库目录不存在：{path}。机器人继续使用原来的知识库。"
 
 
-async def _admin_in_private(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    svc = services(context)
+async def _admin_in_private(update: Update, context: BotContext) -> bool:
+    svc = context.services
     user = update.effective_user
     if not is_bot_admin(svc, user.id if user else None):
         await update.effective_message.reply_text(REFUSED_ADMIN_ONLY)
@@ -40,7 +40,7 @@ async def _admin_in_private(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     return True
 
 
-async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def stats_command(update: Update, context: BotContext) -> None:
     """/stats: the numbers as text, then the last 30 days as a chart; in a group, that
     group's numbers for its admins (bot.tg.handlers.group)."""
     if update.effective_chat.type in (ChatType.GROUP, ChatType.SUPERGROUP):
@@ -52,7 +52,7 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         return
     from bot.stats import collect_stats, format_stats, render_chart
 
-    svc = services(context)
+    svc = context.services
     stats = collect_stats(svc.db, svc.clock.today())
     titles = {entry_id: entry.question for entry_id, entry in svc.engine.kb.entries.items()}
     await update.effective_message.reply_text(format_stats(stats, titles))
@@ -60,13 +60,13 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     await update.effective_message.reply_photo(png, caption=CHART_CAPTION)
 
 
-async def unanswered_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def unanswered_command(update: Update, context: BotContext) -> None:
     """/unanswered: what people ask that the bot cannot answer (or answers badly)."""
     if not await _admin_in_private(update, context):
         return
     from bot.stats import format_unanswered, unanswered_questions
 
-    svc = services(context)
+    svc = context.services
     items = unanswered_questions(svc.db, svc.clock.today())
     await send_text(context.bot, update.effective_chat.id, format_unanswered(items))
 
@@ -80,16 +80,16 @@ def _reload_engine(directory, build_engine):
     return build_engine(directory)
 
 
-async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def reload_command(update: Update, context: BotContext) -> None:
     """/reload: re-read the knowledge directory; any problem keeps the old knowledge."""
     if not await _admin_in_private(update, context):
         return
     from bot.qa.check import check_problems
     from bot.qa.engine import build_engine
 
-    svc = services(context)
+    svc = context.services
     message = update.effective_message
-    lock: asyncio.Lock = svc.extras.setdefault("reload_lock", asyncio.Lock())
+    lock = svc.reload_lock
     directory = svc.settings.knowledge_dir
     async with lock:
         if not directory.is_dir():

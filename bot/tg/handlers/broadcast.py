@@ -21,7 +21,6 @@ from telegram.ext import (
     Application,
     CallbackQueryHandler,
     CommandHandler,
-    ContextTypes,
     ConversationHandler,
     MessageHandler,
     filters,
@@ -50,9 +49,9 @@ from bot.tg.broadcast_keyboards import (
     stop_keyboard,
     values_keyboard,
 )
-from bot.tg.broadcast_runner import RUNNER, BroadcastRunner, runner
+from bot.tg.broadcast_runner import runner
 from bot.tg.callbacks import INVALID_BUTTON, answer_query, callback_id
-from bot.tg.context import Services, services
+from bot.tg.context import BotContext, Services, services_of
 from bot.tg.permissions import (
     forget_group_admins,
     is_bot_admin,
@@ -82,9 +81,9 @@ def _scheme_names() -> dict[str, str]:
     return {key: scheme.short for key, scheme in SCHEMES.items()}
 
 
-async def broadcast_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def broadcast_command(update: Update, context: BotContext) -> int:
     """/broadcast: bot admins start composing; in a group, its admins get a private link."""
-    svc = services(context)
+    svc = context.services
     chat, user, message = update.effective_chat, update.effective_user, update.effective_message
     user_id = user.id if user else None
     if chat.type != ChatType.PRIVATE:
@@ -106,9 +105,9 @@ async def broadcast_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     return AUDIENCE
 
 
-async def start_for_group(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def start_for_group(update: Update, context: BotContext) -> int:
     """/start bc_<group id> (the link from /broadcast in a group): compose for that group."""
-    svc = services(context)
+    svc = context.services
     user, message = update.effective_user, update.effective_message
     chat_id = parse_id(message.text.split("bc_", 1)[1], positive=False)
     if chat_id is None or chat_id >= 0:
@@ -125,9 +124,9 @@ async def start_for_group(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     return TEXT
 
 
-async def audience_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def audience_chosen(update: Update, context: BotContext) -> int:
     """A button of the audience menu."""
-    svc = services(context)
+    svc = context.services
     query = update.callback_query
     await answer_query(query)
     choice = (query.data or "").removeprefix("bc:a:")
@@ -152,9 +151,9 @@ async def audience_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     return await _audience_selected(update, context, audience)
 
 
-async def city_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def city_typed(update: Update, context: BotContext) -> int:
     """A city name typed instead of picked."""
-    svc = services(context)
+    svc = context.services
     name = (update.effective_message.text or "").strip()
     candidates = [name]
     try:
@@ -173,9 +172,9 @@ async def city_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     return CITY
 
 
-async def _audience_selected(update: Update, context: ContextTypes.DEFAULT_TYPE,
+async def _audience_selected(update: Update, context: BotContext,
                              audience: Audience) -> int:
-    svc = services(context)
+    svc = context.services
     count = count_audience(svc.db, audience)
     query = update.callback_query
     if not count:
@@ -195,7 +194,7 @@ async def _audience_selected(update: Update, context: ContextTypes.DEFAULT_TYPE,
     return TEXT
 
 
-async def _draft(update: Update, context: ContextTypes.DEFAULT_TYPE,
+async def _draft(update: Update, context: BotContext,
                  needs: str) -> dict[str, Any] | None:
     """The draft being composed, if it got as far as `needs`; otherwise say it expired."""
     draft = context.user_data.get(DRAFT) or {}
@@ -205,9 +204,9 @@ async def _draft(update: Update, context: ContextTypes.DEFAULT_TYPE,
     return draft
 
 
-async def text_received(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def text_received(update: Update, context: BotContext) -> int:
     """The announcement itself: show it exactly as recipients will see it, then ask."""
-    svc = services(context)
+    svc = context.services
     message = update.effective_message
     draft = await _draft(update, context, "audience")
     if draft is None:
@@ -227,11 +226,11 @@ async def text_received(update: Update, context: ContextTypes.DEFAULT_TYPE) -> i
     return CONFIRM
 
 
-async def _still_allowed(context: ContextTypes.DEFAULT_TYPE, audience: Audience,
+async def _still_allowed(context: BotContext, audience: Audience,
                          user_id: int) -> bool:
     """At the moment of sending: asked of Telegram afresh (getChatMember), never the cache,
     so an admin demoted while composing cannot send."""
-    svc = services(context)
+    svc = context.services
     if is_bot_admin(svc, user_id):
         return True
     if audience.kind != "group":
@@ -243,9 +242,9 @@ async def _still_allowed(context: ContextTypes.DEFAULT_TYPE, audience: Audience,
     return bool(allowed)
 
 
-async def confirm_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def confirm_pressed(update: Update, context: BotContext) -> int:
     """立即发送 / 发送并置顶 / 定时发送 / 取消 under the preview."""
-    svc = services(context)
+    svc = context.services
     query = update.callback_query
     await answer_query(query)
     draft = context.user_data.get(DRAFT) or {}
@@ -280,9 +279,9 @@ async def confirm_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     return ConversationHandler.END
 
 
-async def when_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def when_typed(update: Update, context: BotContext) -> int:
     """The send time for a scheduled broadcast."""
-    svc = services(context)
+    svc = context.services
     message = update.effective_message
     draft = await _draft(update, context, "composed")
     if draft is None:
@@ -310,15 +309,15 @@ async def when_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     return ConversationHandler.END
 
 
-async def cancel_compose(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def cancel_compose(update: Update, context: BotContext) -> int:
     context.user_data.pop(DRAFT, None)
     await update.effective_message.reply_text(texts.COMPOSE_CANCELLED)
     return ConversationHandler.END
 
 
-async def stop_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def stop_pressed(update: Update, context: BotContext) -> None:
     """⏹ under a progress message or a scheduled confirmation."""
-    svc = services(context)
+    svc = context.services
     query = update.callback_query
     broadcast_id = callback_id(query.data, 2)
     if broadcast_id is None or (query.data or "").count(":") != 2:
@@ -368,7 +367,7 @@ def broadcast_conversation() -> ConversationHandler:
     )
 
 
-async def reply_to_bot(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def reply_to_bot(update: Update, context: BotContext) -> None:
     """A reply to one of the bot's messages: proof that a broadcast of unknown delivery arrived.
 
     Runs in its own handler group, next to whatever answers the message.
@@ -378,26 +377,15 @@ async def reply_to_bot(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if replied is None or replied.from_user is None or replied.from_user.id != context.bot.id \
             or not replied.text:
         return
-    svc = services(context)
+    svc = context.services
     if confirm_delivery(svc.db, message.chat_id, replied.text, svc.clock.now()):
         log.info("broadcast: a delivery of unknown outcome was confirmed by a reply")
 
 
 def register(application: Application) -> None:
-    """Add the /broadcast handlers and start the background runner with the application."""
-    svc: Services = application.bot_data["services"]
+    """Add the /broadcast handlers (the runner itself is made and started by bot.tg.app)."""
+    svc: Services = services_of(application)
     ensure_broadcast_tables(svc.db)
-    broadcasts = BroadcastRunner(application)
-    application.bot_data[RUNNER] = broadcasts
-    application.bot_data.setdefault("on_start", []).append(broadcasts.on_start)
-    previous_post_stop = application.post_stop
-
-    async def post_stop(app: Application) -> None:
-        await broadcasts.on_stop()
-        if previous_post_stop is not None:
-            await previous_post_stop(app)
-
-    application.post_stop = post_stop
 
     application.add_handler(broadcast_conversation())
     application.add_handler(CallbackQueryHandler(stop_pressed, pattern=r"^bc:stop:"))

@@ -17,7 +17,6 @@ from telegram import (
 )
 from telegram.constants import ChatType
 from telegram.error import ChatMigrated, TelegramError
-from telegram.ext import ContextTypes
 
 from bot.db.groups import get_group, remember_group, set_autoanswer
 from bot.db.questions import record_feedback, record_question
@@ -29,7 +28,7 @@ from bot.qa.safety import redact
 from bot.text.normalize import normalize
 from bot.tg import texts
 from bot.tg.callbacks import INVALID_BUTTON, answer_query, callback_id
-from bot.tg.context import Services, services
+from bot.tg.context import BotContext, Services
 from bot.tg.flow import NAV_PATTERN
 from bot.tg.handlers import group as groups
 from bot.tg.handlers import service
@@ -52,9 +51,9 @@ PENDING_DEADLINE = "pending_deadline"
 INLINE_POPULAR = ("channels-overview", "proxy-certify", "face-fail-repeated", "missed-makeup")
 
 
-def _remember(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+def _remember(update: Update, context: BotContext) -> None:
     chat, user = update.effective_chat, update.effective_user
-    svc = services(context)
+    svc = context.services
     if chat is None:
         return
     if chat.type == ChatType.PRIVATE and user is not None:
@@ -63,7 +62,7 @@ def _remember(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         remember_group(svc.db, chat.id, chat.title or "", svc.clock.now())
 
 
-async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def start(update: Update, context: BotContext) -> None:
     """Greet the user and show the big buttons."""
     _remember(update, context)
     chat = update.effective_chat
@@ -75,7 +74,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                                               reply_markup=main_keyboard())
 
 
-async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def help_command(update: Update, context: BotContext) -> None:
     """List the commands."""
     await update.effective_message.reply_text(
         texts.HELP.format(username=context.bot.username or "bot"),
@@ -83,20 +82,20 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     )
 
 
-async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def unknown_command(update: Update, context: BotContext) -> None:
     """A /command no handler knows, in a private chat: the short help instead of silence."""
     command = (update.effective_message.text or "").split(maxsplit=1)[0].split("@")[0]
     text = texts.CANCELLED if command == "/cancel" else texts.UNKNOWN_COMMAND
     await update.effective_message.reply_text(text, reply_markup=main_keyboard())
 
 
-async def _send_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply,
+async def _send_reply(update: Update, context: BotContext, reply: Reply,
                       *, reply_to: int | None = None, card_overdue: bool | None = None
                       ) -> Message:
     """Send the reply with its buttons, then store the (redacted) question.
 
     `card_overdue` is set when the reply is a deadline card: its own buttons go under it."""
-    svc = services(context)
+    svc = context.services
     chat, user = update.effective_chat, update.effective_user
     question_id = svc.question_ids.take()
     markup = (service.with_service_buttons(answer_keyboard(reply, question_id), reply)
@@ -111,19 +110,19 @@ async def _send_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, reply:
         )
 
 
-async def _send(context: ContextTypes.DEFAULT_TYPE, chat_id: int, text: str,
+async def _send(context: BotContext, chat_id: int, text: str,
                 markup: InlineKeyboardMarkup | None, reply_to: int | None) -> Message:
     try:
         return await send_text(context.bot, chat_id, text, reply_markup=markup,
                                reply_to=reply_to)
     except ChatMigrated as exc:  # the group became a supergroup under us
-        groups.follow_migration(services(context).db, chat_id, exc.new_chat_id)
+        groups.follow_migration(context.services.db, chat_id, exc.new_chat_id)
         return await send_text(context.bot, exc.new_chat_id, text, reply_markup=markup)
 
 
-async def private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def private_text(update: Update, context: BotContext) -> None:
     """Answer a question typed in a private chat."""
-    svc = services(context)
+    svc = context.services
     message = update.effective_message
     user_id = update.effective_user.id if update.effective_user else 0
     if NAV_PATTERN.match(message.text.strip()):  # 取消 / 算了 with no flow running
@@ -158,7 +157,7 @@ def _remembered_city(svc: Services, user_id: int | None) -> str | None:
     return (get_user(svc.db, user_id) or {}).get("city") if user_id else None
 
 
-def _with_deadline_memory(context: ContextTypes.DEFAULT_TYPE, text: str, svc: Services,
+def _with_deadline_memory(context: BotContext, text: str, svc: Services,
                           user_id: int) -> Reply:
     """Answer, completing a deadline question from what the user said before.
 
@@ -205,10 +204,10 @@ def _addressed_text(message: Message, bot_id: int, username: str) -> str | None:
     return None
 
 
-async def group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def group_text(update: Update, context: BotContext) -> None:
     """In a group: answer when asked (mention or reply); with autoanswer, when very sure."""
     _remember(update, context)
-    svc = services(context)
+    svc = context.services
     message = update.effective_message
     if groups.visible_numbers(message.text or ""):  # never left in view, never stored
         await groups.protect_numbers(update, context, message)
@@ -231,18 +230,18 @@ async def group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         groups.record_skipped(update, context, reply)
 
 
-async def ask_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def ask_command(update: Update, context: BotContext) -> None:
     """/ask <question>: answer in any chat."""
     _remember(update, context)
     question = " ".join(context.args or [])
     if not question.strip():
         await update.effective_message.reply_text(texts.ASK_USAGE)
         return
-    reply = answer(services(context).engine, question, services(context).clock.today())
+    reply = answer(context.services.engine, question, context.services.clock.today())
     await _send_reply(update, context, reply, reply_to=update.effective_message.message_id)
 
 
-async def autoanswer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def autoanswer(update: Update, context: BotContext) -> None:
     """/autoanswer [on|off]: group admins switch unprompted answers on or off."""
     chat, user = update.effective_chat, update.effective_user
     if chat.type == ChatType.PRIVATE:
@@ -252,7 +251,7 @@ async def autoanswer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     if user is None or not await is_group_admin_now(context.bot, chat.id, user.id):
         await update.effective_message.reply_text(texts.GROUP_ONLY_ADMINS)
         return
-    svc = services(context)
+    svc = context.services
     arg = (context.args or [""])[0].lower()
     current = bool((get_group(svc.db, chat.id) or {}).get("autoanswer"))
     enabled = {"on": True, "开": True, "开启": True, "off": False, "关": False,
@@ -262,7 +261,7 @@ async def autoanswer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         await groups.autoanswer_on_text(context, chat.id) if enabled else texts.AUTOANSWER_OFF)
 
 
-async def non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def non_text(update: Update, context: BotContext) -> None:
     """Voice, stickers, photos, files: explain that the bot reads text."""
     _remember(update, context)
     message = update.effective_message
@@ -271,10 +270,10 @@ async def non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                              reply_markup=main_keyboard())
 
 
-async def suggestion_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def suggestion_chosen(update: Update, context: BotContext) -> None:
     """A topic button ("did you mean", "您可能还想问", 用自己手机 …): send that topic's answer."""
     query = update.callback_query
-    svc = services(context)
+    svc = context.services
     _, entry_id, place = ((query.data or "") + "::").split(":")[:3]
     reply = topic_reply(svc.engine, entry_id,
                         place or _remembered_city(svc, query.from_user.id))
@@ -285,20 +284,20 @@ async def suggestion_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     await _send_reply(update, context, reply)
 
 
-async def sources_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def sources_chosen(update: Update, context: BotContext) -> None:
     """来源: the pages an answer rests on, as links."""
     query = update.callback_query
-    entry = services(context).engine.kb.entries.get((query.data or "").split(":", 1)[-1])
+    entry = context.services.engine.kb.entries.get((query.data or "").split(":", 1)[-1])
     await answer_query(query)
     text = sources_text(entry) if entry else "这个话题已经更新了，请再问我一次。"
     await query.message.reply_text(text, disable_web_page_preview=True)
 
 
-async def more_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def more_chosen(update: Update, context: BotContext) -> None:
     """详细: the whole answer, edited into the same message (no new message to scroll to)."""
     query = update.callback_query
     _, entry_id, place = ((query.data or "") + "::").split(":")[:3]
-    reply = topic_reply(services(context).engine, entry_id, place or None, full=True)
+    reply = topic_reply(context.services.engine, entry_id, place or None, full=True)
     await answer_query(query)
     if reply is None:
         await query.message.reply_text("这个话题已经更新了，请再问我一次。")
@@ -310,10 +309,10 @@ async def more_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await query.message.reply_text(reply.text)
 
 
-async def place_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def place_chosen(update: Update, context: BotContext) -> None:
     """按河南回答: the answer again, with the specifics of the place the user picked."""
     query = update.callback_query
-    svc = services(context)
+    svc = context.services
     _, entry_id, place = ((query.data or "") + "::").split(":")[:3]
     reply = topic_reply(svc.engine, entry_id, place)
     await answer_query(query)
@@ -323,10 +322,10 @@ async def place_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await _send_reply(update, context, reply)
 
 
-async def feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def feedback(update: Update, context: BotContext) -> None:
     """有用 / 没用 under an answer."""
     query = update.callback_query
-    svc = services(context)
+    svc = context.services
     parts = (query.data or "").split(":")
     question_id = callback_id(query.data, 1)
     if question_id is None or len(parts) != 3 or parts[2] not in ("0", "1"):
@@ -345,9 +344,9 @@ async def feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await query.edit_message_reply_markup(InlineKeyboardMarkup(rows) if rows else None)
 
 
-async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def inline_query(update: Update, context: BotContext) -> None:
     """@bot 问题: offer the best answers as results that can be sent into any chat."""
-    svc = services(context)
+    svc = context.services
     text = (update.inline_query.query or "").strip()
     kb = svc.engine.kb
     if text:
@@ -377,7 +376,7 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         log.info("inline query not answered: %s", exc)
 
 
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_error(update: object, context: BotContext) -> None:
     """Log the failure (never the user's text) and apologise in private chats."""
     log.error("update %s failed: %r", getattr(update, "update_id", "?"), context.error,
               exc_info=context.error)

@@ -7,7 +7,6 @@ from telegram import Update
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
-    ContextTypes,
     ConversationHandler,
     MessageHandler,
     filters,
@@ -23,7 +22,7 @@ from bot.deadline.regions import rule_for
 from bot.deadline.schemes import SCHEMES
 from bot.tg import steps, texts
 from bot.tg.callbacks import answer_query
-from bot.tg.context import services
+from bot.tg.context import BotContext
 from bot.tg.flow import (
     add_navigation,
     clear_prompt,
@@ -55,20 +54,20 @@ _STEP_OF = {SCHEME: steps.SCHEME, CITY: steps.CITY, LAST_DATE: steps.DATE}
 _cleanup = forget(REGION_KEY, SCHEME_KEY)
 
 
-async def _ask(update: Update, context: ContextTypes.DEFAULT_TYPE, state: object,
+async def _ask(update: Update, context: BotContext, state: object,
                lead: str = "") -> int:
     """Ask one step of /deadline (again), with 上一步 · 取消 under it."""
     await STEPS.ask(update, context, _STEP_OF.get(state, steps.DATE), lead)
     return state  # type: ignore[return-value]
 
 
-async def deadline_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def deadline_start(update: Update, context: BotContext) -> int:
     """Begin: ask for the scheme (a remembered one is offered first)."""
     _cleanup(context)
     return await _ask(update, context, SCHEME)
 
 
-async def scheme_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def scheme_chosen(update: Update, context: BotContext) -> int:
     """A scheme button: remember it and ask for the city."""
     key = await STEPS.scheme_button(update)
     if key is None:
@@ -77,7 +76,7 @@ async def scheme_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> i
     return await _ask(update, context, CITY, f"好的：{SCHEMES[key].name}。\n")
 
 
-async def city_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def city_typed(update: Update, context: BotContext) -> int:
     """The city as text: look it up; a typo gets the closest names as buttons; unknown places
     fall back to the national rule."""
     text = update.effective_message.text.strip()
@@ -94,7 +93,7 @@ async def city_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     return await _ask(update, context, LAST_DATE, lead)
 
 
-async def city_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def city_button(update: Update, context: BotContext) -> int:
     """跳过, 用 <saved city>, or a close name offered for a typo."""
     city = await STEPS.city_button(update, context)
     context.user_data[REGION_KEY] = city
@@ -103,10 +102,10 @@ async def city_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int
     return await _ask(update, context, LAST_DATE, lead)
 
 
-async def date_given(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def date_given(update: Update, context: BotContext) -> int:
     """The last certification date (typed, or 用 <the date given last time>): compute and
     answer, or ask again politely."""
-    svc = services(context)
+    svc = context.services
     today = svc.clock.today()
     found = await STEPS.date_answer(update, context, today)
     if found is None or found.date is None:
@@ -129,30 +128,30 @@ async def date_given(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     return ConversationHandler.END
 
 
-async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def cancel(update: Update, context: BotContext) -> int:
     """/cancel: leave any guided flow."""
     return await finish(update, context, cleanup=_cleanup)
 
 
-async def city_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def city_start(update: Update, context: BotContext) -> int:
     """/city [名字]: set the remembered place directly or ask for it."""
     if context.args:
         return await _set_city(update, context, " ".join(context.args))
     return await _ask_city_only(update, context, CITY_ONLY)
 
 
-async def _ask_city_only(update: Update, context: ContextTypes.DEFAULT_TYPE,
+async def _ask_city_only(update: Update, context: BotContext,
                          _state: object = None) -> int:
     await prompt(update, context, texts.CITY_ASK, with_nav(None, CITY_NAV))
     return CITY_ONLY
 
 
-async def city_only_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def city_only_typed(update: Update, context: BotContext) -> int:
     """The answer to /city."""
     return await _set_city(update, context, update.effective_message.text)
 
 
-async def city_only_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def city_only_button(update: Update, context: BotContext) -> int:
     """A close name offered for a typo, or 跳过 (keep the city as it was)."""
     query = update.callback_query
     await answer_query(query)
@@ -162,8 +161,8 @@ async def city_only_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     return await finish(update, context, "好的，地区没有改。")
 
 
-async def _set_city(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> int:
-    db = services(context).db
+async def _set_city(update: Update, context: BotContext, text: str) -> int:
+    db = context.services.db
     user_id = update.effective_user.id
     text = text.strip()
     if any(word in text for word in steps.SKIP_WORDS):

@@ -14,7 +14,6 @@ import sqlite_utils
 from telegram import Message, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
-from telegram.ext import ContextTypes
 
 from bot.db.groups import migrate_group, remember_group
 from bot.db.questions import record_question
@@ -23,7 +22,7 @@ from bot.qa.safety import check_message, redact
 from bot.reminders.store import migrate_chat as migrate_reminders
 from bot.stats import collect_group_stats, format_group_stats
 from bot.tg import texts
-from bot.tg.context import services
+from bot.tg.context import BotContext
 from bot.tg.permissions import is_bot_admin, is_group_admin
 from bot.tg.sending import send_text
 
@@ -45,7 +44,7 @@ def is_group(update: Update) -> bool:
 # ------------------------------------------------------------------ added to a group
 
 
-async def bot_membership(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def bot_membership(update: Update, context: BotContext) -> None:
     """my_chat_member: greet once when the bot is added to a group (not on every change)."""
     change = update.my_chat_member
     if change is None or not is_group(update):
@@ -53,7 +52,7 @@ async def bot_membership(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     old, new = change.old_chat_member.status, change.new_chat_member.status
     if old not in _OUT or new not in _IN_GROUP:
         return  # promoted, demoted, removed: nothing to say
-    svc = services(context)
+    svc = context.services
     chat = update.effective_chat
     remember_group(svc.db, chat.id, chat.title or "", svc.clock.now())
     try:
@@ -70,7 +69,7 @@ def visible_numbers(text: str) -> bool:
     return any(kind in VISIBLE_NUMBERS for kind in check_message(text).sensitive)
 
 
-async def _can_delete(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> bool:
+async def _can_delete(context: BotContext, chat_id: int) -> bool:
     try:
         me = await context.bot.get_chat_member(chat_id, context.bot.id)
     except TelegramError as exc:
@@ -82,7 +81,7 @@ async def _can_delete(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> bool:
         getattr(me, "can_delete_messages", False))
 
 
-async def protect_numbers(update: Update, context: ContextTypes.DEFAULT_TYPE,
+async def protect_numbers(update: Update, context: BotContext,
                           message: Message, *, deleted_text: str = texts.ID_DELETED,
                           kept_text: str = texts.ID_CANNOT_DELETE) -> bool:
     """An ID or card number posted in a group: delete it when allowed, else ask the sender to.
@@ -118,9 +117,9 @@ def is_skipped_question(reply: Reply) -> bool:
     return reply.kind in ("answer", "suggest") and bool(reply.suggestion_ids or reply.id)
 
 
-def record_skipped(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply) -> None:
+def record_skipped(update: Update, context: BotContext, reply: Reply) -> None:
     """Count a skipped question for the group (its text redacted, as every question)."""
-    svc = services(context)
+    svc = context.services
     chat, user = update.effective_chat, update.effective_user
     record_question(svc.db, at=svc.clock.now(), chat_id=chat.id, chat_type=chat.type,
                     user_id=user.id if user else None, text=redact(reply.question),
@@ -131,7 +130,7 @@ def record_skipped(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Re
 # ------------------------------------------------------------------ privacy mode, in plain words
 
 
-async def bot_sees_everything(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> bool:
+async def bot_sees_everything(context: BotContext, chat_id: int) -> bool:
     """Whether the bot gets every message of the group (it is an admin, or reads all)."""
     if getattr(context.bot, "can_read_all_group_messages", False):
         return True
@@ -141,7 +140,7 @@ async def bot_sees_everything(context: ContextTypes.DEFAULT_TYPE, chat_id: int) 
     return False
 
 
-async def autoanswer_on_text(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> str:
+async def autoanswer_on_text(context: BotContext, chat_id: int) -> str:
     """What /autoanswer on says: what the bot can see in this group, and what to do if not."""
     tail = texts.AUTOANSWER_SEES_ALL if await bot_sees_everything(context, chat_id) \
         else texts.AUTOANSWER_NEEDS_ADMIN
@@ -151,9 +150,9 @@ async def autoanswer_on_text(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -
 # ------------------------------------------------------------------ /stats in a group
 
 
-async def group_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def group_stats(update: Update, context: BotContext) -> None:
     """/stats in a group: that group's numbers, for its admins (and the bot's) only."""
-    svc = services(context)
+    svc = context.services
     chat, user, message = update.effective_chat, update.effective_user, update.effective_message
     user_id = user.id if user else None
     allowed = user_id is not None and (is_bot_admin(svc, user_id)
@@ -172,10 +171,10 @@ def follow_migration(db: sqlite_utils.Database, old_chat_id: int, new_chat_id: i
     migrate_reminders(db, old_chat_id, new_chat_id)
 
 
-async def migrated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def migrated(update: Update, context: BotContext) -> None:
     """The service message of an upgrade to a supergroup (sent to the old and the new chat)."""
     message = update.effective_message
     if message.migrate_to_chat_id:
-        follow_migration(services(context).db, message.chat_id, message.migrate_to_chat_id)
+        follow_migration(context.services.db, message.chat_id, message.migrate_to_chat_id)
     elif message.migrate_from_chat_id:
-        follow_migration(services(context).db, message.migrate_from_chat_id, message.chat_id)
+        follow_migration(context.services.db, message.migrate_from_chat_id, message.chat_id)

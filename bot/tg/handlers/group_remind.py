@@ -8,14 +8,13 @@ import contextlib
 import sqlite_utils
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
-from telegram.ext import ContextTypes
 
 from bot.db.groups import remember_group
 from bot.deadline.explanation import cn_date
 from bot.reminders import plans
 from bot.reminders import store as rm
 from bot.tg.callbacks import INVALID_BUTTON, answer_query, callback_id
-from bot.tg.context import services
+from bot.tg.context import BotContext
 from bot.tg.permissions import is_group_admin_now
 
 GROUP_ONLY_ADMINS = "只有群管理员可以设置或删除群提醒。想给自己设提醒，请私聊我发 /remind。"
@@ -35,9 +34,9 @@ def _group_list(db: sqlite_utils.Database, chat_id: int) -> tuple[str, InlineKey
     return "\n".join(lines), InlineKeyboardMarkup(buttons)
 
 
-async def group_remind(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def group_remind(update: Update, context: BotContext) -> None:
     """/remind in a group: admins set a monthly notice; without text, list them."""
-    svc = services(context)
+    svc = context.services
     message, chat, user = update.effective_message, update.effective_chat, update.effective_user
     remember_group(svc.db, chat.id, chat.title or "", svc.clock.now())
     parts = (message.text or "").split(maxsplit=1)
@@ -65,10 +64,10 @@ async def group_remind(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         "发 /remind 可以查看或删除。")
 
 
-async def group_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def group_button(update: Update, context: BotContext) -> None:
     """删除 under the group list: admins only, and only this group's notices."""
     query = update.callback_query
-    svc = services(context)
+    svc = context.services
     reminder_id = callback_id(query.data, 2)
     if reminder_id is None:
         await answer_query(query, INVALID_BUTTON, alert=True)

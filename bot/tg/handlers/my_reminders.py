@@ -13,7 +13,6 @@ from telegram.error import TelegramError
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
-    ContextTypes,
     ConversationHandler,
     MessageHandler,
     filters,
@@ -25,7 +24,7 @@ from bot.reminders import plans
 from bot.reminders import store as rm
 from bot.reminders.texts import describe_leads, describe_reminder, plan_text, who
 from bot.tg.callbacks import INVALID_BUTTON, answer_query, callback_id, callback_index
-from bot.tg.context import services
+from bot.tg.context import BotContext
 from bot.tg.keyboards import main_keyboard
 
 LEADS_TEXT = 30
@@ -61,9 +60,9 @@ def _leads_keyboard(reminder_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(rows)
 
 
-async def my_reminders(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def my_reminders(update: Update, context: BotContext) -> None:
     """/myreminders: one message per reminder, each with its buttons."""
-    svc = services(context)
+    svc = context.services
     found = rm.user_reminders(svc.db, update.effective_user.id)
     if not found:
         await update.effective_message.reply_text(NO_REMINDERS, reply_markup=main_keyboard())
@@ -74,9 +73,9 @@ async def my_reminders(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
                                                   reply_markup=_manage_keyboard(reminder))
 
 
-async def stop_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def stop_command(update: Update, context: BotContext) -> None:
     """/stop: every reminder of this user ends."""
-    svc = services(context)
+    svc = context.services
     count = rm.stop_all(svc.db, update.effective_user.id, svc.clock.now())
     if count == 0:
         await update.effective_message.reply_text("您现在没有正在提醒的项目。")
@@ -101,10 +100,10 @@ async def _drop_buttons(update: Update) -> None:
         await update.callback_query.edit_message_reply_markup(None)
 
 
-async def reminder_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def reminder_button(update: Update, context: BotContext) -> None:
     """我已认证 / 稍后提醒 / 停止提醒 under a reminder, and the /myreminders buttons."""
     query = update.callback_query
-    svc = services(context)
+    svc = context.services
     data = query.data or ""
     action = data.split(":")[1] if data.count(":") >= 1 else ""
     if action == "keep":
@@ -141,9 +140,9 @@ async def _settle(update: Update, toast: str, reply: str) -> None:
     await query.message.reply_text(reply)
 
 
-async def _done(update: Update, context: ContextTypes.DEFAULT_TYPE, reminder: rm.Reminder,
+async def _done(update: Update, context: BotContext, reminder: rm.Reminder,
                 now: dt.datetime) -> None:
-    updated = rm.certified(services(context).db, reminder.id, now)
+    updated = rm.certified(context.services.db, reminder.id, now)
     rule = rule_for(updated.scheme, updated.city)
     today = plans.china(now).date()
     await _settle(update, "已记下",
@@ -152,28 +151,28 @@ async def _done(update: Update, context: ContextTypes.DEFAULT_TYPE, reminder: rm
                   + plan_text(updated.upcoming(now)))
 
 
-async def _snooze(update: Update, context: ContextTypes.DEFAULT_TYPE, reminder: rm.Reminder,
+async def _snooze(update: Update, context: BotContext, reminder: rm.Reminder,
                   now: dt.datetime) -> None:
-    when = rm.snooze(services(context).db, reminder.id, now)
+    when = rm.snooze(context.services.db, reminder.id, now)
     await _settle(update, "明天再提醒",
                   f"好的，明天（{cn_date(when.date())}）上午{when.hour}点再提醒您。")
 
 
-async def _stop(update: Update, context: ContextTypes.DEFAULT_TYPE, reminder: rm.Reminder,
+async def _stop(update: Update, context: BotContext, reminder: rm.Reminder,
                 now: dt.datetime) -> None:
-    rm.stop(services(context).db, reminder.id, now)
+    rm.stop(context.services.db, reminder.id, now)
     await _settle(update, "已停止",
                   f"已停止“{reminder.label}”的提醒。想恢复的话，发 /myreminders 点“重新开启”。")
 
 
-async def _resume(update: Update, context: ContextTypes.DEFAULT_TYPE, reminder: rm.Reminder,
+async def _resume(update: Update, context: BotContext, reminder: rm.Reminder,
                   now: dt.datetime) -> None:
-    updated = rm.resume(services(context).db, reminder.id, now)
+    updated = rm.resume(context.services.db, reminder.id, now)
     await _settle(update, "已重新开启",
                   f"已重新开启“{updated.label}”的提醒。\n" + plan_text(updated.upcoming(now)))
 
 
-async def _ask_delete(update: Update, context: ContextTypes.DEFAULT_TYPE, reminder: rm.Reminder,
+async def _ask_delete(update: Update, context: BotContext, reminder: rm.Reminder,
                       now: dt.datetime) -> None:
     query = update.callback_query
     await answer_query(query)
@@ -184,16 +183,16 @@ async def _ask_delete(update: Update, context: ContextTypes.DEFAULT_TYPE, remind
                                    "这条记录也会清除。", reply_markup=markup)
 
 
-async def _delete(update: Update, context: ContextTypes.DEFAULT_TYPE, reminder: rm.Reminder,
+async def _delete(update: Update, context: BotContext, reminder: rm.Reminder,
                   now: dt.datetime) -> None:
     query = update.callback_query
-    rm.delete(services(context).db, reminder.id)
+    rm.delete(context.services.db, reminder.id)
     await answer_query(query, "已删除")
     with contextlib.suppress(TelegramError):
         await query.edit_message_text(f"已删除“{reminder.label}”的提醒。")
 
 
-async def _edit(update: Update, context: ContextTypes.DEFAULT_TYPE, reminder: rm.Reminder,
+async def _edit(update: Update, context: BotContext, reminder: rm.Reminder,
                 now: dt.datetime) -> None:
     query = update.callback_query
     await answer_query(query)
@@ -202,7 +201,7 @@ async def _edit(update: Update, context: ContextTypes.DEFAULT_TYPE, reminder: rm
         reply_markup=_leads_keyboard(reminder.id))
 
 
-async def _preset(update: Update, context: ContextTypes.DEFAULT_TYPE, reminder: rm.Reminder,
+async def _preset(update: Update, context: BotContext, reminder: rm.Reminder,
                   now: dt.datetime) -> None:
     query = update.callback_query
     index = callback_index(query.data, 3, len(LEAD_PRESETS))
@@ -214,9 +213,9 @@ async def _preset(update: Update, context: ContextTypes.DEFAULT_TYPE, reminder: 
     await _apply_leads(update, context, reminder, leads, now)
 
 
-async def _apply_leads(update: Update, context: ContextTypes.DEFAULT_TYPE,
+async def _apply_leads(update: Update, context: BotContext,
                        reminder: rm.Reminder, leads: tuple[int, ...], now: dt.datetime) -> None:
-    updated = rm.set_leads(services(context).db, reminder.id, leads, now)
+    updated = rm.set_leads(context.services.db, reminder.id, leads, now)
     text = (f"好的，“{updated.label}”改成：{describe_leads(updated.leads)}。\n"
             + plan_text(updated.upcoming(now)))
     if update.callback_query is not None:
@@ -228,9 +227,9 @@ _ACTIONS = {"done": _done, "snz": _snooze, "stop": _stop, "on": _resume, "del": 
             "delok": _delete, "edit": _edit, "lp": _preset}
 
 
-async def custom_leads_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def custom_leads_start(update: Update, context: BotContext) -> int:
     query = update.callback_query
-    reminder = _owned(services(context).db, query.data or "", query.from_user.id)
+    reminder = _owned(context.services.db, query.data or "", query.from_user.id)
     if reminder is None:
         await answer_query(query, "这个提醒已经删除了。", alert=True)
         return ConversationHandler.END
@@ -242,8 +241,8 @@ async def custom_leads_start(update: Update, context: ContextTypes.DEFAULT_TYPE)
     return LEADS_TEXT
 
 
-async def custom_leads_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    svc = services(context)
+async def custom_leads_typed(update: Update, context: BotContext) -> int:
+    svc = context.services
     reminder_id = context.user_data.get(LEADS_KEY)
     reminder = rm.get_reminder(svc.db, reminder_id) if reminder_id else None
     if reminder is None or reminder.user_id != update.effective_user.id:
@@ -259,7 +258,7 @@ async def custom_leads_typed(update: Update, context: ContextTypes.DEFAULT_TYPE)
     return ConversationHandler.END
 
 
-def leads_conversation(cancel: Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[int]]
+def leads_conversation(cancel: Callable[[Update, BotContext], Awaitable[int]]
                        ) -> ConversationHandler:
     """改提醒天数 → 自己写天数: the typed lead days; `cancel` is /remind's /cancel."""
     return ConversationHandler(

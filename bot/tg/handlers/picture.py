@@ -17,13 +17,12 @@ import re
 from telegram import Message, MessageEntity, Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
-from telegram.ext import ContextTypes
 
 from bot.errors import ImageError
 from bot.ocr.picture import UNREADABLE, answer_read, polite
 from bot.ocr.reader import MAX_BYTES, read_checked
 from bot.tg import texts
-from bot.tg.context import services
+from bot.tg.context import BotContext
 from bot.tg.handlers import chat
 from bot.tg.handlers import group as groups
 
@@ -44,7 +43,7 @@ def _file_of(message: Message) -> tuple[str, int | None] | None:
     return None
 
 
-async def _download(context: ContextTypes.DEFAULT_TYPE, message: Message) -> bytes | None:
+async def _download(context: BotContext, message: Message) -> bytes | None:
     """The picture's bytes, or None when it is too large or cannot be fetched."""
     found = _file_of(message)
     if found is None:
@@ -79,7 +78,7 @@ def _addressed(message: Message, bot_id: int, username: str) -> str | None:
     return None
 
 
-async def picture(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def picture(update: Update, context: BotContext) -> None:
     """A photo, or an image sent as a file: answer the text in it."""
     message = update.effective_message
     chat_type = update.effective_chat.type
@@ -89,7 +88,7 @@ async def picture(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if caption is None:
             return
     chat._remember(update, context)
-    svc = services(context)
+    svc = context.services
     user_id = update.effective_user.id if update.effective_user else None
     data = await _download(context, message)
     reply_to = message.message_id if chat_type != ChatType.PRIVATE else None

@@ -15,7 +15,6 @@ from telegram.ext import (
     Application,
     CallbackQueryHandler,
     CommandHandler,
-    ContextTypes,
     ConversationHandler,
     MessageHandler,
     filters,
@@ -32,7 +31,7 @@ from bot.reminders import store as rm
 from bot.reminders.texts import days_words, place_name, plan_text
 from bot.tg import steps, texts
 from bot.tg.callbacks import INVALID_BUTTON, answer_query, callback_index
-from bot.tg.context import Services, services
+from bot.tg.context import BotContext, Services, services_of
 from bot.tg.flow import add_navigation, clear_prompt, finish, forget, nav_row, prompt, with_nav
 from bot.tg.handlers.group_remind import group_button, group_remind
 from bot.tg.handlers.my_reminders import (
@@ -43,7 +42,6 @@ from bot.tg.handlers.my_reminders import (
     stop_command,
 )
 from bot.tg.keyboards import REMIND_START, main_keyboard
-from bot.tg.reminder_sender import on_start
 
 SCHEME, CITY, LAST_DATE, LABEL, CONFIRM = range(20, 25)
 FLOW_KEY = "remind_flow"
@@ -87,29 +85,29 @@ def _last_label(db: sqlite_utils.Database, user_id: int) -> str | None:
     return whose or (existing[-1].label if existing else None)
 
 
-def _flow(context: ContextTypes.DEFAULT_TYPE) -> dict:
+def _flow(context: BotContext) -> dict:
     return context.user_data.setdefault(FLOW_KEY, {})
 
 
 _cleanup = forget(FLOW_KEY, LEADS_KEY)
 
 
-async def _ask(update: Update, context: ContextTypes.DEFAULT_TYPE, state: object,
+async def _ask(update: Update, context: BotContext, state: object,
                lead: str = "") -> int:
     """Ask one step of /remind (again), with 上一步 · 取消 under it."""
     if state in _STEP_OF:
         await STEPS.ask(update, context, _STEP_OF[state], lead)
     elif state == LABEL:
-        last = _last_label(services(context).db, update.effective_user.id)
+        last = _last_label(context.services.db, update.effective_user.id)
         await prompt(update, context, lead + ASK_LABEL, with_nav(_label_keyboard(last), NAV))
     else:  # CONFIRM: back from here is the label again
         return await _ask(update, context, LABEL, lead)
     return state  # type: ignore[return-value]
 
 
-async def remind_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def remind_start(update: Update, context: BotContext) -> int:
     """/remind or the 设置提醒 button in a private chat."""
-    svc = services(context)
+    svc = context.services
     user = update.effective_user
     if user is not None:
         remember_user(svc.db, user.id, update.effective_chat.id, user.first_name or "",
@@ -118,7 +116,7 @@ async def remind_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> in
     return await _ask(update, context, SCHEME)
 
 
-async def remind_from_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def remind_from_button(update: Update, context: BotContext) -> int:
     """设提醒 under a deadline card."""
     query = update.callback_query
     if query.data != REMIND_START:  # PTB lets empty callback data through any pattern
@@ -128,7 +126,7 @@ async def remind_from_button(update: Update, context: ContextTypes.DEFAULT_TYPE)
     return await remind_start(update, context)
 
 
-async def scheme_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def scheme_chosen(update: Update, context: BotContext) -> int:
     key = await STEPS.scheme_button(update)
     if key is None:
         return await _ask(update, context, SCHEME)
@@ -136,7 +134,7 @@ async def scheme_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> i
     return await _ask(update, context, CITY, f"好的：{SCHEMES[key].name}。\n")
 
 
-async def city_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def city_typed(update: Update, context: BotContext) -> int:
     text = update.effective_message.text.strip()
     found = await STEPS.typed_city(update, context, text)
     if found == steps.SKIPPED:
@@ -151,16 +149,16 @@ async def city_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     return await _ask(update, context, LAST_DATE, f"好的：{found.display}。\n")
 
 
-async def city_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def city_button(update: Update, context: BotContext) -> int:
     city = await STEPS.city_button(update, context)
     _flow(context)["city"] = city
     return await _ask(update, context, LAST_DATE, f"好的：{place_name(city)}。\n")
 
 
-async def date_given(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def date_given(update: Update, context: BotContext) -> int:
     """The last certification date, typed or 用 <the date given last time, in /deadline or a
     reminder>: the due date it gives, then whose pension."""
-    svc = services(context)
+    svc = context.services
     today = plans.china(svc.clock.now()).date()
     found = await STEPS.date_answer(update, context, today)
     if found is None or found.date is None:
@@ -175,7 +173,7 @@ async def date_given(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     return await _ask(update, context, LABEL)
 
 
-async def label_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def label_button(update: Update, context: BotContext) -> int:
     query = update.callback_query
     index = callback_index(query.data, 2, len(plans.LABEL_CHOICES))
     if index is None:
@@ -186,7 +184,7 @@ async def label_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> in
     return await _confirm(update, context, label)
 
 
-async def label_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def label_typed(update: Update, context: BotContext) -> int:
     try:
         label = plans.clean_label(redact(update.effective_message.text))
     except plans.ReminderError as exc:
@@ -195,9 +193,9 @@ async def label_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int
     return await _confirm(update, context, label)
 
 
-async def _confirm(update: Update, context: ContextTypes.DEFAULT_TYPE, label: str) -> int:
+async def _confirm(update: Update, context: BotContext, label: str) -> int:
     """Show what will be saved: due date and plan; wait for 确认."""
-    svc = services(context)
+    svc = context.services
     flow = _flow(context)
     if not {"scheme", "due", "last"} <= set(flow):
         await update.effective_message.reply_text(FLOW_EXPIRED)
@@ -234,9 +232,9 @@ async def _confirm(update: Update, context: ContextTypes.DEFAULT_TYPE, label: st
     return CONFIRM
 
 
-async def confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def confirmed(update: Update, context: BotContext) -> int:
     query = update.callback_query
-    svc = services(context)
+    svc = context.services
     flow = context.user_data.pop(FLOW_KEY, {})
     if not {"scheme", "due", "last", "label"} <= set(flow):
         await answer_query(query, FLOW_EXPIRED, alert=True)
@@ -265,17 +263,17 @@ async def confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     return ConversationHandler.END
 
 
-async def declined(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def declined(update: Update, context: BotContext) -> int:
     query = update.callback_query
     await answer_query(query)
     return await finish(update, context, "好的，没有设置。需要时再发 /remind。", cleanup=_cleanup)
 
 
-async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def cancel(update: Update, context: BotContext) -> int:
     return await finish(update, context, cleanup=_cleanup)
 
 
-async def stale_flow_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def stale_flow_button(update: Update, context: BotContext) -> None:
     """A flow button pressed after the flow ended (or after a restart)."""
     await answer_query(update.callback_query, FLOW_EXPIRED, alert=True)
 
@@ -310,7 +308,7 @@ def remind_conversation() -> ConversationHandler:
 
 def register(application: Application) -> None:
     """Add the reminder handlers and the sender (called by bot.tg.app)."""
-    svc: Services = application.bot_data["services"]
+    svc: Services = services_of(application)
     rm.ensure_reminder_tables(svc.db)
     private, groups = filters.ChatType.PRIVATE, filters.ChatType.GROUPS
     application.add_handler(remind_conversation())
@@ -321,4 +319,3 @@ def register(application: Application) -> None:
     application.add_handler(CallbackQueryHandler(reminder_button, pattern=r"^rm:"))
     application.add_handler(CallbackQueryHandler(group_button, pattern=r"^grm:"))
     application.add_handler(CallbackQueryHandler(stale_flow_button, pattern=r"^rmf:"))
-    application.bot_data.setdefault("on_start", []).append(on_start)

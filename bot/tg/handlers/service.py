@@ -16,10 +16,9 @@ from telegram import (
 )
 from telegram.constants import ChatType
 from telegram.error import TelegramError
-from telegram.ext import ContextTypes
 
 from bot.qa.answers import Reply, topic_reply
-from bot.tg.context import services
+from bot.tg.context import BotContext
 
 log = logging.getLogger(__name__)
 
@@ -76,14 +75,14 @@ def with_service_buttons(markup: InlineKeyboardMarkup | None,
     return InlineKeyboardMarkup(rows[:at] + extra + rows[at:])
 
 
-async def deep_link_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def deep_link_start(update: Update, context: BotContext) -> None:
     """t.me/<bot>?start=<topic-id>: that one answer; an unknown topic gets the normal /start."""
     from bot.tg.handlers import chat  # the handlers this one falls back on
 
     if update.effective_chat.type != ChatType.PRIVATE:
         await chat.start(update, context)
         return
-    svc = services(context)
+    svc = context.services
     topic = (context.args or [""])[0]
     user = update.effective_user
     reply = topic_reply(svc.engine, topic, chat._remembered_city(svc, user.id if user else None))
