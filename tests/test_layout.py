@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 from bot import PROJECT_DIR
 
 BOT = PROJECT_DIR / "bot"
@@ -93,3 +95,16 @@ def test_commands_do_not_import_each_other() -> None:
                   if name.startswith("bot.commands.") and not name.startswith(own)
                   and not name.startswith("bot.commands.args")]
     assert wrong == []
+
+
+LINE_LIMIT = 420  # "about 400": a module past it is doing more than one job
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda path: _module(path))
+def test_modules_stay_small_or_say_why(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    if text.count("\n") > LINE_LIMIT:
+        docstring = ast.get_docstring(ast.parse(text)) or ""
+        assert "One module because" in docstring, (
+            f"{_module(path)} has over {LINE_LIMIT} lines: split it by job, or say at its top "
+            "why it is one piece (\"One module because …\")")
