@@ -133,7 +133,7 @@ class Session:
         head = [
             "# 社区工作人员和一个退休老人群",
             "",
-            "由 `tests/test_transcripts_group.py` 端到端运行机器人（本地 Bot API 服务器）时"
+            "由 `tests/e2e/test_transcripts_group.py` 端到端运行机器人（本地 Bot API 服务器）时"
             "自动生成，"
             "请勿手改。社区小陈管理一个退休老人群：把机器人拉进群、开自动回答、群成员提问、"
             "有人误发身份证号、设每月提醒、发通知、看本群统计。",

@@ -16,7 +16,7 @@ from bot.qa.safety import FRAUD_WARNING
 from bot.tg import texts
 from tests.botapi import BotApiServer, BotProcess, wait_for_row
 
-FIXTURES = Path(__file__).parent / "fixtures" / "ocr"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "ocr"
 ID_PREFIX = "11010519491231"
 OCR_TIMEOUT = 60.0  # the first picture loads the OCR engine in the bot process
 ADMIN = 4900
