@@ -12,23 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.botapi import BotApiServer, BotProcess
-
-pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+from tests.botapi import BotApiServer
 
 OUT = Path(__file__).resolve().parents[2] / "docs" / "transcripts"
 CLOCK = "2025-11-01T10:00:00"
 FIRST_SCREEN = 180  # characters of a reply's first paragraph (a small phone's screen)
 WHOLE_REPLY = 420  # characters of a whole first message (the rest is behind 详细)
 
-
-@pytest.fixture(scope="module")
-def bot(server, tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("transcripts")
-    (workdir / "clock").write_text(CLOCK, encoding="utf-8")
-    env = {"DATABASE_PATH": str(workdir / "bot.db"), "BOT_CLOCK_FILE": str(workdir / "clock")}
-    with BotProcess(server, ["-m", "bot", "run"], env=env, log_path=workdir / "bot.log") as proc:
-        yield proc
+pytestmark = [pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning"),
+              pytest.mark.bot(clock=CLOCK)]
 
 
 def buttons(message: dict) -> list[str]:
