@@ -1,4 +1,4 @@
-"""Shared fixtures: the real knowledge base and its engine, built once per test session."""
+"""Fixtures of every test folder: the real knowledge base's engine, built once per session."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import gc
 import pytest
 
 from bot.qa.engine import Engine, default_engine
-from tests.botapi import BotApiServer
 
 TODAY = dt.date(2026, 11, 23)
 
@@ -16,19 +15,6 @@ TODAY = dt.date(2026, 11, 23)
 @pytest.fixture(scope="session")
 def engine() -> Engine:
     return default_engine()
-
-
-@pytest.fixture(scope="module")
-def shared_server():
-    """One local Bot API server on 127.0.0.1 per test module, stopped after it."""
-    with BotApiServer() as srv:
-        yield srv
-
-
-@pytest.fixture(scope="module")
-def server(shared_server):
-    """The module's server; a module that resets it between tests overrides this."""
-    return shared_server
 
 
 @pytest.fixture

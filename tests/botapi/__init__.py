@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 from tests.botapi.database import wait_for_row
-from tests.botapi.server import (
-    ApiError,
-    BotApiServer,
-    BotProcess,
-    Call,
-    RateLimit,
-    WaitTimeout,
-)
+from tests.botapi.faults import RateLimit
+from tests.botapi.process import BotProcess
+from tests.botapi.records import ApiError, Call, WaitTimeout
+from tests.botapi.server import BotApiServer
 
 __all__ = ["ApiError", "BotApiServer", "BotProcess", "Call", "RateLimit", "WaitTimeout",
            "wait_for_row"]

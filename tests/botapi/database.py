@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 import time
 
-from tests.botapi.server import WaitTimeout
+from tests.botapi.records import WaitTimeout
 
 
 def wait_for_row(conn: sqlite3.Connection, sql: str, params: tuple = (), *,

@@ -14,7 +14,6 @@ from telegram.error import BadRequest, Forbidden, NetworkError
 
 from bot.cli import main
 from bot.clock import FixedClock
-from bot.db.connection import open_database
 from bot.reminders import plans
 from bot.reminders import store as rm
 from bot.reminders.due import (
@@ -38,11 +37,9 @@ def cn(text: str) -> dt.datetime:
 
 
 @pytest.fixture
-def db():
-    database = open_database(":memory:")
-    rm.ensure_reminder_tables(database)
-    yield database
-    database.close()
+def db(db):
+    rm.ensure_reminder_tables(db)
+    return db
 
 
 def add(db, due: str, *, user: int = 1, label: str = "自己", now: dt.datetime = CREATED,
@@ -478,18 +475,14 @@ async def test_sender_is_silent_at_night(db) -> None:
 
 
 @pytest.fixture
-def db_file(tmp_path):
-    path = tmp_path / "bot.db"
-    database = open_database(path)
-    rm.ensure_reminder_tables(database)
-    add(database, "2026-03-10", label="父亲", city="锦州")
-    add(database, "2026-03-04", user=2, leads=(1,))
-    rm.add_group_reminder(database, chat_id=-7, created_by=2,
+def db_file(db, tmp_path):
+    add(db, "2026-03-10", label="父亲", city="锦州")
+    add(db, "2026-03-04", user=2, leads=(1,))
+    rm.add_group_reminder(db, chat_id=-7, created_by=2,
                           schedule=plans.parse_group_schedule("每月3日 10:00 记得认证"),
                           now=CREATED)
-    enqueue_due(database, cn("2026-03-03T09:00"))
-    database.close()
-    return path
+    enqueue_due(db, cn("2026-03-03T09:00"))
+    return tmp_path / "bot.db"
 
 
 def test_cli_due_json(db_file, capsys) -> None:

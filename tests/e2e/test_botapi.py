@@ -39,7 +39,7 @@ from telegram.error import (
     RetryAfter,
 )
 
-from tests.botapi.server import BotApiServer, BotProcess, RateLimit, WaitTimeout
+from tests.botapi import BotApiServer, BotProcess, RateLimit, WaitTimeout
 
 # Reading RetryAfter.retry_after warns about its future type; not what these tests are about.
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")

@@ -5,15 +5,11 @@ The real `python -m bot run` against the local Bot API server.
 
 from __future__ import annotations
 
-import shutil
-import sqlite3
 import time
-from pathlib import Path
 
 import pytest
 
-from bot import KNOWLEDGE_DIR
-from tests.botapi import BotProcess, wait_for_row
+from tests.botapi import wait_for_row
 
 ADMIN = 9001  # the bot's admin
 GROUP_ADMIN = 9301
@@ -21,35 +17,8 @@ MEMBER = 9302
 VALID_ID = "11010519491231002X"
 CLOCK = "2026-11-23T10:00:00"
 
-
-@pytest.fixture(scope="module")
-def workdir(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("groups")
-    shutil.copytree(KNOWLEDGE_DIR, path / "knowledge")
-    (path / "clock").write_text(CLOCK, encoding="utf-8")
-    return path
-
-
-@pytest.fixture(scope="module")
-def bot(shared_server, workdir):
-    env = {"DATABASE_PATH": str(workdir / "bot.db"), "ADMIN_IDS": str(ADMIN),
-           "BOT_CLOCK_FILE": str(workdir / "clock"), "KNOWLEDGE_DIR": str(workdir / "knowledge")}
-    with BotProcess(shared_server, ["-m", "bot", "run"], env=env,
-                    log_path=workdir / "bot.log") as proc:
-        yield proc
-
-
-@pytest.fixture
-def server(shared_server, bot):
-    shared_server.reset()
-    return shared_server
-
-
-@pytest.fixture
-def db(workdir, bot):
-    conn = sqlite3.connect(workdir / "bot.db", timeout=10, isolation_level=None)
-    yield conn
-    conn.close()
+pytestmark = pytest.mark.bot(clock=CLOCK, own_knowledge=True, reset=True,
+                             env={"ADMIN_IDS": str(ADMIN)})
 
 
 def test_greets_once_with_a_three_step_setup(server) -> None:

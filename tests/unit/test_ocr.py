@@ -22,7 +22,7 @@ from bot.ocr import reader as ocr
 from bot.ocr.picture import NO_TEXT, READ_PREFIX, UNREADABLE, answer_picture
 from bot.qa.safety import FRAUD_WARNING
 
-FIXTURES = Path(__file__).parent / "fixtures" / "ocr"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "ocr"
 ID_NUMBER = "11010519491231002X"
 
 

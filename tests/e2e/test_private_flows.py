@@ -4,22 +4,10 @@ finished steps lose their buttons."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from tests.botapi import BotProcess
-
-pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
-
-
-@pytest.fixture(scope="module")
-def bot(server, tmp_path_factory):
-    workdir: Path = tmp_path_factory.mktemp("flows")
-    (workdir / "clock").write_text("2025-11-01T10:00:00", encoding="utf-8")
-    env = {"DATABASE_PATH": str(workdir / "bot.db"), "BOT_CLOCK_FILE": str(workdir / "clock")}
-    with BotProcess(server, ["-m", "bot", "run"], env=env, log_path=workdir / "bot.log") as proc:
-        yield proc
+pytestmark = [pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning"),
+              pytest.mark.bot(clock="2025-11-01T10:00:00")]
 
 
 def _buttons(message: dict) -> list[tuple[str, str]]:

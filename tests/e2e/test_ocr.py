@@ -14,31 +14,19 @@ from bot.ocr.picture import UNREADABLE
 from bot.ocr.reader import MAX_BYTES
 from bot.qa.safety import FRAUD_WARNING
 from bot.tg import texts
-from tests.botapi import BotApiServer, BotProcess, wait_for_row
+from tests.botapi import BotApiServer, wait_for_row
 
-FIXTURES = Path(__file__).parent / "fixtures" / "ocr"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "ocr"
 ID_PREFIX = "11010519491231"
 OCR_TIMEOUT = 60.0  # the first picture loads the OCR engine in the bot process
 ADMIN = 4900
+
+pytestmark = pytest.mark.bot(clock="2025-11-01T10:00:00", env={"LOG_LEVEL": "DEBUG"})
 
 
 def no_traceback(workdir: Path) -> None:
     log = (workdir / "bot.log").read_text(encoding="utf-8")
     assert "Traceback" not in log, log[-3000:]
-
-
-@pytest.fixture(scope="module")
-def workdir(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("ocrbot")
-
-
-@pytest.fixture(scope="module")
-def bot(server, workdir):
-    (workdir / "clock").write_text("2025-11-01T10:00:00", encoding="utf-8")
-    env = {"DATABASE_PATH": str(workdir / "bot.db"), "BOT_CLOCK_FILE": str(workdir / "clock"),
-           "LOG_LEVEL": "DEBUG"}
-    with BotProcess(server, ["-m", "bot", "run"], env=env, log_path=workdir / "bot.log") as proc:
-        yield proc
 
 
 def test_photo_read_and_answered_while_other_chats_go_on(server: BotApiServer, bot, workdir):

@@ -15,7 +15,6 @@ from bot.broadcasts.compose import Composed
 from bot.broadcasts.runner import Broadcaster
 from bot.broadcasts.store import create_broadcast, ensure_broadcast_tables
 from bot.clock import FixedClock
-from bot.db.connection import open_database
 from bot.delivery.pacing import TokenBucket
 from bot.reminders import plans
 from bot.reminders import store as rm
@@ -43,18 +42,16 @@ class Recorder:
 
 
 @pytest.fixture
-def db(tmp_path):
-    database = open_database(tmp_path / "bot.db")
-    ensure_broadcast_tables(database)
-    rm.ensure_reminder_tables(database)
+def db(db):
+    ensure_broadcast_tables(db)
+    rm.ensure_reminder_tables(db)
     for user in range(1, USERS + 1):
-        database["users"].insert({"user_id": user, "chat_id": user, "first_name": "x",
-                                  "active": 1, "first_seen": "2026-01-01T00:00:00"})
-        rm.add_reminder(database, user_id=user, chat_id=user, label="自己", scheme="enterprise",
+        db["users"].insert({"user_id": user, "chat_id": user, "first_name": "x",
+                            "active": 1, "first_seen": "2026-01-01T00:00:00"})
+        rm.add_reminder(db, user_id=user, chat_id=user, label="自己", scheme="enterprise",
                         city=None, last=None, due=dt.date(2026, 3, 10),
                         now=dt.datetime(2026, 1, 1, 10, 0, tzinfo=plans.CHINA))
-    yield database
-    database.close()
+    return db
 
 
 async def _send_both(db, budget: TokenBucket | None, seconds: float) -> Recorder:

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from pathlib import Path
 
 import pytest
 
 from bot import PROJECT_DIR
 from bot.qa.safety import redact
-from tests.botapi import BotApiServer, BotProcess, wait_for_row
+from tests.botapi import BotApiServer, wait_for_row
 
 TRANSCRIPT = PROJECT_DIR / "docs" / "transcripts" / "community-worker.md"
 GROUP = -6001
@@ -30,19 +29,7 @@ PLATFORM = "https://si.12333.gov.cn"
 MAX_ANSWER = 360
 MAX_NOTICE = 300
 
-
-@pytest.fixture(scope="module")
-def workdir(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("transcript")
-    (path / "clock").write_text("2026-11-23T10:00:00", encoding="utf-8")
-    return path
-
-
-@pytest.fixture(scope="module")
-def bot(server, workdir):
-    env = {"DATABASE_PATH": str(workdir / "bot.db"), "BOT_CLOCK_FILE": str(workdir / "clock")}
-    with BotProcess(server, ["-m", "bot", "run"], env=env, log_path=workdir / "bot.log") as proc:
-        yield proc
+pytestmark = pytest.mark.bot(clock="2026-11-23T10:00:00")
 
 
 def buttons(message: dict) -> list[tuple[str, str]]:
@@ -133,7 +120,7 @@ class Session:
         head = [
             "# 社区工作人员和一个退休老人群",
             "",
-            "由 `tests/test_transcripts_group.py` 端到端运行机器人（本地 Bot API 服务器）时"
+            "由 `tests/e2e/test_transcripts_group.py` 端到端运行机器人（本地 Bot API 服务器）时"
             "自动生成，"
             "请勿手改。社区小陈管理一个退休老人群：把机器人拉进群、开自动回答、群成员提问、"
             "有人误发身份证号、设每月提醒、发通知、看本群统计。",

@@ -29,40 +29,14 @@ CLOCK = "2026-11-23T10:00:00"
 CHANNELS_FIRST_LINE = "用手机认证，选一个官方渠道就行："
 CHANNELS_QUESTION = "手机上有哪些认证渠道？用哪个APP认证？"
 
-
-@pytest.fixture(scope="module")
-def workdir(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("admin")
-    shutil.copytree(KNOWLEDGE_DIR, path / "knowledge")
-    (path / "clock").write_text(CLOCK, encoding="utf-8")
-    return path
+pytestmark = pytest.mark.bot(clock=CLOCK, own_knowledge=True, reset=True,
+                             env={"ADMIN_IDS": str(ADMIN), "BROADCAST_RATE": "25"})
 
 
 def bot_env(workdir: Path, db_name: str = "bot.db", rate: str = "25") -> dict[str, str]:
     return {"DATABASE_PATH": str(workdir / db_name), "ADMIN_IDS": str(ADMIN),
             "BOT_CLOCK_FILE": str(workdir / "clock"), "KNOWLEDGE_DIR": str(workdir / "knowledge"),
             "BROADCAST_RATE": rate}
-
-
-@pytest.fixture(scope="module")
-def bot(shared_server, workdir):
-    with BotProcess(shared_server, ["-m", "bot", "run"], env=bot_env(workdir),
-                    log_path=workdir / "bot.log") as proc:
-        yield proc
-
-
-@pytest.fixture
-def server(shared_server, bot, workdir):
-    shared_server.reset()
-    (workdir / "clock").write_text(CLOCK, encoding="utf-8")
-    return shared_server
-
-
-@pytest.fixture
-def db(workdir, bot):
-    conn = sqlite3.connect(workdir / "bot.db", timeout=10, isolation_level=None)
-    yield conn
-    conn.close()
 
 
 def seed_users(db, ids, *, city: str | None = None, scheme: str | None = None) -> None:

@@ -12,13 +12,6 @@ from bot.db.questions import QuestionIds, record_question
 AT = dt.datetime(2026, 11, 23, 10, 0)
 
 
-@pytest.fixture
-def db(tmp_path):
-    database = open_database(tmp_path / "bot.db")
-    yield database
-    database.close()
-
-
 def _store(db, text: str, question_id: int | None = None) -> int:
     return record_question(db, at=AT, chat_id=1, chat_type="private", user_id=1, text=text,
                            kind="answer", entry_id="x", score=0.9, question_id=question_id)

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
-
-from bot.db.connection import open_database
 from bot.stats import (
     collect_stats,
     format_stats,
@@ -16,13 +13,6 @@ from bot.stats import (
 )
 
 TODAY = dt.date(2026, 11, 23)
-
-
-@pytest.fixture
-def db(tmp_path):
-    database = open_database(tmp_path / "bot.db")
-    yield database
-    database.close()
 
 
 def add_questions(db, rows) -> None:

@@ -50,11 +50,9 @@ def _now() -> dt.datetime:
 
 
 @pytest.fixture
-def db(tmp_path):
-    database = open_database(tmp_path / "bot.db")
-    ensure_broadcast_tables(database)
-    yield database
-    database.close()
+def db(db):
+    ensure_broadcast_tables(db)
+    return db
 
 
 def seed(db, users=(), groups=()) -> None:

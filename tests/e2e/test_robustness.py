@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import re
-import sqlite3
-from pathlib import Path
 
 import pytest
 
@@ -18,49 +16,33 @@ from bot.db.connection import open_database
 from bot.reminders import plans
 from bot.reminders import store as rm
 from bot.tg.callbacks import INVALID_BUTTON
-from tests.botapi import BotApiServer, BotProcess, wait_for_row
-
-pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+from tests.botapi import BotApiServer, wait_for_row
 
 ADMIN = 9001
 HUGE = "99999999999999999999"
 TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
-
-@pytest.fixture(scope="module")
-def workdir(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("robust")
-    (path / "clock").write_text("2026-03-02T10:00:00", encoding="utf-8")
-    return path
+pytestmark = [pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning"),
+              pytest.mark.bot(clock="2026-03-02T10:00:00", env={
+                  "ADMIN_IDS": str(ADMIN), "LOG_LEVEL": "DEBUG", "REMINDER_TICK_SECONDS": "0.2"})]
 
 
 @pytest.fixture(scope="module")
-def world(workdir):
-    env = {"DATABASE_PATH": str(workdir / "bot.db"), "ADMIN_IDS": str(ADMIN),
-           "BOT_CLOCK_FILE": str(workdir / "clock"), "LOG_LEVEL": "DEBUG",
-           "REMINDER_TICK_SECONDS": "0.2"}
-    with BotApiServer() as server, BotProcess(server, ["-m", "bot", "run"], env=env,
-                                              log_path=workdir / "bot.log") as bot:
-        yield server, bot
+def world(shared_server, bot):
+    """(server, bot) for the tests that read the bot's log."""
+    return shared_server, bot
 
 
 @pytest.fixture
-def server(world):
-    server, bot = world
-    server.reset()
+def server(shared_server, bot):
+    """Each test starts afresh and leaves no error in the bot's log."""
+    shared_server.reset()
     before = len(bot.log())
-    yield server
+    yield shared_server
     assert bot.returncode is None, bot.log_tail(60)
     new = bot.log()[before:]
     assert "Traceback" not in new and not re.search(r"update \S+ failed", new), new[-3000:]
-
-
-@pytest.fixture
-def db(workdir, world):
-    conn = sqlite3.connect(workdir / "bot.db", timeout=10, isolation_level=None)
-    yield conn
-    conn.close()
 
 
 def _answer_to(server: BotApiServer, query_id: str) -> dict:

@@ -4,35 +4,16 @@
 from __future__ import annotations
 
 import sqlite3
-from pathlib import Path
 
 import pytest
 
 from bot.qa.answers import topic_reply
 from bot.tg.handlers.service import DESCRIPTION, SHORT_DESCRIPTION
-from tests.botapi import BotProcess, wait_for_row
+from tests.botapi import wait_for_row
 
 PLATFORM = "https://si.12333.gov.cn"
 
-
-@pytest.fixture(scope="module")
-def workdir(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("service")
-    (path / "clock").write_text("2026-11-23T10:00:00", encoding="utf-8")
-    return path
-
-
-@pytest.fixture(scope="module")
-def bot(shared_server, workdir):
-    env = {"DATABASE_PATH": str(workdir / "bot.db"), "BOT_CLOCK_FILE": str(workdir / "clock")}
-    with BotProcess(shared_server, ["-m", "bot", "run"], env=env,
-                    log_path=workdir / "bot.log") as proc:
-        yield proc
-
-
-@pytest.fixture
-def server(shared_server, bot):
-    return shared_server
+pytestmark = pytest.mark.bot(clock="2026-11-23T10:00:00")
 
 
 def inline_buttons(message: dict) -> list[dict]:

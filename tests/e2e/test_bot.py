@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-from pathlib import Path
-
 import pytest
 
 from tests.botapi import BotApiServer, BotProcess, wait_for_row
@@ -12,26 +9,7 @@ from tests.botapi import BotApiServer, BotProcess, wait_for_row
 ADMIN = 9001
 VALID_ID = "11010519491231002X"
 
-
-@pytest.fixture(scope="module")
-def workdir(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("bot")
-
-
-@pytest.fixture(scope="module")
-def bot(server, workdir):
-    (workdir / "clock").write_text("2025-11-01T10:00:00", encoding="utf-8")
-    env = {"DATABASE_PATH": str(workdir / "bot.db"), "ADMIN_IDS": str(ADMIN),
-           "BOT_CLOCK_FILE": str(workdir / "clock")}
-    with BotProcess(server, ["-m", "bot", "run"], env=env, log_path=workdir / "bot.log") as proc:
-        yield proc
-
-
-@pytest.fixture
-def db(workdir, bot):
-    conn = sqlite3.connect(workdir / "bot.db")
-    yield conn
-    conn.close()
+pytestmark = pytest.mark.bot(clock="2025-11-01T10:00:00", env={"ADMIN_IDS": str(ADMIN)})
 
 
 def _buttons(message: dict) -> list[tuple[str, str]]:
