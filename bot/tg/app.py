@@ -25,15 +25,25 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
+from bot.broadcasts.store import ensure_broadcast_tables
 from bot.clock import make_clock
 from bot.config import Settings
 from bot.db.connection import defer_failed_writes, open_database
 from bot.qa.engine import Engine
+from bot.reminders.store import ensure_reminder_tables
 from bot.tg.background import repeat, stop_background
 from bot.tg.broadcast_runner import BroadcastRunner
 from bot.tg.callbacks import INVALID_BUTTON, answer_query
 from bot.tg.context import CONTEXT_TYPES, Services, attach, services_of
-from bot.tg.handlers import admin, broadcast, chat, remind, service
+from bot.tg.handlers import (
+    admin,
+    broadcast,
+    chat,
+    group_remind,
+    my_reminders,
+    remind,
+    service,
+)
 from bot.tg.handlers import group as group_handlers
 from bot.tg.handlers import picture as pictures
 from bot.tg.handlers.deadline import city_conversation, deadline_conversation
@@ -127,6 +137,8 @@ def build_application(settings: Settings, engine: Engine) -> Application:
     attach(application, services)
     services.db_health = DatabaseHealth(db, settings.database_path, services.clock.now)
     defer_failed_writes(db, services.db_health.failed)
+    ensure_reminder_tables(db)
+    ensure_broadcast_tables(db)
     services.broadcasts = BroadcastRunner(application)
     add_handlers(application)
     return application
@@ -160,13 +172,37 @@ def add_handlers(application: Application) -> None:
     private = filters.ChatType.PRIVATE
     groups = filters.ChatType.GROUPS
     text = filters.TEXT & ~filters.COMMAND
-    with warnings.catch_warnings():  # per_message=False is what we want for these flows
+    # Guided flows and the features' commands first: while a flow runs, its state takes the
+    # user's next message. per_message=False is what we want for these flows.
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", PTBUserWarning)
         application.add_handler(deadline_conversation())
         application.add_handler(city_conversation())
-        remind.register(application)
-        broadcast.register(application)
-        admin.register(application)
+        # Reminders: the /remind flow, /myreminders and /stop, group notices for group admins.
+        application.add_handler(remind.remind_conversation())
+        application.add_handler(my_reminders.leads_conversation(remind.cancel))
+        application.add_handler(CommandHandler("remind", group_remind.group_remind,
+                                               filters=groups))
+        application.add_handler(CommandHandler("myreminders", my_reminders.my_reminders,
+                                               filters=private))
+        application.add_handler(CommandHandler("stop", my_reminders.stop_command,
+                                               filters=private))
+        application.add_handler(CallbackQueryHandler(my_reminders.reminder_button,
+                                                     pattern=r"^rm:"))
+        application.add_handler(CallbackQueryHandler(group_remind.group_button,
+                                                     pattern=r"^grm:"))
+        application.add_handler(CallbackQueryHandler(remind.stale_flow_button,
+                                                     pattern=r"^rmf:"))
+        # Broadcasts: the flow, the 停止 button under a running one, and a reply to a notice,
+        # which confirms its delivery (group 2: beside the handler that answers the text).
+        application.add_handler(broadcast.broadcast_conversation())
+        application.add_handler(CallbackQueryHandler(broadcast.stop_pressed,
+                                                     pattern=r"^bc:stop:"))
+        application.add_handler(MessageHandler(filters.REPLY, broadcast.reply_to_bot), group=2)
+        # Bot admins. Charts and knowledge builds take a moment: never hold up other updates.
+        application.add_handler(CommandHandler("stats", admin.stats_command, block=False))
+        application.add_handler(CommandHandler("unanswered", admin.unanswered_command))
+        application.add_handler(CommandHandler("reload", admin.reload_command, block=False))
 
     application.add_handler(CommandHandler("start", service.deep_link_start,
                                            filters=private & filters.Regex(service.DEEP_LINK)))

@@ -8,7 +8,6 @@ import logging
 
 from telegram import Update
 from telegram.constants import ChatType
-from telegram.ext import Application, CommandHandler
 
 from bot.tg.context import BotContext
 from bot.tg.permissions import is_bot_admin
@@ -114,11 +113,3 @@ async def reload_command(update: Update, context: BotContext) -> None:
         svc.engine = engine
         log.info("knowledge reloaded from %s: %s", directory, summary)
         await message.reply_text(RELOAD_OK.format(summary=summary))
-
-
-def register(application: Application) -> None:
-    """Add the admin commands."""
-    # Charts and knowledge builds take a moment: never hold up other users' updates.
-    application.add_handler(CommandHandler("stats", stats_command, block=False))
-    application.add_handler(CommandHandler("unanswered", unanswered_command))
-    application.add_handler(CommandHandler("reload", reload_command, block=False))

@@ -18,7 +18,6 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import (
-    Application,
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
@@ -33,7 +32,6 @@ from bot.broadcasts.store import (
     SCHEDULED,
     confirm_delivery,
     create_broadcast,
-    ensure_broadcast_tables,
     get_broadcast,
     progress,
     set_progress_message,
@@ -51,7 +49,7 @@ from bot.tg.broadcast_keyboards import (
 )
 from bot.tg.broadcast_runner import runner
 from bot.tg.callbacks import INVALID_BUTTON, answer_query, callback_id
-from bot.tg.context import BotContext, Services, services_of
+from bot.tg.context import BotContext, Services
 from bot.tg.permissions import (
     forget_group_admins,
     is_bot_admin,
@@ -380,13 +378,3 @@ async def reply_to_bot(update: Update, context: BotContext) -> None:
     svc = context.services
     if confirm_delivery(svc.db, message.chat_id, replied.text, svc.clock.now()):
         log.info("broadcast: a delivery of unknown outcome was confirmed by a reply")
-
-
-def register(application: Application) -> None:
-    """Add the /broadcast handlers (the runner itself is made and started by bot.tg.app)."""
-    svc: Services = services_of(application)
-    ensure_broadcast_tables(svc.db)
-
-    application.add_handler(broadcast_conversation())
-    application.add_handler(CallbackQueryHandler(stop_pressed, pattern=r"^bc:stop:"))
-    application.add_handler(MessageHandler(filters.REPLY, reply_to_bot), group=2)

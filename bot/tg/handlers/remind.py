@@ -12,7 +12,6 @@ import datetime as dt
 import sqlite_utils
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
-    Application,
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
@@ -31,15 +30,10 @@ from bot.reminders import store as rm
 from bot.reminders.texts import days_words, place_name, plan_text
 from bot.tg import steps, texts
 from bot.tg.callbacks import INVALID_BUTTON, answer_query, callback_index
-from bot.tg.context import BotContext, Services, services_of
+from bot.tg.context import BotContext
 from bot.tg.flow import add_navigation, clear_prompt, finish, forget, nav_row, prompt, with_nav
-from bot.tg.handlers.group_remind import group_button, group_remind
 from bot.tg.handlers.my_reminders import (
     LEADS_KEY,
-    leads_conversation,
-    my_reminders,
-    reminder_button,
-    stop_command,
 )
 from bot.tg.keyboards import REMIND_START, main_keyboard
 
@@ -304,18 +298,3 @@ def remind_conversation() -> ConversationHandler:
         conversation_timeout=30 * 60,
         allow_reentry=True,
     )
-
-
-def register(application: Application) -> None:
-    """Add the reminder handlers and the sender (called by bot.tg.app)."""
-    svc: Services = services_of(application)
-    rm.ensure_reminder_tables(svc.db)
-    private, groups = filters.ChatType.PRIVATE, filters.ChatType.GROUPS
-    application.add_handler(remind_conversation())
-    application.add_handler(leads_conversation(cancel))
-    application.add_handler(CommandHandler("remind", group_remind, filters=groups))
-    application.add_handler(CommandHandler("myreminders", my_reminders, filters=private))
-    application.add_handler(CommandHandler("stop", stop_command, filters=private))
-    application.add_handler(CallbackQueryHandler(reminder_button, pattern=r"^rm:"))
-    application.add_handler(CallbackQueryHandler(group_button, pattern=r"^grm:"))
-    application.add_handler(CallbackQueryHandler(stale_flow_button, pattern=r"^rmf:"))
