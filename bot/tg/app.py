@@ -29,7 +29,9 @@ from bot.broadcasts.store import ensure_broadcast_tables
 from bot.clock import make_clock
 from bot.config import Settings
 from bot.db.connection import defer_failed_writes, open_database
+from bot.deadline.region_data import use_knowledge_dir
 from bot.qa.engine import Engine
+from bot.reminders.plans import use_timezone
 from bot.reminders.store import ensure_reminder_tables
 from bot.tg.background import repeat, stop_background
 from bot.tg.broadcast_runner import BroadcastRunner
@@ -82,7 +84,8 @@ PICTURES = filters.PHOTO | filters.Document.IMAGE
 
 
 async def _post_init(application: Application) -> None:
-    """Register the command menus per scope once the bot is connected."""
+    """Once connected: the command menus per scope and the profile, then the background work
+    (reminder sender, running and scheduled broadcasts, database watcher)."""
     bot = application.bot
     await bot.set_my_commands(PRIVATE_COMMANDS, scope=BotCommandScopeAllPrivateChats())
     await bot.set_my_commands(GROUP_COMMANDS, scope=BotCommandScopeAllGroupChats())
@@ -112,9 +115,6 @@ async def _post_shutdown(application: Application) -> None:
 
 def build_application(settings: Settings, engine: Engine) -> Application:
     """The python-telegram-bot application with every handler, ready to run."""
-    from bot.deadline.region_data import use_knowledge_dir
-    from bot.reminders.plans import use_timezone
-
     use_timezone(settings.timezone)  # reminder times follow BOT_TIMEZONE
     use_knowledge_dir(settings.knowledge_dir)  # and region data KNOWLEDGE_DIR
     db = open_database(settings.database_path)

@@ -4,7 +4,6 @@ state the features keep while the bot runs, typed in one place instead of `bot_d
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -23,7 +22,6 @@ if TYPE_CHECKING:  # these import this module
     from bot.tg.broadcast_runner import BroadcastRunner
     from bot.tg.reminder_sender import ReminderSender
 
-log = logging.getLogger(__name__)
 
 
 @dataclass

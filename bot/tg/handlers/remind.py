@@ -1,6 +1,6 @@
 """The /remind conversation in a private chat: scheme → city → last date (the steps /deadline
-asks too, `bot.tg.steps`) → whose pension → confirm; and `register`, which adds every reminder
-handler (this flow, /myreminders and its buttons, group notices) and the sender.
+asks too, `bot.tg.steps`) → whose pension → confirm. /myreminders and its buttons are in
+my_reminders.py, group notices in group_remind.py; bot.tg.app wires them all.
 
 The schedule itself lives in SQLite (`bot.reminders`); the handlers only talk to Telegram.
 """
@@ -32,9 +32,7 @@ from bot.tg import steps, texts
 from bot.tg.callbacks import INVALID_BUTTON, answer_query, callback_index
 from bot.tg.context import BotContext
 from bot.tg.flow import add_navigation, clear_prompt, finish, forget, nav_row, prompt, with_nav
-from bot.tg.handlers.my_reminders import (
-    LEADS_KEY,
-)
+from bot.tg.handlers.my_reminders import LEADS_KEY
 from bot.tg.keyboards import REMIND_START, main_keyboard
 
 SCHEME, CITY, LAST_DATE, LABEL, CONFIRM = range(20, 25)
