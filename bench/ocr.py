@@ -10,9 +10,10 @@ CPU (all threads: steadier than the wall clock on a shared machine); "peak" is t
 while one picture was being read (Linux: VmHWM, reset before each read), over the RSS before
 the engine was loaded. The load average is printed first and last.
 
---against takes another version of bot/ocr.py (e.g. `git show <commit>:bot/ocr.py > old.py`)
-and only compares the two in this process, reads interleaved in random order so the machine's
-load falls on both alike: CPU per picture, the ratio, the peak over the RSS just before each
+--against takes another version of bot/ocr/reader.py (`git show <commit>:bot/ocr/reader.py
+> old.py`; before the package move it was bot/ocr.py) and only compares the two in this
+process, reads interleaved in random order so the machine's load falls on both alike: CPU per
+picture, the ratio, the peak over the RSS just before each
 read, and whether both read the same text.
 """
 
@@ -118,7 +119,7 @@ def right(name: str, read: str, text: str, entry: str | None) -> bool:
 
 
 def compare(path: Path, pictures: dict[str, Image.Image], runs: int) -> None:
-    """This bot/ocr.py against another version of it, reads interleaved (see --against)."""
+    """This bot/ocr/reader.py against another version of it, reads interleaved (see --against)."""
     spec = importlib.util.spec_from_file_location("ocr_against", path)
     assert spec is not None and spec.loader is not None
     other = importlib.util.module_from_spec(spec)
@@ -155,7 +156,7 @@ def compare(path: Path, pictures: dict[str, Image.Image], runs: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--against", type=Path, help="another version of bot/ocr.py")
+    parser.add_argument("--against", type=Path, help="another version of bot/ocr/reader.py")
     args = parser.parse_args()
     print(f"start: {load_average()} ({os.cpu_count()} cores)")
     if args.against:
