@@ -13,7 +13,8 @@ fi
 stamp=".venv/.installed${extras}"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-    .venv/bin/python -m pip install -q -e ".${extras}"
+    # The build backend warns about editable installs in general; a newcomer need not see it.
+    PYTHONWARNINGS="ignore::UserWarning" .venv/bin/python -m pip install -q -e ".${extras}"
     touch "$stamp"
 fi
 export PATH="$PWD/.venv/bin:$PATH"
