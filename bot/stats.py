@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
+from bot.broadcasts.store import count_sent as count_broadcasts_sent
 from bot.db.groups import count_active_groups
 from bot.db.questions import (
     count_kinds,
@@ -72,11 +73,6 @@ class Stats:
 
     def count(self, attribute: str) -> int:
         return sum(getattr(d, attribute) for d in self.days)
-
-
-def _scalar(db: sqlite_utils.Database, sql: str, params: list | None = None) -> int:
-    row = db.execute(sql, params or []).fetchone()
-    return int(row[0] or 0) if row else 0
 
 
 def collect_stats(db: sqlite_utils.Database, today: dt.date, days: int = 30,
@@ -249,12 +245,7 @@ def collect_group_stats(db: sqlite_utils.Database, chat_id: int, today: dt.date,
     topics = top_topics(db, lo, hi, ("answer", "skipped"), top, chat_id=chat_id)
     skipped = latest_texts(db, chat_id, "skipped", lo, hi, examples)
     reminders = _if_present(lambda: count_reminders_sent(db, lo, hi, chat_id=chat_id))
-    broadcasts = None
-    with _optional():
-        if "broadcast_outbox" in db.table_names():
-            broadcasts = _scalar(db, "select count(*) from broadcast_outbox where chat_id = ? "
-                                 "and status = 'sent' and updated_at >= ? and updated_at < ?",
-                                 [chat_id, lo, hi])
+    broadcasts = _if_present(lambda: count_broadcasts_sent(db, chat_id, lo, hi))
     return GroupStats(
         since=since, today=today,
         answered=sum(kinds[k] for k in ANSWERED_KINDS),
@@ -270,16 +261,6 @@ def _if_present(count: Callable[[], int]) -> int | None:
         return count()
     except sqlite3.Error:
         return None
-
-
-class _optional:
-    """Leave a number out when a feature's table is of another version."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind, _value, _tb) -> bool:
-        return kind is not None and issubclass(kind, sqlite3.Error)
 
 
 def format_group_stats(stats: GroupStats, title: str = "",

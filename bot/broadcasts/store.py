@@ -296,3 +296,10 @@ def confirm_delivery(db: sqlite_utils.Database, chat_id: int, text: str,
             db.execute("update broadcasts set sent = ?, unconfirmed = ? where id = ? and "
                        "status != ?", [counts.sent, counts.unconfirmed, broadcast_id, RUNNING])
     return len(rows)
+
+
+def count_sent(db: sqlite_utils.Database, chat_id: int, lo: str, hi: str) -> int:
+    """Broadcast messages delivered to one chat with lo <= updated_at < hi ('YYYY-MM-DD')."""
+    return int(db.execute("select count(*) from broadcast_outbox where chat_id = ? "
+                          "and status = 'sent' and updated_at >= ? and updated_at < ?",
+                          [chat_id, lo, hi]).fetchone()[0])
