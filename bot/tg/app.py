@@ -94,18 +94,15 @@ async def _post_init(application: Application) -> None:
     await service.set_profile(bot)
     services = services_of(application)
     await start_reminder_sender(application)
-    if services.broadcasts is not None:
-        await services.broadcasts.on_start()
-    if services.db_health is not None:
-        _watch_database(application, services.db_health)
+    await services.broadcasts.on_start()
+    _watch_database(application, services.db_health)
     log.info("bot @%s is running", bot.username)
 
 
 async def _post_stop(application: Application) -> None:
     """Let running broadcasts and background loops finish what is under way."""
     services = services_of(application)
-    if services.broadcasts is not None:
-        await services.broadcasts.on_stop()
+    await services.broadcasts.on_stop()
     await stop_background(application)
 
 
@@ -132,14 +129,13 @@ def build_application(settings: Settings, engine: Engine) -> Application:
         .rate_limiter(GroupLimiter())
         .build()
     )
-    services = Services(settings, engine, db, make_clock(settings.timezone,
-                                                         settings.clock_file))
-    attach(application, services)
-    services.db_health = DatabaseHealth(db, settings.database_path, services.clock.now)
-    defer_failed_writes(db, services.db_health.failed)
+    clock = make_clock(settings.timezone, settings.clock_file)
+    health = DatabaseHealth(db, settings.database_path, clock.now)
+    defer_failed_writes(db, health.failed)
     ensure_reminder_tables(db)
     ensure_broadcast_tables(db)
-    services.broadcasts = BroadcastRunner(application)
+    attach(application, Services(settings, engine, db, clock, db_health=health,
+                                 broadcasts=BroadcastRunner(application)))
     add_handlers(application)
     return application
 

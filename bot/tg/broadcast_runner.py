@@ -48,7 +48,7 @@ from bot.tg.broadcast_texts import (
     progress_text,
     report_text,
 )
-from bot.tg.context import BotContext, Services, services_of
+from bot.tg.context import Services, services_of
 from bot.tg.permissions import is_bot_admin, is_group_admin_now
 from bot.tg.sending import bulk_kwargs, retry_delay, send_text
 
@@ -254,12 +254,3 @@ class BroadcastRunner:
                 add_note(self.svc.db, message.broadcast_id,
                          f"置顶失败（{exc.message}）：请把机器人设为管理员并允许置顶。")
         return sent.message_id
-
-
-def runner(context: BotContext) -> BroadcastRunner:
-    """The running application's broadcast runner (made by bot.tg.app.build_application)."""
-    found = context.services.broadcasts
-    if found is None:
-        raise RuntimeError("the broadcast runner is made when the application is built")
-    return found
-

@@ -18,10 +18,8 @@ from bot.delivery.pacing import TokenBucket, bulk_budget
 from bot.qa.engine import Engine
 from bot.tg.health import DatabaseHealth
 
-if TYPE_CHECKING:  # these import this module
+if TYPE_CHECKING:  # it imports this module
     from bot.tg.broadcast_runner import BroadcastRunner
-    from bot.tg.reminder_sender import ReminderSender
-
 
 
 @dataclass
@@ -40,12 +38,11 @@ class Services:
     engine: Engine
     db: sqlite_utils.Database
     clock: Clock
+    db_health: DatabaseHealth
+    broadcasts: BroadcastRunner
     question_ids: QuestionIds = field(init=False)
     # One overall budget for broadcasts and reminders together (Telegram counts them together).
     bulk_budget: TokenBucket = field(init=False)
-    db_health: DatabaseHealth | None = None
-    reminder_sender: ReminderSender | None = None
-    broadcasts: BroadcastRunner | None = None
     # chat id -> (valid until, its admins' ids): getChatAdministrators, cached briefly
     group_admins: dict[int, tuple[float, frozenset[int]]] = field(default_factory=dict)
     reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one /reload at a time

@@ -194,7 +194,6 @@ async def on_start(application: Application) -> None:
     recovered = sender.sender.recover()
     active = rm.count_active(svc.db)
     log.info("reminders: %d active, %d interrupted sends re-queued", active, recovered)
-    svc.reminder_sender = sender
 
     async def tick() -> None:
         stats = await sender.run_once()

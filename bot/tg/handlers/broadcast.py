@@ -47,7 +47,6 @@ from bot.tg.broadcast_keyboards import (
     stop_keyboard,
     values_keyboard,
 )
-from bot.tg.broadcast_runner import runner
 from bot.tg.callbacks import INVALID_BUTTON, answer_query, callback_id
 from bot.tg.context import BotContext, Services
 from bot.tg.permissions import (
@@ -273,7 +272,7 @@ async def confirm_pressed(update: Update, context: BotContext) -> int:
     assert row is not None
     await query.edit_message_text(texts.progress_text(row, progress(svc.db, broadcast_id), None),
                                   reply_markup=stop_keyboard(broadcast_id))
-    runner(context).start(broadcast_id)
+    context.services.broadcasts.start(broadcast_id)
     return ConversationHandler.END
 
 
@@ -329,7 +328,7 @@ async def stop_pressed(update: Update, context: BotContext) -> None:
         await answer_query(query, texts.STOP_DENIED, alert=True)
         return
     was_scheduled = row["status"] == SCHEDULED
-    ok = runner(context).cancel(broadcast_id, query.from_user.id)
+    ok = context.services.broadcasts.cancel(broadcast_id, query.from_user.id)
     await answer_query(query, texts.STOP_DONE if ok else texts.STOP_TOO_LATE)
     if ok and was_scheduled:
         with contextlib.suppress(TelegramError):
