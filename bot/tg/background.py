@@ -8,8 +8,8 @@ instead, and `stop_background` (post_stop) waits for them before the database is
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -18,10 +18,6 @@ from telegram.ext import Application
 from bot.tg.context import services_of
 
 log = logging.getLogger(__name__)
-
-# Short naps, so that a loop notices the stop at once whatever its interval.
-_NAP = 0.2
-
 
 def repeat(application: Application, step: Callable[[], Awaitable[Any]], *,
            every: Callable[[], float], first: float, name: str) -> asyncio.Task:
@@ -36,10 +32,9 @@ def repeat(application: Application, step: Callable[[], Awaitable[Any]], *,
     state = services_of(application).background
 
     async def nap(seconds: float) -> bool:
-        """Sleep, waking early at the stop; True while the application runs."""
-        end = time.monotonic() + seconds
-        while not state.stopping.is_set() and (left := end - time.monotonic()) > 0:
-            await asyncio.sleep(min(_NAP, left))
+        """Sleep, waking at once at the stop; True while the application runs."""
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(state.stopping.wait(), max(seconds, 0))
         return application.running and not state.stopping.is_set()
 
     async def loop() -> None:
