@@ -39,6 +39,7 @@ from bot.broadcasts.store import (
     start_scheduled,
 )
 from bot.delivery.errors import Blocked, MaybeSent, Migrated, RetryLater, SendFailed
+from bot.delivery.pacing import retry_after_seconds
 from bot.tg.broadcast_keyboards import link_keyboard, stop_keyboard
 from bot.tg.broadcast_texts import (
     SCHEDULE_REFUSED,
@@ -50,7 +51,7 @@ from bot.tg.broadcast_texts import (
 )
 from bot.tg.context import Services, services_of
 from bot.tg.permissions import is_bot_admin, is_group_admin_now
-from bot.tg.sending import bulk_kwargs, retry_delay, send_text
+from bot.tg.sending import bulk_kwargs, send_text
 
 log = logging.getLogger(__name__)
 
@@ -236,7 +237,7 @@ class BroadcastRunner:
                                           reply_markup=link_keyboard(message.buttons),
                                           **bulk_kwargs(bot))
         except RetryAfter as exc:
-            raise RetryLater(retry_delay(exc)) from exc
+            raise RetryLater(retry_after_seconds(exc)) from exc
         except Forbidden as exc:
             raise Blocked(exc.message) from exc
         except ChatMigrated as exc:

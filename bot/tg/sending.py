@@ -87,11 +87,6 @@ def bulk_kwargs(bot: Bot) -> dict[str, Any]:
     return {"rate_limit_args": BULK} if getattr(bot, "rate_limiter", None) else {}
 
 
-def retry_delay(exc: RetryAfter) -> float:
-    """Seconds Telegram asks us to wait (python-telegram-bot gives a number or a timedelta)."""
-    return retry_after_seconds(exc)
-
-
 def flood_seconds(exc: BaseException) -> float | None:
     """How long Telegram's flood control asks to wait, or None for any other error."""
     return retry_after_seconds(exc) if isinstance(exc, RetryAfter) else None
@@ -101,7 +96,7 @@ def classify_error(exc: Exception) -> delivery.Failure | None:
     """What a Telegram error means to the bulk sender (`bot.delivery.sender`); None for an
     exception that is not Telegram's. Reasons are recorded in the outbox as they are."""
     if isinstance(exc, RetryAfter):
-        return delivery.Failure(delivery.FLOOD, "flood", retry_delay(exc))
+        return delivery.Failure(delivery.FLOOD, "flood", retry_after_seconds(exc))
     if isinstance(exc, ChatMigrated):
         return delivery.Failure(delivery.MIGRATED, new_chat_id=exc.new_chat_id)
     if isinstance(exc, Forbidden):
