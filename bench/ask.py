@@ -6,7 +6,8 @@ In one run: per-question latency (p50/p99) of our matcher over every evaluation 
 real questions and the self-written set), top-1 accuracy on the held-out half of the real
 questions and what a user sees there (tests/realset.py), the same top-1 for a plain BM25
 baseline (rank-bm25 over the same topics, jieba tokens), the start-up time of
-`python -m bot ask`, peak memory, and latency on a synthetic knowledge base.
+`python -m bot ask`, peak memory, match() with and without the classifier's second opinion,
+the engine's build time without its cache, and latency on a synthetic knowledge base.
 """
 
 from __future__ import annotations
@@ -140,6 +141,32 @@ def bench_idle(engine, questions: list[str], idle_ms: float) -> tuple[float, flo
     return result[0], result[1]
 
 
+def bench_second_opinion(engine, questions: list[str], rounds: int = 6) -> dict[str, float]:
+    """match() with the classifier's second opinion and without it, in alternating rounds so
+    that both see the same phases of this shared machine."""
+    matcher = engine.matcher
+    texts = [normalize(q) for q in questions]
+    times: dict[str, list[float]] = {"with": [], "without": []}
+    for turn in range(rounds):
+        for mode in ("with", "without") if turn % 2 else ("without", "with"):
+            if mode == "without":
+                matcher.second_opinion = lambda terms: None
+            for text in texts:
+                start = time.perf_counter()
+                matcher.match(text)
+                times[mode].append((time.perf_counter() - start) * 1000)
+            vars(matcher).pop("second_opinion", None)
+    return {f"{mode}_{p}": percentile(values, p) for mode, values in times.items()
+            for p in (50, 99)}
+
+
+def bench_cold_build() -> float:
+    """Seconds to build the engine without its cache, as at first start or after an edit."""
+    start = time.perf_counter()
+    build_engine(use_cache=False)
+    return time.perf_counter() - start
+
+
 def synthetic_kb(kb: KnowledgeBase, size: int) -> KnowledgeBase:
     """`size` entries made by recombining real phrasings with place names and filler words."""
     rng = random.Random(7)
@@ -200,6 +227,10 @@ def main() -> None:
     print(f"start-up of `python -m bot ask` (warm cache, median of {args.startup_runs}): "
           f"{startup:.2f} s; its peak RSS {startup_rss:.0f} MB")
     print(f"peak RSS of this benchmark process so far: {rss_in_process:.0f} MB")
+    ab = bench_second_opinion(engine, everything)
+    print(f"match() with the second opinion p50 {ab['with_50']:.3f} ms, p99 {ab['with_99']:.3f} "
+          f"ms; without p50 {ab['without_50']:.3f} ms, p99 {ab['without_99']:.3f} ms")
+    print(f"engine built without its cache: {bench_cold_build():.1f} s")
     busy, idle = bench_idle(engine, everything, args.idle_ms)
     print(f"whole answer() p50: {busy:.3f} ms back to back, {idle:.3f} ms after "
           f"{args.idle_ms:g} ms idle ({idle / busy:.1f}×)")

@@ -12,11 +12,12 @@ import re
 from dataclasses import dataclass, field
 
 from bot.deadline.chat import DeadlineReply, reply_to_deadline_question
+from bot.qa.decision import OOS_PREFIX, SUGGEST_AT
 from bot.qa.engine import Engine
 from bot.qa.entries import Entry
 from bot.qa.issuers import issuer_line
 from bot.qa.knowledge import KnowledgeBase
-from bot.qa.matcher import OOS_PREFIX, SUGGEST_AT, MatchResult
+from bot.qa.matcher import MatchResult
 from bot.qa.places import PlaceReading, read_place
 from bot.qa.safety import check_message, redact, warnings_for
 from bot.text.normalize import normalize, strip_non_words

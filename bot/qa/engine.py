@@ -29,10 +29,10 @@ from bot.qa.segment import Segmenter, build_pinyin_tables
 log = logging.getLogger(__name__)
 
 # The cache is only valid for the code that built it: key it on these modules' source.
-_BUILD_MODULES = ("qa/engine.py", "qa/matcher.py", "qa/segment.py", "qa/knowledge.py",
-                  "qa/entries.py", "qa/places.py", "text/normalize.py", "deadline/divisions.py",
-                  "deadline/place_names.py", "deadline/region_data.py",
-                  "deadline/region_checks.py")
+_BUILD_MODULES = ("qa/engine.py", "qa/matcher.py", "qa/decision.py", "qa/classifier.py",
+                  "qa/segment.py", "qa/knowledge.py", "qa/entries.py", "qa/places.py",
+                  "text/normalize.py", "deadline/divisions.py", "deadline/place_names.py",
+                  "deadline/region_data.py", "deadline/region_checks.py")
 CODE_VERSION = hashlib.sha256(
     b"".join((PACKAGE_DIR / name).read_bytes() for name in _BUILD_MODULES)
 ).hexdigest()[:12]

@@ -9,8 +9,9 @@ weighted by rarity). The best candidates are re-ranked with rapidfuzz string sim
 few more signals (overlap in both directions, the lead over the runner-up) combined by a
 logistic model. The model is fitted on the knowledge base itself, leaving each phrasing out in
 turn, so its output reads as "probability that this is the right entry". A message made only of
-general words (养老金认证怎么弄) gets the overview topic. The decision thresholds were chosen on
-the tuning half of the real questions (tests/realset.py); the held-out half is the report.
+general words (养老金认证怎么弄) gets the overview topic. A classifier over the same terms
+(bot.qa.classifier) gives a second opinion, and bot.qa.decision turns both into answer, suggest
+or decline.
 """
 
 from __future__ import annotations
@@ -25,21 +26,15 @@ from typing import Any
 import numpy as np
 from rapidfuzz import fuzz, process
 
+from bot.qa.classifier import TermClassifier
+from bot.qa.decision import CERTIFICATION_WORDS, OOS_PREFIX, Candidate, decide, on_topic
 from bot.qa.knowledge import KnowledgeBase
 from bot.qa.segment import BIGRAM_PREFIX, Segmenter
 
-OOS_PREFIX = "oos:"
 OVERVIEW_TAG = "overview"  # the entry that answers general "how do I certify" questions
 BIGRAM_WEIGHT = 0.6
 CANDIDATES = 5
-# Decision thresholds on the calibrated probability; see `decide`.
-ANSWER_AT = 0.6
-ANSWER_MARGIN = 0.45
-RELATED_MARGIN = 0.3
-SUGGEST_AT = 0.12
-OFF_TOPIC_SUGGEST_AT = 0.25
-OFF_TOPIC_ANSWER_AT = 0.99
-OFF_TOPIC_MARGIN = 0.6
+CLASSIFIER_MAX_TOPICS = 1_000
 RIDGE = 1e-2  # L2 penalty of the calibration model
 
 FEATURES = ("bias", "cos", "top3", "qcov_entry", "dcov", "ratio", "gap",
@@ -53,10 +48,6 @@ _RELATIVE_FROM = [FEATURES.index(name) for name in RELATIVE]
 _RELATIVE_TO = [FEATURES.index(f"{short}_gap") for short in ("ratio", "qcov", "top3")]
 _RELATIVE_SPAN = np.arange(len(RELATIVE))
 _NO_ROWS = np.zeros((0, len(FEATURES)))
-# Words that make a question about certification, whatever else it mentions.
-CERTIFICATION_WORDS = ("认证", "刷脸", "代认证", "静默认证", "上门认证", "补认证", "人脸", "生存",
-                       "资格", "停发", "暂停发放", "恢复发放", "12333",
-                       "去世", "死亡", "过世", "离世")
 # A message made only of these words asks "how do I certify?" in general: the overview entry
 # (tagged `overview`) answers it. Words are in their canonical form (after synonyms).
 GENERAL_WORDS = frozenset((
@@ -78,18 +69,6 @@ TOPIC_WORDS = (*CERTIFICATION_WORDS, "养老金", "社保", "待遇", "停发", 
 
 Prepare = Callable[[str], str]
 _TOOLS = ("segmenter", "_prepare")  # given to each matcher, not part of its cached index
-
-
-@dataclass
-class Candidate:
-    """One entry (or out-of-scope topic) considered for a question."""
-
-    key: str  # entry id, or "oos:<topic id>"
-    probability: float
-
-    @property
-    def is_out_of_scope(self) -> bool:
-        return self.key.startswith(OOS_PREFIX)
 
 
 @dataclass
@@ -170,6 +149,10 @@ class Matcher:
         self._padded_inv_norm = np.append(1 / np.sqrt(self._norm2), 0.0)[self._padded]
         self._key_is_oos = np.array([key.startswith(OOS_PREFIX) for key in self._keys])
         self.weights = weights if weights is not None else self._fit()
+        # Its weight table grows as terms × topics: a base far larger than ours goes without.
+        self._classifier = TermClassifier.fit(
+            self._doc_terms, self._doc_key.tolist(), len(self._keys), self._weight,
+        ) if len(self._keys) <= CLASSIFIER_MAX_TOPICS else None
 
     @classmethod
     def from_index(cls, index: dict[str, Any], segmenter: Segmenter,
@@ -311,8 +294,25 @@ class Matcher:
         related = len(candidates) > 1 and bool(
             self._tags.get(candidates[0].key, frozenset())
             & self._tags.get(candidates[1].key, frozenset()))
-        return MatchResult(decide(candidates, on_topic=on_topic(compact), related=related),
-                           candidates)
+        second = self.second_opinion(analysed[2])
+        decision = decide(candidates, on_topic=on_topic(compact), related=related,
+                          second=second)
+        if second is not None and candidates and second.key != candidates[0].key \
+                and not second.is_out_of_scope:
+            # The two disagree: the classifier's pick is the second button, whatever its rank.
+            mine = next((c for c in candidates if c.key == second.key), Candidate(second.key, 0.0))
+            candidates = [candidates[0], mine, *(c for c in candidates[1:] if c is not mine)]
+        return MatchResult(decision, candidates)
+
+    def second_opinion(self, terms: list[str]) -> Candidate | None:
+        """The classifier's pick for a question's terms, with its probability."""
+        if self._classifier is None:
+            return None
+        probabilities = self._classifier.predict(terms)
+        if probabilities is None:
+            return None
+        best = int(probabilities.argmax())
+        return Candidate(self._keys[best], float(probabilities[best]))
 
     # -- calibration ---------------------------------------------------------------------------
 
@@ -343,41 +343,3 @@ class Matcher:
             if np.abs(step).max() < 1e-6:
                 break
         return [float(v) for v in w]
-
-
-def on_topic(compact: str) -> bool:
-    """Whether a (canonical, compact) message mentions certification at all."""
-    return any(word in compact for word in CERTIFICATION_WORDS)
-
-
-def decide(candidates: list[Candidate], *, on_topic: bool = True, related: bool = False) -> str:
-    """answer / suggest / decline from the ranked candidates.
-
-    Answer the first candidate whenever it is clearly ahead: an elder who gets "我不太确定" for
-    a question the bot knows is failed too. Suggestions alone are for a real tie; declining is
-    for out-of-scope topics and messages about nothing the bot knows. A message with no word
-    about certification or benefits needs a stronger lead, since a confident wrong answer is
-    the worst outcome.
-    """
-    if not candidates:
-        return "decline"
-    best = candidates[0]
-    if best.is_out_of_scope:
-        # "刷脸 领取" is more like 领取地 than anything else, yet it says 刷脸: offer topics.
-        in_scope = next((c for c in candidates if not c.is_out_of_scope), None)
-        on_topic_runner = on_topic and in_scope is not None and in_scope.probability >= SUGGEST_AT
-        return "suggest" if on_topic_runner else "decline"
-    runner_up = candidates[1].probability if len(candidates) > 1 else 0.0
-    if not on_topic:  # a word-level likeness is rarely enough without a word about certification
-        if best.probability >= OFF_TOPIC_ANSWER_AT and \
-                best.probability - runner_up >= OFF_TOPIC_MARGIN:
-            return "answer"
-        return "suggest" if best.probability >= OFF_TOPIC_SUGGEST_AT else "decline"
-    # Two topics of one family (刷脸为什么失败 / 失败了怎么办) are no real tie: the answer comes
-    # with the other as "您可能还想问".
-    margin = RELATED_MARGIN if related else ANSWER_MARGIN
-    if best.probability >= ANSWER_AT and best.probability - runner_up >= margin:
-        return "answer"
-    if best.probability >= SUGGEST_AT:
-        return "suggest"
-    return "decline"

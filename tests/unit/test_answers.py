@@ -16,8 +16,9 @@ from bot.qa.answers import (
     split_for_phone,
     topic_reply,
 )
+from bot.qa.decision import Candidate
 from bot.qa.issuers import issuer_line
-from bot.qa.matcher import Candidate, MatchResult
+from bot.qa.matcher import MatchResult
 from bot.qa.places import read_place
 
 
