@@ -31,6 +31,12 @@ _START_AFTER = re.compile(
 )
 # A date followed by these is a deadline someone told them, not their last certification.
 _DEADLINE_AFTER = re.compile(r"^(?:之?前|以前)?(?:就)?(?:到期|截止|过期|必须|要认证|得认证)")
+# A message about a death is never a question about the next certification: the dead are not
+# certified, and a due date would be a cruel reply (父亲去年2月去世，抚恤金怎么领).
+_DEATH = re.compile(r"去世|过世|死亡|死了|离世|病故|身故|逝世|去逝|不在了|丧葬")
+# Between a date and the certifying, these make the date when one must certify (12月份是不是就要
+# 认证了), not the last certification.
+_MUST_BEFORE_CERT = re.compile(r"要|得|必须|需要|应该|该")
 _PAREN = re.compile(r"（[^）]*）|\([^)]*\)")
 
 
@@ -67,6 +73,12 @@ def _date_is_start(text: str, found: DateMatch) -> bool:
     return bool(_START_AFTER.match(text[found.end :]))
 
 
+def _must_certify_then(text: str, found: DateMatch) -> bool:
+    """Whether the words from the date to the next certifying word say it must be done then."""
+    cert = _CERT.search(text, found.end)
+    return cert is not None and bool(_MUST_BEFORE_CERT.search(text[found.end : cert.start()]))
+
+
 def reply_to_deadline_question(text: str, today: date) -> DeadlineReply | None:
     """A reply when `text` asks when to certify next, or None when it is not such a question."""
     clean = normalize(text or "")
@@ -77,11 +89,15 @@ def reply_to_deadline_question(text: str, today: date) -> DeadlineReply | None:
     has_timing = bool(_TIMING.search(compact))
     if found is None and not has_timing:
         return None  # neither a date nor "when": most messages stop here, before the scheme
+    if _DEATH.search(compact):
+        return None
     scheme = find_scheme(compact)
     if found is not None and _DEADLINE_AFTER.match(compact[found.end :]):
         found = None  # "3月10号前要认证": a deadline they were told, not their last certification
-    has_cert = bool(_CERT.search(compact))
     is_start = found is not None and _date_is_start(compact, found)
+    if found is not None and not is_start and _must_certify_then(compact, found):
+        found = None
+    has_cert = bool(_CERT.search(compact))
 
     date_counts = found is not None and (has_cert or is_start or scheme is not None)
     asks_when = scheme is not None and has_timing and (has_cert or _mentions_deadline(compact))
