@@ -29,7 +29,7 @@ _TIMING = re.compile(r"下次|下一次|下回|什么时候|啥时候|啥时|何
 _START_AFTER = re.compile(
     r"^(?:的时候|时|那天)?(?:正式)?(?:办了?|办的)?(?:退休|开始领|开始拿|领取待遇|领的|拿的)"
 )
-# A date followed by these is a deadline someone told them, not their last certification.
+# A date followed by these is a deadline someone told them (3月10号前要认证).
 _DEADLINE_AFTER = re.compile(r"^(?:之?前|以前)?(?:就)?(?:到期|截止|过期|必须|要认证|得认证)")
 # A message about a death is never a question about the next certification: the dead are not
 # certified, and a due date would be a cruel reply (父亲去年2月去世，抚恤金怎么领).
@@ -73,10 +73,16 @@ def _date_is_start(text: str, found: DateMatch) -> bool:
     return bool(_START_AFTER.match(text[found.end :]))
 
 
-def _must_certify_then(text: str, found: DateMatch) -> bool:
-    """Whether the words from the date to the next certifying word say it must be done then."""
+def _date_is_due_date(text: str, found: DateMatch) -> bool:
+    """Whether the date is when one must certify (3月10号前要认证, 12月份是不是就要认证了),
+    not the last certification."""
+    after = text[found.end :]
+    if _DEADLINE_AFTER.match(after):
+        return True
+    if _START_AFTER.match(after):
+        return False  # 去年3月退休的，要认证吗: the 要 is about now, the date is the start
     cert = _CERT.search(text, found.end)
-    return cert is not None and bool(_MUST_BEFORE_CERT.search(text[found.end : cert.start()]))
+    return cert is not None and bool(_MUST_BEFORE_CERT.search(text, found.end, cert.start()))
 
 
 def reply_to_deadline_question(text: str, today: date) -> DeadlineReply | None:
@@ -92,12 +98,10 @@ def reply_to_deadline_question(text: str, today: date) -> DeadlineReply | None:
     if _DEATH.search(compact):
         return None
     scheme = find_scheme(compact)
-    if found is not None and _DEADLINE_AFTER.match(compact[found.end :]):
-        found = None  # "3月10号前要认证": a deadline they were told, not their last certification
-    is_start = found is not None and _date_is_start(compact, found)
-    if found is not None and not is_start and _must_certify_then(compact, found):
-        found = None
+    if found is not None and _date_is_due_date(compact, found):
+        found = None  # a deadline they were told or asked about, not their last certification
     has_cert = bool(_CERT.search(compact))
+    is_start = found is not None and _date_is_start(compact, found)
 
     date_counts = found is not None and (has_cert or is_start or scheme is not None)
     asks_when = scheme is not None and has_timing and (has_cert or _mentions_deadline(compact))
