@@ -30,6 +30,7 @@ from bot.qa.classifier import TermClassifier
 from bot.qa.decision import CERTIFICATION_WORDS, OOS_PREFIX, Candidate, decide, on_topic
 from bot.qa.knowledge import KnowledgeBase
 from bot.qa.segment import BIGRAM_PREFIX, Segmenter
+from bot.text.normalize import normalize
 
 OVERVIEW_TAG = "overview"  # the entry that answers general "how do I certify" questions
 BIGRAM_WEIGHT = 0.6
@@ -102,9 +103,10 @@ class Matcher:
         texts: list[tuple[str, str]] = []
         for entry in kb.entries.values():
             if not entry.is_place:
-                texts += [(entry.id, self._prepare(segmenter.repair(t))) for t in entry.texts]
+                texts += [(entry.id, self._prepare(segmenter.repair(normalize(t))))
+                          for t in entry.texts]
         for topic in kb.out_of_scope.values():
-            texts += [(OOS_PREFIX + topic.id, self._prepare(segmenter.repair(t)))
+            texts += [(OOS_PREFIX + topic.id, self._prepare(segmenter.repair(normalize(t))))
                       for t in (topic.label, *topic.examples)]
         analysed = []
         for key, text in texts:

@@ -16,7 +16,7 @@ from functools import lru_cache
 
 import jieba
 
-from bot.text.normalize import strip_non_words
+from bot.text.normalize import normalize, strip_non_words
 
 jieba.setLogLevel(60)
 
@@ -119,10 +119,13 @@ class Segmenter:
                  tables: PinyinTables):
         self._tokenizer = tokenizer
         self._tables = tables
-        self._synonyms = dict(synonyms)
+        # Variants are matched against normalised text, so they are normalised too: written
+        # 一年几次, the variant would never meet a message, which arrives as 1年几次.
+        self._synonyms = {normalize(variant): canonical for variant, canonical in synonyms.items()}
         # Dictionary words that contain a synonym (社保认证助手 contains 社保认证) must stay whole.
+        mapped = tuple(self._synonyms)
         for word in tables.core_words:
-            if word not in self._synonyms and any(v in word and v != word for v in synonyms):
+            if word not in self._synonyms and any(v in word and v != word for v in mapped):
                 self._synonyms[word] = word
         variants = sorted(self._synonyms, key=len, reverse=True)
         self._synonym_re = re.compile("|".join(map(re.escape, variants))) if variants else None

@@ -28,6 +28,8 @@ def segmenter(engine):
         ("事业单位退休", "事业单位退休"),  # a real word is not "repaired"
         ("shua lian zong shi shi bai", "刷脸zongshi失败"),  # 失败 (a domain word) beats 逝世
         ("刷连老是失败", "刷脸老是失败"),  # 是失 spans two words: not 逝世
+        ("养老金一年几次", "养老金多久"),  # a synonym written with 一 meets the message's 1
+        ("多久一次", "多久"),
     ],
 )
 def test_canonical(segmenter, typed, canonical):
@@ -65,3 +67,9 @@ def test_split_pinyin(segmenter):
 ])
 def test_repair_keeps_real_words_and_the_place_typed(engine, typed, repaired):
     assert engine.matcher.segmenter.repair(normalize(typed)) == repaired
+
+
+def test_knowledge_is_indexed_as_messages_arrive(engine):
+    """Phrasings are normalised like messages (養老金 → 养老金, 一次 → 1次), or they never meet."""
+    indexed = engine.matcher.index()["_compacts"]
+    assert indexed and all(normalize(text) == text for text in indexed)
