@@ -18,6 +18,7 @@ from bot.deadline.regions import channels_for, rule_for
 from bot.deadline.rules import DeadlineResult
 from bot.deadline.schemes import SCHEMES, find_scheme
 from bot.text.dates import DateMatch, scan_date
+from bot.text.death import mentions_death
 from bot.text.normalize import normalize
 
 # Words that show the message is about certifying (so a date in it is a certification date).
@@ -31,9 +32,6 @@ _START_AFTER = re.compile(
 )
 # A date followed by these is a deadline someone told them (3月10号前要认证).
 _DEADLINE_AFTER = re.compile(r"^(?:之?前|以前)?(?:就)?(?:到期|截止|过期|必须|要认证|得认证)")
-# A message about a death is never a question about the next certification: the dead are not
-# certified, and a due date would be a cruel reply (父亲去年2月去世，抚恤金怎么领).
-_DEATH = re.compile(r"去世|过世|死亡|死了|离世|病故|身故|逝世|去逝|不在了|丧葬")
 # Between a date and the certifying, these make the date when one must certify (12月份是不是就要
 # 认证了), not the last certification.
 _MUST_BEFORE_CERT = re.compile(r"要|得|必须|需要|应该|该")
@@ -95,8 +93,8 @@ def reply_to_deadline_question(text: str, today: date) -> DeadlineReply | None:
     has_timing = bool(_TIMING.search(compact))
     if found is None and not has_timing:
         return None  # neither a date nor "when": most messages stop here, before the scheme
-    if _DEATH.search(compact):
-        return None
+    if mentions_death(compact):
+        return None  # the dead are not certified, and a due date would be a cruel reply
     scheme = find_scheme(compact)
     if found is not None and _date_is_due_date(compact, found):
         found = None  # a deadline they were told or asked about, not their last certification

@@ -15,6 +15,11 @@ MIN_PHRASINGS = 5
 MAX_ANSWER_CHARS = 800
 MIN_OOS_EXAMPLES = 5
 PLACE_TAG = "provinces"
+# Tags that give one entry a role: the answer to general "how do I certify" questions, and the
+# first topic offered when a message speaks of a death. Each may sit on one entry only.
+OVERVIEW_TAG = "overview"
+DEATH_TAG = "death"
+ROLE_TAGS = (OVERVIEW_TAG, DEATH_TAG)
 MAX_LOCAL_CHARS = 80
 
 

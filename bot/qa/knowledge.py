@@ -14,7 +14,14 @@ from typing import Any
 
 import yaml
 
-from bot.qa.entries import Entry, OutOfScopeTopic, parse_entry, parse_topic, string_list
+from bot.qa.entries import (
+    ROLE_TAGS,
+    Entry,
+    OutOfScopeTopic,
+    parse_entry,
+    parse_topic,
+    string_list,
+)
 
 # libyaml's loader is several times faster; PyYAML is a dependency, but a copy built from
 # source without libyaml has only the pure-Python one.
@@ -114,6 +121,11 @@ def load_knowledge(root: Path) -> KnowledgeBase:
             if target not in kb.entries:
                 kb.problems.append(
                     f"{entry.file}: {entry.id}: 按钮“{label}”指向不存在的条目 {target}")
+    for tag in ROLE_TAGS:
+        holders = [e.id for e in kb.entries.values() if tag in e.tags]
+        if len(holders) > 1:
+            kb.problems.append(f"{kb.entries[holders[1]].file}: {holders[1]}: 标签 {tag} 只能给一个"
+                               f"条目用，现在有 {'、'.join(holders)}")
     if not kb.entries and not kb.problems:
         kb.problems.append(f"{_display(root / 'entries', root)}: -: 没有找到任何知识条目")
 

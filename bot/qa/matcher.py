@@ -28,11 +28,12 @@ from rapidfuzz import fuzz, process
 
 from bot.qa.classifier import TermClassifier
 from bot.qa.decision import CERTIFICATION_WORDS, OOS_PREFIX, Candidate, decide, on_topic
+from bot.qa.entries import DEATH_TAG, OVERVIEW_TAG
 from bot.qa.knowledge import KnowledgeBase
 from bot.qa.segment import BIGRAM_PREFIX, Segmenter
+from bot.text.death import mentions_death
 from bot.text.normalize import normalize
 
-OVERVIEW_TAG = "overview"  # the entry that answers general "how do I certify" questions
 BIGRAM_WEIGHT = 0.6
 CANDIDATES = 5
 CLASSIFIER_MAX_TOPICS = 1_000
@@ -99,6 +100,7 @@ class Matcher:
                  weights: list[float] | None = None):
         self._use(segmenter, prepare)
         self._overview = next((e.id for e in kb.entries.values() if OVERVIEW_TAG in e.tags), None)
+        self._death = next((e.id for e in kb.entries.values() if DEATH_TAG in e.tags), None)
         self._tags = {e.id: frozenset(e.tags) for e in kb.entries.values()}
         texts: list[tuple[str, str]] = []
         for entry in kb.entries.values():
@@ -304,6 +306,12 @@ class Matcher:
             # The two disagree: the classifier's pick is the second button, whatever its rank.
             mine = next((c for c in candidates if c.key == second.key), Candidate(second.key, 0.0))
             candidates = [candidates[0], mine, *(c for c in candidates[1:] if c is not mine)]
+        if decision == "suggest" and self._death and mentions_death(text):
+            # Whatever else a family asks after a death (抚恤金啥时候领), what to report comes
+            # first: a certification date or how-to would be the wrong first button.
+            mine = next((c for c in candidates if c.key == self._death),
+                        Candidate(self._death, 0.0))
+            candidates = [mine, *(c for c in candidates if c is not mine)]
         return MatchResult(decision, candidates)
 
     def second_opinion(self, terms: list[str]) -> Candidate | None:

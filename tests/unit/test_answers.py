@@ -187,3 +187,16 @@ def test_full_topic_reply_has_no_detail(engine):
     full = topic_reply(engine, "face-fail-reasons", full=True)
     assert short.detail and full.detail is None
     assert short.detail in full.text
+
+
+@pytest.mark.parametrize("question", ["我爸去年2月过世了 抚恤金啥时候领", "父亲死亡后丧葬费怎么领",
+                                      "老伴过世了 他的退休金卡怎么办"])
+def test_a_message_about_a_death_puts_what_to_report_first(engine, today, question):
+    reply = answer(engine, question, today)
+    shown = [reply.id] if reply.kind == "answer" else reply.suggestion_ids
+    assert shown[0] == "report-death"
+
+
+def test_a_survivor_asking_about_their_own_certification_is_answered_as_asked(engine, today):
+    reply = answer(engine, "我爸去世了 我妈领的遗属待遇每年要认证吗", today)
+    assert reply.kind == "answer" and reply.id == "scheme-survivor"

@@ -81,6 +81,23 @@ def test_duplicate_id_across_files(kb_dir):
     assert any("id 重复" in line for line in kb.problems)
 
 
+@pytest.mark.parametrize("tag", ["overview", "death"])
+def test_a_role_tag_belongs_to_one_entry(kb_dir, tag):
+    two = GOOD_ENTRY.replace("tags: [sample]", f"tags: [sample, {tag}]")
+    (kb_dir / "entries" / "good.yaml").write_text(two, encoding="utf-8")
+    (kb_dir / "entries" / "other.yaml").write_text(
+        two.replace("sample-entry", "other-entry"), encoding="utf-8")
+    kb = load_knowledge(kb_dir)
+    assert any(f"标签 {tag} 只能给一个条目用" in line and "sample-entry、other-entry" in line
+               for line in kb.problems), kb.problems
+
+
+def test_project_role_tags_are_in_place():
+    kb = load_knowledge(KNOWLEDGE_DIR)
+    assert [e.id for e in kb.entries.values() if "death" in e.tags] == ["report-death"]
+    assert [e.id for e in kb.entries.values() if "overview" in e.tags] == ["how-to-certify"]
+
+
 def test_broken_file_is_rejected_alone(tmp_path):
     shutil.copytree(KNOWLEDGE_DIR, tmp_path / "knowledge")
     broken = tmp_path / "knowledge" / "entries" / "face.yaml"
