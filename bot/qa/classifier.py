@@ -9,8 +9,9 @@ offers both topics as buttons when they do not.
 
 It is multinomial logistic regression on binary term features weighted by the matcher's rarity
 weights and scaled to unit length, fitted on the knowledge base's phrasings only (never on
-evaluation questions) by full-batch gradient descent with Nesterov momentum. Documents are a padded
-table of term numbers, so fitting takes a few seconds and is cached with the matcher.
+evaluation questions) by full-batch gradient descent with Nesterov momentum. Each step is a few
+numpy bincounts per class over the (document, term) entries, so fitting takes a few seconds and
+is cached with the matcher.
 """
 
 from __future__ import annotations
@@ -44,38 +45,44 @@ class TermClassifier:
                 for terms in documents]
         term_weights = np.array([term_weight(t) for t in vocabulary], dtype=np.float32)
         n, width = len(bags), max(map(len, bags), default=0)
-        # Documents as a padded table of term numbers (the padding is a term whose weights stay
-        # zero) and their values, so scoring is one gather and one sum, no loop.
+        # Documents as a padded table of term numbers and their unit-length values (padding has
+        # value 0, and is dropped below).
         padded = np.full((n, width), len(vocabulary), dtype=np.int64)
         values = np.zeros((n, width), dtype=np.float32)
         for row, bag in enumerate(bags):
             padded[row, :len(bag)] = bag
             values[row, :len(bag)] = term_weights[bag] / np.linalg.norm(term_weights[bag])
-        # The gradient sums over the documents of each term: entries sorted by term.
+        # The (document, term) entries with a value. Scores sum them per document, the gradient
+        # per term: one bincount per class each, which numpy does five times faster than a
+        # segmented sum over a documents × classes table.
         filled = values > 0
         rows = np.nonzero(filled)[0]
         terms = padded[filled]
-        order = np.argsort(terms, kind="stable")
-        term_rows, term_values = rows[order], values[filled][order][:, None]
-        term_starts = np.flatnonzero(np.r_[True, np.diff(terms[order]) != 0])
-        targets = np.zeros((n, classes), dtype=np.float32)
-        targets[np.arange(n), np.asarray(labels)] = 1.0
+        entry_values = values[filled]
+        size = len(vocabulary)
+        targets = np.zeros((classes, n), dtype=np.float32)
+        targets[np.asarray(labels), np.arange(n)] = 1.0
 
-        weights = np.zeros((len(vocabulary) + 1, classes), dtype=np.float32)
-        bias = np.zeros(classes, dtype=np.float32)
+        weights = np.zeros((classes, size), dtype=np.float32)  # classes first: rows are sums
+        bias = np.zeros((classes, 1), dtype=np.float32)
         velocity_w, velocity_b = np.zeros_like(weights), np.zeros_like(bias)
+        scores = np.empty((classes, n), dtype=np.float32)
         for _ in range(STEPS):
             ahead_w = weights + MOMENTUM * velocity_w
             ahead_b = bias + MOMENTUM * velocity_b
-            scores = np.einsum("nl,nlk->nk", values, ahead_w[padded]) + ahead_b
-            error = (_softmax(scores) - targets) / n
+            for k in range(classes):
+                scores[k] = np.bincount(rows, weights=ahead_w[k, terms] * entry_values,
+                                        minlength=n)
+            error = (_softmax(scores + ahead_b, axis=0) - targets) / n
             gradient_w = RIDGE * ahead_w
-            gradient_w[:-1] += np.add.reduceat(error[term_rows] * term_values, term_starts)
+            for k in range(classes):
+                gradient_w[k] += np.bincount(terms, weights=error[k, rows] * entry_values,
+                                             minlength=size)
             velocity_w = MOMENTUM * velocity_w - LEARNING_RATE * gradient_w
-            velocity_b = MOMENTUM * velocity_b - LEARNING_RATE * error.sum(axis=0)
+            velocity_b = MOMENTUM * velocity_b - LEARNING_RATE * error.sum(axis=1, keepdims=True)
             weights += velocity_w
             bias += velocity_b
-        return cls(vocabulary, weights[:-1], term_weights, bias)
+        return cls(vocabulary, np.ascontiguousarray(weights.T), term_weights, bias[:, 0])
 
     def predict(self, terms: Iterable[str]) -> np.ndarray | None:
         """Class probabilities for a question's terms; None when it has no known term."""
@@ -87,6 +94,6 @@ class TermClassifier:
         return _softmax(values @ self._weights[columns] + self._bias)
 
 
-def _softmax(scores: np.ndarray) -> np.ndarray:
-    shifted = np.exp(scores - scores.max(axis=-1, keepdims=True))
-    return shifted / shifted.sum(axis=-1, keepdims=True)
+def _softmax(scores: np.ndarray, axis: int = -1) -> np.ndarray:
+    shifted = np.exp(scores - scores.max(axis=axis, keepdims=True))
+    return shifted / shifted.sum(axis=axis, keepdims=True)
