@@ -44,21 +44,16 @@ class TermClassifier:
         bags = [sorted({vocabulary.setdefault(t, len(vocabulary)) for t in terms})
                 for terms in documents]
         term_weights = np.array([term_weight(t) for t in vocabulary], dtype=np.float32)
-        n, width = len(bags), max(map(len, bags), default=0)
-        # Documents as a padded table of term numbers and their unit-length values (padding has
-        # value 0, and is dropped below).
-        padded = np.full((n, width), len(vocabulary), dtype=np.int64)
-        values = np.zeros((n, width), dtype=np.float32)
-        for row, bag in enumerate(bags):
-            padded[row, :len(bag)] = bag
-            values[row, :len(bag)] = term_weights[bag] / np.linalg.norm(term_weights[bag])
-        # The (document, term) entries with a value. Scores sum them per document, the gradient
-        # per term: one bincount per class each, which numpy does five times faster than a
-        # segmented sum over a documents × classes table.
-        filled = values > 0
-        rows = np.nonzero(filled)[0]
-        terms = padded[filled]
-        entry_values = values[filled]
+        n = len(bags)
+        # The (document, term) entries, each with its share of the document's unit length.
+        # Scores sum them per document, the gradient per term: one bincount per class each,
+        # which numpy does five times faster than a segmented sum over a documents × classes
+        # table.
+        rows = np.repeat(np.arange(n), [len(bag) for bag in bags])
+        terms = np.fromiter((t for bag in bags for t in bag), dtype=np.int64, count=len(rows))
+        entry_values = np.concatenate(
+            [term_weights[bag] / np.linalg.norm(term_weights[bag]) for bag in bags]
+            or [np.zeros(0, dtype=np.float32)])
         size = len(vocabulary)
         targets = np.zeros((classes, n), dtype=np.float32)
         targets[np.asarray(labels), np.arange(n)] = 1.0
