@@ -304,14 +304,11 @@ class Matcher:
         if second is not None and candidates and second.key != candidates[0].key \
                 and not second.is_out_of_scope:
             # The two disagree: the classifier's pick is the second button, whatever its rank.
-            mine = next((c for c in candidates if c.key == second.key), Candidate(second.key, 0.0))
-            candidates = [candidates[0], mine, *(c for c in candidates[1:] if c is not mine)]
+            candidates = _moved_to(candidates, second.key, 1)
         if decision == "suggest" and self._death and mentions_death(text):
             # Whatever else a family asks after a death (抚恤金啥时候领), what to report comes
             # first: a certification date or how-to would be the wrong first button.
-            mine = next((c for c in candidates if c.key == self._death),
-                        Candidate(self._death, 0.0))
-            candidates = [mine, *(c for c in candidates if c is not mine)]
+            candidates = _moved_to(candidates, self._death, 0)
         return MatchResult(decision, candidates)
 
     def second_opinion(self, terms: list[str]) -> Candidate | None:
@@ -353,3 +350,10 @@ class Matcher:
             if np.abs(step).max() < 1e-6:
                 break
         return [float(v) for v in w]
+
+
+def _moved_to(candidates: list[Candidate], key: str, position: int) -> list[Candidate]:
+    """`candidates` with `key` at `position` (added with probability 0 if it was not there)."""
+    mine = next((c for c in candidates if c.key == key), Candidate(key, 0.0))
+    rest = [c for c in candidates if c is not mine]
+    return [*rest[:position], mine, *rest[position:]]
