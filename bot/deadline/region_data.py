@@ -24,6 +24,7 @@ from bot.deadline.region_checks import (
 )
 from bot.deadline.schemes import SCHEMES
 from bot.errors import KnowledgeError
+from bot.yaml_files import parse_yaml
 
 REGIONS_DIR = KNOWLEDGE_DIR / "regions"  # the project's own; see use_knowledge_dir
 _current_dir: Path = REGIONS_DIR
@@ -55,7 +56,7 @@ def _region_files(directory: Path) -> list[Path]:
 
 def _load_yaml(path: Path, problems: list[str]) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return parse_yaml(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         problems.append(f"{path.name}: -: 读不了这个文件（{str(exc).splitlines()[0]}）")
         return None

@@ -22,10 +22,7 @@ from bot.qa.entries import (
     parse_topic,
     string_list,
 )
-
-# libyaml's loader is several times faster; PyYAML is a dependency, but a copy built from
-# source without libyaml has only the pure-Python one.
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+from bot.yaml_files import parse_yaml
 
 
 @dataclass
@@ -46,7 +43,7 @@ class KnowledgeBase:
 def _read_yaml(path: Path, root: Path, problems: list[str]) -> Any:
     name = _display(path, root)
     try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
+        return parse_yaml(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
         problems.append(f"{name}: -: 不是 UTF-8 编码的文本文件")
     except yaml.YAMLError as exc:
