@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bot.db.connection import parse_id
+from bot.db.ids import parse_id
 
 MAX_LIMIT = 100_000
 

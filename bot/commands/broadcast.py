@@ -6,12 +6,13 @@ import argparse
 import json
 import sqlite3
 from pathlib import Path
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from bot.commands.args import database_id, limit_count
 from bot.errors import UsageError
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 STATUS_NAMES = {"scheduled": "定时", "running": "发送中", "done": "已完成",
                 "cancelled": "已取消"}
@@ -33,6 +34,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _database(path: Path | None) -> sqlite_utils.Database:
+    import sqlite_utils  # here, not at the top: `python -m bot ask` should not pay for it
+
     if path is None:
         from bot.config import database_path
 

@@ -16,7 +16,7 @@ import logging
 from telegram import CallbackQuery
 from telegram.error import TelegramError
 
-from bot.db.connection import parse_id
+from bot.db.ids import parse_id
 
 log = logging.getLogger(__name__)
 

@@ -36,8 +36,8 @@ from bot.broadcasts.store import (
     progress,
     set_progress_message,
 )
-from bot.db.connection import parse_id
 from bot.db.groups import get_group, remember_group
+from bot.db.ids import parse_id
 from bot.deadline.schemes import SCHEMES
 from bot.tg import broadcast_texts as texts
 from bot.tg.broadcast_keyboards import (
