@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import jieba
-
 from bot import KNOWLEDGE_DIR, PACKAGE_DIR
 from bot.deadline.region_data import all_regions
+from bot.qa.jieba_import import jieba
 from bot.qa.knowledge import KnowledgeBase, fingerprint, load_knowledge
 from bot.qa.matcher import Matcher
 from bot.qa.places import app_names, strip_places

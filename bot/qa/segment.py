@@ -14,8 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-import jieba
-
+from bot.qa.jieba_import import jieba
 from bot.text.normalize import normalize, strip_non_words
 
 jieba.setLogLevel(60)

@@ -53,3 +53,15 @@ def test_bad_arguments_exit_2_with_one_line(args):
     assert result.returncode == 2
     err = result.stderr.decode().strip()
     assert err and "\n" not in err and "Traceback" not in err
+
+
+def test_ask_loads_neither_storage_nor_pkg_resources():
+    """`ask` needs no database, and jieba finds its files without setuptools' slow module."""
+    probe = ("import runpy, sys; sys.argv = ['bot', 'ask', '怎么认证']\n"
+             "try:\n    runpy.run_module('bot', run_name='__main__')\n"
+             "except SystemExit:\n    pass\n"
+             "print(sorted(m for m in ('sqlite_utils', 'pkg_resources') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, cwd=PROJECT_DIR,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout.decode().splitlines()[-1] == "[]"
