@@ -181,6 +181,8 @@ def _reply_for_match(engine: Engine, question: str, result: MatchResult,
                      where: PlaceReading) -> Reply:
     kb = engine.kb
     ids = [i for i in result.entries(3) if i in kb.entries]
+    if result.decision == "suggest" and result.general in kb.entries and result.general not in ids:
+        ids.append(result.general)
     titles = [kb.entries[i].question for i in ids]
     best = result.best
     if result.decision == "answer" and best is not None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -65,6 +66,8 @@ GENERAL_WORDS = frozenset((
     "这边", "那边", "这块", "这块儿", "当地", "本地", "上哪", "上哪儿", "在那", "咋",
     "啥", "嘛", "吧", "哦", "呐", "在线等", "急",
 ))
+# Words of a message that asks how to do something (after synonyms: 咋整 is 怎么办).
+HOW_WORDS = re.compile("怎么|如何|怎样|咋|办法|方法|方式|流程|步骤|操作")
 # Words without which a question is unlikely to be about benefits at all (去海南旅游哪里好玩).
 TOPIC_WORDS = (*CERTIFICATION_WORDS, "养老金", "社保", "待遇", "停发", "补发", "12333", "资格",
                "退休", "抚恤金", "津贴", "遗属", "人社", "领取", "app", "小程序", "公众号", "上门")
@@ -79,6 +82,9 @@ class MatchResult:
 
     decision: str  # "answer" | "suggest" | "decline"
     candidates: list[Candidate]
+    # The overview entry, offered after the closest topics when the bot is unsure what someone
+    # asking how means: the general guide is then always one tap away.
+    general: str | None = None
 
     @property
     def best(self) -> Candidate | None:
@@ -305,11 +311,16 @@ class Matcher:
                 and not second.is_out_of_scope:
             # The two disagree: the classifier's pick is the second button, whatever its rank.
             candidates = _moved_to(candidates, second.key, 1)
-        if decision == "suggest" and self._death and mentions_death(text):
-            # Whatever else a family asks after a death (抚恤金啥时候领), what to report comes
-            # first: a certification date or how-to would be the wrong first button.
-            candidates = _moved_to(candidates, self._death, 0)
-        return MatchResult(decision, candidates)
+        if decision == "suggest" and self._death:
+            if mentions_death(text):
+                # Whatever else a family asks after a death (抚恤金啥时候领), what to report comes
+                # first: a certification date or how-to would be the wrong first button.
+                candidates = _moved_to(candidates, self._death, 0)
+            elif any(c.key == self._death for c in candidates):
+                # Someone who wrote of no death (认证了没到账) is not offered 老人去世了要办什么.
+                candidates = _moved_to(candidates, self._death, len(candidates))
+        general = self._overview if decision == "suggest" and HOW_WORDS.search(compact) else None
+        return MatchResult(decision, candidates, general)
 
     def second_opinion(self, terms: list[str]) -> Candidate | None:
         """The classifier's pick for a question's terms, with its probability."""

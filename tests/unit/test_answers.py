@@ -20,6 +20,8 @@ from bot.qa.decision import Candidate
 from bot.qa.issuers import issuer_line
 from bot.qa.matcher import MatchResult
 from bot.qa.places import read_place
+from bot.text.death import mentions_death
+from bot.text.normalize import normalize
 
 
 @pytest.mark.parametrize(
@@ -83,6 +85,24 @@ def test_unsure_offers_titles_of_entries(engine, today):
     assert reply.suggestion_ids == ["face-fail-reasons", "face-fail-repeated"]
     assert reply.suggestions == [engine.kb.entries[i].question for i in reply.suggestion_ids]
     assert all(title in reply.text for title in reply.suggestions)
+
+
+def test_unsure_about_a_how_question_offers_the_general_guide_last(engine, today):
+    tie = MatchResult("suggest", [Candidate("channels-overview", 0.5),
+                                  Candidate("check-status", 0.2)], general="how-to-certify")
+    reply = _reply_for_match(engine, "如何足不出户认证", tie, read_place(""))
+    assert reply.suggestion_ids == ["channels-overview", "check-status", "how-to-certify"]
+    assert "3. 养老金资格认证怎么做" in reply.text
+
+
+@pytest.mark.parametrize(("question", "general"), [
+    ("如何足不出户认证", "how-to-certify"),  # asks how: the guide is offered
+    ("认证了没到账", None),  # asks why: it is not
+])
+def test_the_matcher_names_the_general_guide_only_for_how_questions(engine, question, general):
+    result = engine.matcher.match(question)
+    assert result.decision == "suggest"
+    assert result.general == general
 
 
 @pytest.mark.parametrize(("question", "place"), [
@@ -195,6 +215,35 @@ def test_a_message_about_a_death_puts_what_to_report_first(engine, today, questi
     reply = answer(engine, question, today)
     shown = [reply.id] if reply.kind == "answer" else reply.suggestion_ids
     assert shown[0] == "report-death"
+
+
+def test_nobody_who_wrote_of_no_death_is_offered_the_death_topic(engine, today):
+    """The matcher's closest topic for 认证了没到账 (认证 停发) is what to do after a death."""
+    reply = answer(engine, "认证了没到账", today)
+    assert reply.kind == "suggest"
+    assert "report-death" not in reply.suggestion_ids
+
+
+@pytest.mark.parametrize("question", [
+    "老人是网上认证的吗", "都是网上弄的吗", "我是网格员 社区老人怎么认证",
+    "认证的事忘得一干二净 会停发吗",
+])
+def test_a_sound_alike_never_turns_a_message_into_a_death(engine, today, question):
+    """是网 and 事忘 sound like 死亡: repairing them answered 请节哀 to a living person."""
+    assert "死亡" not in engine.matcher.segmenter.repair(normalize(question))
+    reply = answer(engine, question, today)
+    assert reply.id != "report-death" and "report-death" not in reply.suggestion_ids
+
+
+@pytest.mark.parametrize("question", ["我爸走了，养老金那边要去办啥手续", "人没了以后养老金卡咋弄",
+                                      "家里办完后事了 老人的养老金怎么停"])
+def test_the_usual_euphemisms_for_a_death_count_as_one(question):
+    assert mentions_death(normalize(question))
+
+
+@pytest.mark.parametrize("question", ["手续走了一遍还是不行", "老人走了好几个地方都办不了认证"])
+def test_walking_and_vanishing_are_not_deaths(question):
+    assert not mentions_death(normalize(question))
 
 
 def test_a_survivor_asking_about_their_own_certification_is_answered_as_asked(engine, today):
