@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from bot.qa.jieba_import import jieba
+from bot.text.death import mentions_death
 from bot.text.normalize import normalize, strip_non_words
 
 jieba.setLogLevel(60)
@@ -166,6 +167,8 @@ class Segmenter:
                 alikes = tables.sound_alikes.get(sounds)  # type: ignore[arg-type]
                 if alikes:  # 锦洲 is 锦州, not 荆州
                     word = max(alikes, key=lambda w: _shared(w, typed))
+                if typed != word and mentions_death(word):
+                    continue  # 事忘, 是网 sound like 死亡: a false repair would offer condolences
                 is_chinese = all(len(u) == 1 for u, _ in units[i : i + size])
                 if typed != word and is_chinese and word not in tables.core_words and (
                         typed in tables.known_words or self._overlaps_word(units, i, size)):
