@@ -316,9 +316,9 @@ class Matcher:
                 # Whatever else a family asks after a death (抚恤金啥时候领), what to report comes
                 # first: a certification date or how-to would be the wrong first button.
                 candidates = _moved_to(candidates, self._death, 0)
-            elif any(c.key == self._death for c in candidates):
+            else:
                 # Someone who wrote of no death (认证了没到账) is not offered 老人去世了要办什么.
-                candidates = _moved_to(candidates, self._death, len(candidates))
+                candidates = [c for c in candidates if c.key != self._death]
         general = self._overview if decision == "suggest" and HOW_WORDS.search(compact) else None
         return MatchResult(decision, candidates, general)
 
