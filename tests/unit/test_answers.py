@@ -242,7 +242,7 @@ def test_the_usual_euphemisms_for_a_death_count_as_one(question):
 
 
 @pytest.mark.parametrize("question", ["手续走了一遍还是不行", "老人走了好几个地方都办不了认证"])
-def test_walking_and_vanishing_are_not_deaths(question):
+def test_walking_somewhere_is_not_a_death(question):
     assert not mentions_death(normalize(question))
 
 
