@@ -147,9 +147,17 @@ class Matcher:
             norm2.append(sum(self._weight(term) ** 2 for term in terms) or 1.0)
         self._norm2 = np.array(norm2)
         self._key_compacts = [[self._compacts[d] for d in docs] for docs in self._key_docs]
-        self._postings = {t: np.array(ids, dtype=np.int32) for t, ids in postings.items()}
-        self._squares = {t: self._weight(t) ** 2 for t in self._postings}
-        self._key_postings = {t: np.unique(self._doc_key[ids]) for t, ids in self._postings.items()}
+        self._squares = {t: self._weight(t) ** 2 for t in postings}
+        # Per term, the documents and then the entries (offset past the documents and the
+        # padding document) that have it, each with the term's weight²: one bincount over a
+        # question's terms then gives every document's dot product and every entry's coverage.
+        offset = len(self._norm2) + 1
+        self._term_hits: dict[str, tuple[np.ndarray, np.ndarray, float, int]] = {}
+        for term, ids in postings.items():
+            docs = np.array(ids, dtype=np.int32)
+            hits = np.concatenate([docs, np.unique(self._doc_key[docs]) + offset])
+            square = self._squares[term]
+            self._term_hits[term] = (hits, np.full(len(hits), square), square, len(docs))
         self._key_terms = [dict(counts) for counts in self._key_terms]
         # Entries × phrasings, padded with a document that matches nothing (index = count).
         width = max(len(docs) for docs in self._key_docs)
@@ -198,34 +206,33 @@ class Matcher:
                   ) -> tuple[list[str], np.ndarray]:
         """The candidate keys for `text` and their feature rows (columns as in FEATURES)."""
         compact, _words, terms = analysed or self.segmenter.analyse(text)
-        unique = set(terms)
-        # Document vectors are binary times the term weight, so a shared term adds weight².
-        squares = dict(zip(unique, map(self._squares.get, unique), strict=True))
-        for term, square in squares.items():
-            if square is None:  # a term no phrasing has: weighs like the rarest
-                squares[term] = self._weight(term) ** 2
-        q_norm2 = sum(squares.values()) or 1.0
         held_out = self._doc_terms[exclude_doc] if exclude_doc >= 0 else frozenset()
-        unknown = 0.0
-        id_parts, key_parts, part_squares, part_sizes, key_sizes = [], [], [], [], []
-        for term, square in squares.items():
-            posting = self._postings.get(term)
-            if posting is None or (len(posting) == 1 and term in held_out):
+        # Document vectors are binary times the term weight, so a shared term adds weight².
+        q_norm2 = unknown = 0.0
+        hit_parts, weight_parts = [], []
+        for term in set(terms):
+            hit = self._term_hits.get(term)
+            if hit is None:  # a term no phrasing has: weighs like the rarest
+                square = self._weight(term) ** 2
+                q_norm2 += square
                 unknown += square
                 continue
-            id_parts.append(posting)
-            part_squares.append(square)
-            part_sizes.append(len(posting))
-            key_parts.append(self._key_postings[term])
-            key_sizes.append(len(key_parts[-1]))
-        if not id_parts:
+            hits, weights, square, docs = hit
+            q_norm2 += square
+            if docs == 1 and term in held_out:
+                unknown += square
+                continue
+            hit_parts.append(hits)
+            weight_parts.append(weights)
+        q_norm2 = q_norm2 or 1.0
+        if not hit_parts:
             return [], _NO_ROWS
-        # One C-level pass sums every term's contribution per document, one more per entry
-        # (the share of the question an entry's phrasings cover between them).
-        dots = np.bincount(np.concatenate(id_parts), weights=np.repeat(part_squares, part_sizes),
-                           minlength=len(self._norm2) + 1)  # + the padding document
-        covered = np.bincount(np.concatenate(key_parts),
-                              weights=np.repeat(part_squares, key_sizes), minlength=len(self._keys))
+        # One C-level pass sums every term's contribution per document and per entry (the
+        # share of the question an entry's phrasings cover between them).
+        offset = len(self._norm2) + 1  # + the padding document
+        sums = np.bincount(np.concatenate(hit_parts), weights=np.concatenate(weight_parts),
+                           minlength=offset + len(self._keys))
+        dots, covered = sums[:offset], sums[offset:]
         if exclude_doc >= 0:
             dots[exclude_doc] = 0.0
         # Per entry, from a padded entries × phrasings table: the best cosine, the mean of the
@@ -264,8 +271,8 @@ class Matcher:
         for row, k in enumerate(chosen.tolist()):
             if k == held_key:  # terms only the held-out phrasing had do not count
                 counts = self._key_terms[k]
-                alone = sum(sq for t, sq in squares.items()
-                            if t in held_out and counts[t] == 1 and len(self._postings[t]) > 1)
+                alone = sum(self._squares[t] for t in set(terms)
+                            if t in held_out and counts[t] == 1 and self._term_hits[t][3] > 1)
                 rows[row, _QCOV] -= alone / q_norm2
                 docs = [self._compacts[d] for d in self._key_docs[k] if d != exclude_doc]
             else:
