@@ -58,13 +58,14 @@ def find_regions_in_text(text: str | None) -> list[tuple[int, str, Region]]:
 def _mentions(text: str, data: RegionData, *, strict_words: bool
               ) -> list[tuple[int, str, Region]]:
     found: list[tuple[int, str, Region]] = []
-    starts = _name_starts(data)
+    heads = _name_heads(data)
     i = 0
     while i < len(text):
-        if text[i] not in starts:  # most characters start no place name
+        longest = heads.get(text[i : i + 2])
+        if longest is None:  # most characters start no place name
             i += 1
             continue
-        for length in range(min(data.max_name_len, len(text) - i), 1, -1):
+        for length in range(min(longest, len(text) - i), 1, -1):
             word = text[i : i + length]
             region = data.by_name.get(word)
             if region is None or not _counts_as_place(text, i, word, region, strict_words):
@@ -82,15 +83,19 @@ def _best_in_text(text: str, data: RegionData, *, strict_words: bool) -> Region 
     return max(found, key=lambda item: item[:3])[3] if found else None
 
 
-_STARTS: dict[int, frozenset[str]] = {}
+_HEADS: dict[int, dict[str, int]] = {}
 
 
-def _name_starts(data: RegionData) -> frozenset[str]:
-    """First characters of all place names (cached per loaded data set)."""
-    starts = _STARTS.get(id(data))
-    if starts is None:
-        starts = _STARTS[id(data)] = frozenset(name[0] for name in data.by_name if name)
-    return starts
+def _name_heads(data: RegionData) -> dict[str, int]:
+    """First two characters of every place name, with the longest such name's length (cached
+    per loaded data set): only those lengths are looked up."""
+    heads = _HEADS.get(id(data))
+    if heads is None:
+        heads = _HEADS[id(data)] = {}
+        for name in data.by_name:
+            if len(name) >= 2:
+                heads[name[:2]] = max(heads.get(name[:2], 0), len(name))
+    return heads
 
 
 def _counts_as_place(text: str, start: int, word: str, region: Region, strict: bool) -> bool:

@@ -73,7 +73,8 @@ def app_names(data: RegionData | None = None) -> dict[str, Region]:
                 if len(name) >= 2 and not name.isascii():
                     owners.setdefault(name, set()).add(province.name)
     # A name inside another province's name is too general to tell (智慧人社, 老来).
-    names = {name: data.by_name[next(iter(p))] for name, p in owners.items()
+    longest_first = sorted(owners.items(), key=lambda item: -len(item[0]))  # as _mentions reads
+    names = {name: data.by_name[next(iter(p))] for name, p in longest_first
              if len(p) == 1 and not any(name in other and owners[other] != p for other in owners)}
     data.__dict__["_app_names"] = names
     return names
@@ -84,7 +85,7 @@ def _mentions(text: str) -> list[tuple[int, str, Region]]:
     # App names first and longest first: 辽宁人社 is one name, not 辽宁 followed by 人社.
     found: list[tuple[int, str, Region]] = []
     taken: set[int] = set()
-    for name, region in sorted(app_names().items(), key=lambda item: -len(item[0])):
+    for name, region in app_names().items():
         start = text.find(name)
         while start >= 0:
             span = set(range(start, start + len(name)))

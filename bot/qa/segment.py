@@ -80,20 +80,15 @@ class PinyinTables:
         return cached
 
     @property
-    def first_pairs(self) -> frozenset[tuple[str, ...]]:
-        """The first two sounds of every repairable word: most positions are skipped at once."""
+    def first_pairs(self) -> dict[tuple[str, ...], int]:
+        """The first two sounds of every repairable word, with the longest such word's length:
+        most positions are skipped at once, and the rest try only lengths that can match."""
         cached = self.__dict__.get("_first_pairs")
         if cached is None:
-            cached = frozenset(key[:2] for key in self.words_by_sound)
+            cached = {}
+            for key in self.words_by_sound:
+                cached[key[:2]] = max(cached.get(key[:2], 0), len(key))
             self.__dict__["_first_pairs"] = cached
-        return cached
-
-    @property
-    def longest(self) -> int:
-        cached = self.__dict__.get("_longest")
-        if cached is None:
-            cached = max((len(key) for key in self.words_by_sound), default=0)
-            self.__dict__["_longest"] = cached
         return cached
 
 
@@ -156,11 +151,12 @@ class Segmenter:
         i = 0
         while i < len(units):
             step, piece = 1, units[i][0]
-            if tuple(sounds_of[i : i + 2]) not in pairs:  # no word starts with these sounds
+            longest = pairs.get(tuple(sounds_of[i : i + 2]))
+            if longest is None:  # no word starts with these sounds
                 out.append(piece)
                 i += 1
                 continue
-            for size in range(min(tables.longest, len(units) - i), 1, -1):
+            for size in range(min(longest, len(units) - i), 1, -1):
                 sounds = tuple(sounds_of[i : i + size])
                 word = None if None in sounds else tables.words_by_sound.get(sounds)  # type: ignore[arg-type]
                 if word is None:
@@ -199,7 +195,10 @@ class Segmenter:
         """Whether a domain word begins inside this span and runs past its end."""
         tables = self._tables
         for begin in range(start + 1, start + size):
-            for length in range(2, tables.longest + 1):
+            longest = tables.first_pairs.get(tuple(sounds[begin : begin + 2]))
+            if longest is None:
+                continue
+            for length in range(2, longest + 1):
                 if begin + length <= start + size or begin + length > len(sounds):
                     continue
                 key = tuple(sounds[begin : begin + length])
