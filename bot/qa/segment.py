@@ -171,6 +171,11 @@ class Segmenter:
                 if typed != word and is_chinese and word not in tables.core_words and (
                         typed in tables.known_words or self._overlaps_word(units, i, size)):
                     continue  # a real word (事业 is not 失业), or part of two (老是|失败)
+                if typed != word and is_chinese and (
+                        typed in tables.known_words or self._overlaps_word(units, i, size)) and \
+                        self._reads_better(units, i, size, word):
+                    continue  # even a domain word, where the text reads likelier as typed:
+                    # 老公|上个月 is not 老工伤个月, 工商|银行 not 工伤银行
                 if typed != word and is_chinese and typed in tables.known_words and \
                         self._sounds_differ(typed, word):
                     continue  # a real word that only sounds alike: 市民 is not 实名
@@ -185,6 +190,21 @@ class Segmenter:
             out.append(piece)
             i += step
         return "".join(out)
+
+    def _reads_better(self, units: list[tuple[str, str | None]], start: int, size: int,
+                      word: str) -> bool:
+        """Whether the text as typed is likelier than with `word`, by jieba's word frequencies
+        over the span and two characters either side."""
+        before = "".join(u for u, _ in units[max(0, start - 2) : start])
+        after = "".join(u for u, _ in units[start + size : start + size + 2])
+        typed = "".join(u for u, _ in units[start : start + size])
+        return self._likelihood(before + typed + after) > self._likelihood(before + word + after)
+
+    def _likelihood(self, text: str) -> float:
+        """Log-probability of the likeliest segmentation of `text` (jieba's unigram model)."""
+        route: dict[int, tuple[float, int]] = {}
+        self._tokenizer.calc(text, self._tokenizer.get_DAG(text), route)
+        return route[0][0]
 
     def _sounds_differ(self, typed: str, word: str) -> bool:
         """Whether two words differ in reading before accents are folded (shimin, shiming)."""

@@ -64,8 +64,24 @@ def test_split_pinyin(segmenter):
     ("锦洲养老认证", "锦州养老认证"),  # a place typo keeps a character: the place it shares it with
     ("您的养老金", "您的养老金"),  # 您的 only sounds like 宁德
     ("天府市民云", "天府市民云"),  # 市民 is a word, not 实名
+    # A domain word is not forced in where the words as typed read likelier.
+    ("老人怎么认证", "老人怎么认证"),  # not 老认证么认证
+    ("家人怎么帮忙认证", "家人怎么帮忙认证"),  # not 家认证么
+    ("老公上个月认证了", "老公上个月认证了"),  # not 老工伤个月
+    ("外公上周刚认证过", "外公上周刚认证过"),  # not 外工伤周
+    ("智能设备不会用", "智能设备不会用"),  # not 智人社备
 ])
 def test_repair_keeps_real_words_and_the_place_typed(engine, typed, repaired):
+    assert engine.matcher.segmenter.repair(normalize(typed)) == repaired
+
+
+@pytest.mark.parametrize(("typed", "repaired"), [
+    ("养老金认正", "养老金认证"),
+    ("刷连不成功", "刷脸不成功"),
+    ("认证收废吗", "认证收费吗"),
+    ("粤省是怎么认证", "粤省事怎么认证"),
+])
+def test_repair_fixes_typos(engine, typed, repaired):
     assert engine.matcher.segmenter.repair(normalize(typed)) == repaired
 
 
