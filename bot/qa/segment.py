@@ -198,13 +198,8 @@ class Segmenter:
         before = "".join(u for u, _ in units[max(0, start - 2) : start])
         after = "".join(u for u, _ in units[start + size : start + size + 2])
         typed = "".join(u for u, _ in units[start : start + size])
-        return self._likelihood(before + typed + after) > self._likelihood(before + word + after)
-
-    def _likelihood(self, text: str) -> float:
-        """Log-probability of the likeliest segmentation of `text` (jieba's unigram model)."""
-        route: dict[int, tuple[float, int]] = {}
-        self._tokenizer.calc(text, self._tokenizer.get_DAG(text), route)
-        return route[0][0]
+        likelihood = self._cutter.log_probability
+        return likelihood(before + typed + after) > likelihood(before + word + after)
 
     def _sounds_differ(self, typed: str, word: str) -> bool:
         """Whether two words differ in reading before accents are folded (shimin, shiming)."""

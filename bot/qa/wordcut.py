@@ -45,7 +45,30 @@ class WordCutter:
                     words.extend(piece)
         return words
 
+    def log_probability(self, text: str) -> float:
+        """Log-probability of the likeliest segmentation of `text` as one block (jieba's
+        unigram model: route[0][0] of `Tokenizer.calc`)."""
+        return self._routes(text)[0][0] if text else 0.0
+
     def _cut_block(self, block: str, words: list[str]) -> None:
+        _score, end = self._routes(block)
+        n = len(block)
+        i, run = 0, ""
+        while i < n:
+            j = end[i] + 1
+            word = block[i:j]
+            if j - i == 1 and word in _ALNUM:  # single letters and digits are joined up
+                run += word
+            else:
+                if run:
+                    words.append(run)
+                    run = ""
+                words.append(word)
+            i = j
+        if run:
+            words.append(run)
+
+    def _routes(self, block: str) -> tuple[list[float], list[int]]:
         counts, log, log_total = self._counts, math.log, self._log_total
         # As jieba computes it, log(count) - log(total), so that routes compare identically.
         unknown = log(1) - log_total
@@ -68,17 +91,4 @@ class WordCutter:
             if best_end < 0:  # no word starts here: the character alone, as an unknown word
                 best, best_end = unknown + score[start + 1], start
             score[start], end[start] = best, best_end
-        i, run = 0, ""
-        while i < n:
-            j = end[i] + 1
-            word = block[i:j]
-            if j - i == 1 and word in _ALNUM:  # single letters and digits are joined up
-                run += word
-            else:
-                if run:
-                    words.append(run)
-                    run = ""
-                words.append(word)
-            i = j
-        if run:
-            words.append(run)
+        return score, end

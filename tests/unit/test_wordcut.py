@@ -67,3 +67,13 @@ def test_cuts_every_short_text_like_jieba_on_a_small_dictionary(tmp_path):
     texts = ["".join(p) for n in range(1, 5) for p in itertools.product(alphabet, repeat=n)]
     differ = [t for t in texts if cutter.cut(t) != tokenizer.lcut(t, HMM=False)]
     assert not differ, differ[:5]
+
+
+def test_log_probability_is_jiebas(engine, cutter, tokenizer):
+    """What typo repair compares: jieba's best route score, to the last bit."""
+    texts = ["老公上个月认证了", "老工伤个月认证了", "工商银行", "a", "认证", "戊"]
+    texts += [t for entry in list(engine.kb.entries.values())[:20] for t in entry.texts]
+    for text in texts:
+        route: dict[int, tuple[float, int]] = {}
+        tokenizer.calc(text, tokenizer.get_DAG(text), route)
+        assert cutter.log_probability(text) == route[0][0], text
