@@ -70,6 +70,7 @@ def test_split_pinyin(segmenter):
     ("老公上个月认证了", "老公上个月认证了"),  # not 老工伤个月
     ("外公上周刚认证过", "外公上周刚认证过"),  # not 外工伤周
     ("智能设备不会用", "智能设备不会用"),  # not 智人社备
+    ("用工商银行卡领的养老金", "用工商银行卡领的养老金"),  # a bank, not 工伤 (work injury)
 ])
 def test_repair_keeps_real_words_and_the_place_typed(engine, typed, repaired):
     assert engine.matcher.segmenter.repair(normalize(typed)) == repaired
