@@ -66,6 +66,8 @@ GENERAL_WORDS = frozenset((
     "这边", "那边", "这块", "这块儿", "当地", "本地", "上哪", "上哪儿", "在那", "咋",
     "啥", "嘛", "吧", "哦", "呐", "在线等", "急",
 ))
+# Below this, a topic is no "closest topic" worth a button beside the general guide.
+CLOSE_AT = 0.05
 # Words of a message that asks how to do something (after synonyms: 咋整 is 怎么办).
 HOW_WORDS = re.compile("怎么|如何|怎样|咋|办法|方法|方式|流程|步骤|操作")
 # Words without which a question is unlikely to be about benefits at all (去海南旅游哪里好玩).
@@ -314,6 +316,15 @@ class Matcher:
         second = self.second_opinion(analysed[2])
         decision = decide(candidates, on_topic=on_topic(compact), related=related,
                           second=second)
+        if decision == "decline" and self._overview and (on_topic(text) or "认" in text) \
+                and any(w in text for w in TOPIC_WORDS) \
+                and not (candidates and candidates[0].is_out_of_scope):
+            # About certifying (认 is often all that is typed of 认证), only not which part of
+            # it (鞍山养老全认证, 龙江人社怎么认): the general guide first and the closest topics,
+            # never 回答不了.
+            decision = "suggest"
+            candidates = _moved_to([c for c in candidates if c.probability >= CLOSE_AT],
+                                   self._overview, 0)
         if second is not None and candidates and second.key != candidates[0].key \
                 and not second.is_out_of_scope:
             # The two disagree: the classifier's pick is the second button, whatever its rank.

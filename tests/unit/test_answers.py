@@ -105,6 +105,25 @@ def test_the_matcher_names_the_general_guide_only_for_how_questions(engine, ques
     assert result.general == general
 
 
+@pytest.mark.parametrize(("question", "province"), [
+    ("鞍山养老全认证", "辽宁"),
+    ("龙江人社怎么认", "黑龙江"),
+    ("湘潭退休老人认咋弄", "湖南"),
+])
+def test_a_message_about_certifying_is_never_declined(engine, today, question, province):
+    """Matched to nothing well, it still asks about certifying: the general guide comes first,
+    for the place it names."""
+    reply = answer(engine, question, today)
+    assert reply.kind == "suggest"
+    assert reply.suggestion_ids[0] == "how-to-certify"
+    assert reply.province == province
+
+
+@pytest.mark.parametrize("question", ["养老金每个月几号发", "社保55岁退休什么时候开始"])
+def test_a_pension_question_not_about_certifying_is_still_declined(engine, today, question):
+    assert answer(engine, question, today).kind == "decline"
+
+
 @pytest.mark.parametrize(("question", "place"), [
     ("北京养老金认证用什么app", "北京"),
     ("京通小程序怎么认证", "北京"),
