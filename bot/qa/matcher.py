@@ -66,6 +66,9 @@ GENERAL_WORDS = frozenset((
     "这边", "那边", "这块", "这块儿", "当地", "本地", "上哪", "上哪儿", "在那", "咋",
     "啥", "嘛", "吧", "哦", "呐", "在线等", "急",
 ))
+# Matcher probabilities this close are a tie, which the classifier breaks when this sure.
+TIE = 0.05
+SURE = 0.4
 # Below this, a topic is no "closest topic" worth a button beside the general guide.
 CLOSE_AT = 0.05
 # Words of a message that asks how to do something (after synonyms: 咋整 is 怎么办).
@@ -327,8 +330,12 @@ class Matcher:
                                    self._overview, 0)
         if second is not None and candidates and second.key != candidates[0].key \
                 and not second.is_out_of_scope:
-            # The two disagree: the classifier's pick is the second button, whatever its rank.
-            candidates = _moved_to(candidates, second.key, 1)
+            # The two disagree: the classifier's pick is the second button, whatever its rank,
+            # and the first when it is sure of it and the matcher all but ties it with its own.
+            mine = next((c.probability for c in candidates if c.key == second.key), 0.0)
+            tied = decision == "suggest" and second.probability >= SURE \
+                and candidates[0].probability - mine <= TIE
+            candidates = _moved_to(candidates, second.key, 0 if tied else 1)
         if decision == "suggest" and self._death:
             if mentions_death(text):
                 # Whatever else a family asks after a death (抚恤金啥时候领), what to report comes
