@@ -17,10 +17,11 @@ from tests import realset
 
 EVAL_FILE = Path(__file__).parent / "questions.yaml"
 # Issue 10's bar for this set is 90% (the ranking measure it was held to before: the right
-# topic first). The floors are what it reached when they were last set (docs/benchmarks.md).
+# topic first), and the set now holds it (92.0%, docs/benchmarks.md): the bar is the floor.
+# The others are what it reached when they were last set.
 TARGET_FIRST = 0.90
-MIN_FIRST = 0.85
-MAX_CONFIDENT_WRONG = 0.05
+MIN_FIRST = TARGET_FIRST
+MAX_CONFIDENT_WRONG = 0.03
 MIN_DECLINED = 0.90
 NEAR_COPY = 85
 
