@@ -58,7 +58,7 @@ def find_regions_in_text(text: str | None) -> list[tuple[int, str, Region]]:
 def _mentions(text: str, data: RegionData, *, strict_words: bool
               ) -> list[tuple[int, str, Region]]:
     found: list[tuple[int, str, Region]] = []
-    heads = _name_heads(data)
+    heads = data.name_heads
     i = 0
     while i < len(text):
         longest = heads.get(text[i : i + 2])
@@ -81,21 +81,6 @@ def _best_in_text(text: str, data: RegionData, *, strict_words: bool) -> Region 
     found = [(0 if region.is_province else 1, len(word), -i, region)
              for i, word, region in _mentions(text, data, strict_words=strict_words)]
     return max(found, key=lambda item: item[:3])[3] if found else None
-
-
-_HEADS: dict[int, dict[str, int]] = {}
-
-
-def _name_heads(data: RegionData) -> dict[str, int]:
-    """First two characters of every place name, with the longest such name's length (cached
-    per loaded data set): only those lengths are looked up."""
-    heads = _HEADS.get(id(data))
-    if heads is None:
-        heads = _HEADS[id(data)] = {}
-        for name in data.by_name:
-            if len(name) >= 2:
-                heads[name[:2]] = max(heads.get(name[:2], 0), len(name))
-    return heads
 
 
 def _counts_as_place(text: str, start: int, word: str, region: Region, strict: bool) -> bool:

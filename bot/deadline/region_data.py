@@ -24,6 +24,7 @@ from bot.deadline.region_checks import (
 )
 from bot.deadline.schemes import SCHEMES
 from bot.errors import KnowledgeError
+from bot.text.heads import longest_by_head
 from bot.yaml_files import parse_yaml
 
 REGIONS_DIR = KNOWLEDGE_DIR / "regions"  # the project's own; see use_knowledge_dir
@@ -39,7 +40,7 @@ class RegionData:
     layers: dict[str, Layer]  # by region full name
     national_rules: dict[str, dict[str, Any]]
     national_channels: list[Channel]
-    max_name_len: int
+    name_heads: dict[str, int]  # longest_by_head of the names: what a text scan looks up
 
     def province_of(self, region: Region) -> Region:
         return self.by_name[region.province]
@@ -138,7 +139,7 @@ def _collect(directory: Path) -> tuple[RegionData | None, list[str]]:
         layers=layers,
         national_rules=national_rules,
         national_channels=national_channels,
-        max_name_len=max(len(n) for n in by_name),
+        name_heads=longest_by_head(by_name),
     )
     return data, problems
 

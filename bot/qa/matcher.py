@@ -152,7 +152,6 @@ class Matcher:
             norm2.append(sum(self._weight(term) ** 2 for term in terms) or 1.0)
         self._norm2 = np.array(norm2)
         self._key_compacts = [[self._compacts[d] for d in docs] for docs in self._key_docs]
-        self._squares = {t: self._weight(t) ** 2 for t in postings}
         # Per term, the documents and then the entries (offset past the documents and the
         # padding document) that have it, each with the term's weight²: one bincount over a
         # question's terms then gives every document's dot product and every entry's coverage.
@@ -161,7 +160,7 @@ class Matcher:
         for term, ids in postings.items():
             docs = np.array(ids, dtype=np.int32)
             hits = np.concatenate([docs, np.unique(self._doc_key[docs]) + offset])
-            square = self._squares[term]
+            square = self._weight(term) ** 2
             self._term_hits[term] = (hits, np.full(len(hits), square), square, len(docs))
         self._key_terms = [dict(counts) for counts in self._key_terms]
         # Entries × phrasings, padded with a document that matches nothing (index = count).
@@ -276,7 +275,7 @@ class Matcher:
         for row, k in enumerate(chosen.tolist()):
             if k == held_key:  # terms only the held-out phrasing had do not count
                 counts = self._key_terms[k]
-                alone = sum(self._squares[t] for t in set(terms)
+                alone = sum(self._term_hits[t][2] for t in set(terms)
                             if t in held_out and counts[t] == 1 and self._term_hits[t][3] > 1)
                 rows[row, _QCOV] -= alone / q_norm2
                 docs = [self._compacts[d] for d in self._key_docs[k] if d != exclude_doc]

@@ -17,6 +17,7 @@ from functools import lru_cache
 from bot.qa.jieba_import import jieba
 from bot.qa.wordcut import WordCutter
 from bot.text.death import mentions_death
+from bot.text.heads import longest_by_head
 from bot.text.normalize import normalize, strip_non_words
 
 jieba.setLogLevel(60)
@@ -85,9 +86,7 @@ class PinyinTables:
         most positions are skipped at once, and the rest try only lengths that can match."""
         cached = self.__dict__.get("_first_pairs")
         if cached is None:
-            cached = {}
-            for key in self.words_by_sound:
-                cached[key[:2]] = max(cached.get(key[:2], 0), len(key))
+            cached = longest_by_head(self.words_by_sound)
             self.__dict__["_first_pairs"] = cached
         return cached
 
