@@ -23,6 +23,8 @@ OFF_TOPIC_MARGIN = 0.6
 # the matcher gives it at least AGREED_MATCHER_AT, the lead need not be ANSWER_MARGIN.
 AGREED_ANSWER_AT = 0.3
 AGREED_MATCHER_AT = 0.35
+# Matcher probabilities this close are a tie: agreement does not make one of them the answer.
+TIE = 0.05
 # Words that make a question about certification, whatever else it mentions.
 CERTIFICATION_WORDS = ("认证", "刷脸", "代认证", "静默认证", "上门认证", "补认证", "人脸", "生存",
                        "资格", "停发", "暂停发放", "恢复发放", "12333",
@@ -64,8 +66,10 @@ def decide(candidates: list[Candidate], *, on_topic: bool = True, related: bool 
         return decision
     if second.key != candidates[0].key:
         return "suggest" if decision == "answer" else decision
+    runner_up = candidates[1].probability if len(candidates) > 1 else 0.0
     if decision == "suggest" and on_topic and second.probability >= AGREED_ANSWER_AT \
-            and candidates[0].probability >= AGREED_MATCHER_AT:
+            and candidates[0].probability >= AGREED_MATCHER_AT \
+            and candidates[0].probability - runner_up > TIE:
         return "answer"
     return decision
 

@@ -28,7 +28,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from bot.qa.classifier import TermClassifier
-from bot.qa.decision import CERTIFICATION_WORDS, OOS_PREFIX, Candidate, decide, on_topic
+from bot.qa.decision import CERTIFICATION_WORDS, OOS_PREFIX, TIE, Candidate, decide, on_topic
 from bot.qa.entries import DEATH_TAG, OVERVIEW_TAG
 from bot.qa.knowledge import KnowledgeBase
 from bot.qa.segment import BIGRAM_PREFIX, Segmenter
@@ -66,8 +66,7 @@ GENERAL_WORDS = frozenset((
     "这边", "那边", "这块", "这块儿", "当地", "本地", "上哪", "上哪儿", "在那", "咋",
     "啥", "嘛", "吧", "哦", "呐", "在线等", "急",
 ))
-# Matcher probabilities this close are a tie, which the classifier breaks when this sure.
-TIE = 0.05
+# A tie (decision.TIE) the classifier breaks when this sure.
 SURE = 0.4
 # Below this, a topic is no "closest topic" worth a button beside the general guide.
 CLOSE_AT = 0.05

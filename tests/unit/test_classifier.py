@@ -53,6 +53,9 @@ def _candidates(first: float, runner_up: float, key: str = "a") -> list[Candidat
     # Agreeing on a weak first candidate is not enough.
     (_candidates(AGREED_MATCHER_AT - 0.01, 0.2), Candidate("a", 0.9), "suggest"),
     (_candidates(0.5, 0.3), Candidate("a", AGREED_ANSWER_AT - 0.01), "suggest"),
+    # Agreeing on one of two tied candidates does not untie them (认证期间会暂停发放吗).
+    (_candidates(0.62, 0.59), Candidate("a", 0.9), "suggest"),
+    (_candidates(0.62, 0.5), Candidate("a", 0.9), "answer"),
     # Without an opinion (no known word), the matcher decides alone.
     (_candidates(0.9, 0.1), None, "answer"),
     (_candidates(0.5, 0.3), None, "suggest"),
