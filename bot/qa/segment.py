@@ -179,7 +179,7 @@ class Segmenter:
                         self._sounds_differ(typed, word):
                     continue  # a real word that only sounds alike: 市民 is not 实名
                 if typed != word and is_chinese and word not in tables.core_words and \
-                        not _shared(word, typed) and self._sounds_differ(typed, word):
+                        not _shared(word, typed):
                     continue  # 您的 only sounds like 宁德: a place typo keeps a character
                 if word not in tables.core_words and self._core_word_starts_inside(
                         sounds_of, i, size):

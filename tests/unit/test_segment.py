@@ -63,6 +63,9 @@ def test_split_pinyin(segmenter):
 @pytest.mark.parametrize(("typed", "repaired"), [
     ("锦洲养老认证", "锦州养老认证"),  # a place typo keeps a character: the place it shares it with
     ("您的养老金", "您的养老金"),  # 您的 only sounds like 宁德
+    # Nor a pure homophone with no character in common, even of the same tones.
+    ("刷脸老失败 是不是屋里太暗", "刷脸老失败 是不是屋里太暗"),  # not 泰安, a city
+    ("刷了一下午都没过还能去哪认证", "刷了一下午都没过还能去哪认证"),  # not 美国
     ("天府市民云", "天府市民云"),  # 市民 is a word, not 实名
     # A domain word is not forced in where the words as typed read likelier.
     ("老人怎么认证", "老人怎么认证"),  # not 老认证么认证
