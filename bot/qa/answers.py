@@ -245,7 +245,9 @@ def place_line(kb: KnowledgeBase, place: str, province: str, *, chosen: bool = F
     entry = place_entry(kb, province)
     label = place if place == province else f"{place}（{province}）"
     why = "（按养老金领取地）" if chosen else ""
-    return f"📍{label}{why}：{(entry.local if entry else '') or NO_LOCAL_CHANNEL}"
+    line = (entry.local if entry else "") or NO_LOCAL_CHANNEL
+    city = dict(entry.local_cities).get(place, "") if entry else ""
+    return f"📍{label}{why}：{line}{city}"
 
 
 def split_for_phone(body: str, limit: int | None = None) -> tuple[str, str | None]:

@@ -54,6 +54,8 @@ class Entry:
     reviewed: dt.date
     file: str
     local: str = ""  # one line about what is specific to the place (province entries)
+    # A line for one city only (武汉按自然年): shown to that city, not to the whole province.
+    local_cities: tuple[tuple[str, str], ...] = ()
     buttons: tuple[tuple[str, str], ...] = ()  # (label, entry id) shown under the answer
 
     @property
@@ -144,7 +146,7 @@ def parse_entry(raw: Any, name: str, index: int, problems: list[str]) -> Entry |
         return None
     entry_id, where, before = start
     unknown = set(raw) - {"id", "question", "phrasings", "answer", "tags", "regions",
-                          "sources", "reviewed", "local", "buttons"}
+                          "sources", "reviewed", "local", "local_cities", "buttons"}
     if unknown:
         problems.append(f"{where}: 不认识的字段 {', '.join(sorted(map(str, unknown)))}")
     question = raw.get("question")
@@ -167,17 +169,8 @@ def parse_entry(raw: Any, name: str, index: int, problems: list[str]) -> Entry |
     regions = string_list(raw.get("regions", []) or [])
     if regions is None:
         problems.append(f"{where}: regions 应是地名列表，例如 [辽宁, 锦州]")
-    local = raw.get("local", "")
-    if local is None:
-        local = ""
-    if not isinstance(local, str):
-        problems.append(f"{where}: local 应是一句话")
-        local = ""
-    elif "\n" in local.strip():
-        problems.append(f"{where}: local 只能写一行")
-    elif len(local.strip()) > MAX_LOCAL_CHARS:
-        problems.append(
-            f"{where}: local 太长（{len(local.strip())}字，最多{MAX_LOCAL_CHARS}字）")
+    local = _one_line(raw.get("local", ""), f"{where}: local", problems)
+    local_cities = _parse_local_cities(raw.get("local_cities"), regions or [], where, problems)
     sources = _parse_sources(raw.get("sources"), where, problems)
     buttons = _parse_buttons(raw.get("buttons", []), where, problems)
     reviewed = raw.get("reviewed")
@@ -200,9 +193,52 @@ def parse_entry(raw: Any, name: str, index: int, problems: list[str]) -> Entry |
         sources=tuple(sources),
         reviewed=reviewed,
         file=name,
-        local=local.strip(),
+        local=local,
+        local_cities=local_cities,
         buttons=buttons,
     )
+
+
+def _one_line(raw: Any, what: str, problems: list[str]) -> str:
+    """A `local` line: text, one line, at most MAX_LOCAL_CHARS characters."""
+    if raw is None:
+        return ""
+    if not isinstance(raw, str):
+        problems.append(f"{what} 应是一句话")
+        return ""
+    line = raw.strip()
+    if "\n" in line:
+        problems.append(f"{what} 只能写一行")
+    elif len(line) > MAX_LOCAL_CHARS:
+        problems.append(f"{what} 太长（{len(line)}字，最多{MAX_LOCAL_CHARS}字）")
+    return line
+
+
+def _parse_local_cities(raw: Any, regions: list[str], where: str,
+                        problems: list[str]) -> tuple[tuple[str, str], ...]:
+    """`local_cities:` lines written as `城市: 只对这个城市说的一句话`, each a city of the
+    entry's province."""
+    from bot.deadline.place_names import lookup_region
+
+    if not raw:
+        return ()
+    if not isinstance(raw, dict):
+        problems.append(
+            f"{where}: local_cities 应写成“城市: 一句话”的列表，例如 武汉: 按自然年认证。")
+        return ()
+    home = lookup_region(regions[0]) if regions else None
+    out = []
+    for city, line in raw.items():
+        region = lookup_region(str(city))
+        if region is None or region.level == "province" or (
+                home is not None and region.province != home.province):
+            province = home.province_short if home else "本省"
+            problems.append(f"{where}: local_cities 里的“{city}”不是{province}的城市")
+            continue
+        text = _one_line(line, f"{where}: local_cities 里{city}的那句", problems)
+        if text:
+            out.append((region.short, text))
+    return tuple(out)
 
 
 def _parse_buttons(raw: Any, where: str, problems: list[str]) -> tuple[tuple[str, str], ...]:

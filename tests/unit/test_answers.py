@@ -137,6 +137,18 @@ def test_place_is_read_apart_and_its_line_added(engine, today, question, place):
     assert reply.kind == "suggest" or f"📍{place}" in reply.text
 
 
+@pytest.mark.parametrize(("question", "shown", "not_shown"), [
+    ("武汉退休认证怎么弄", "武汉按自然年", ""),
+    ("仙桃退休认证怎么弄", "湖北12333", "武汉"),  # another city's rule would mislead
+    ("大连的老人怎么认证", "辽宁人社", "葫芦岛"),
+])
+def test_a_citys_own_rule_is_shown_only_to_that_city(engine, today, question, shown, not_shown):
+    line = next(line for line in answer(engine, question, today).text.splitlines()
+                if line.startswith("📍"))
+    assert shown in line
+    assert not not_shown or not_shown not in line
+
+
 @pytest.mark.parametrize("question", ["广东养老金上调多少", "北京退休年龄是多少",
                                       "湖北灵活就业社保补缴", "辽宁2025年养老金涨了多少"])
 def test_a_place_never_turns_another_topic_into_a_certification_answer(engine, today, question):

@@ -74,8 +74,9 @@ def test_prov_liaoning_keeps_huludao_rules_to_huludao(kb):
     for word in ("上下半年", "6个月一次"):
         assert all("葫芦岛" in line for line in lines_with(text, word)), word
     assert "不是全省的" in text
-    local = kb.entries["prov-liaoning"].local
-    assert "辽宁人社" in local and "葫芦岛" in local
+    entry = kb.entries["prov-liaoning"]
+    assert "辽宁人社" in entry.local and "葫芦岛" not in entry.local
+    assert "上下半年" in dict(entry.local_cities)["葫芦岛"]
 
 
 def test_no_answer_says_certifying_on_the_due_day_is_on_time(kb):

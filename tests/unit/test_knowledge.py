@@ -212,6 +212,31 @@ def test_kb_check_rejects_a_bad_local_line(kb_dir, local, problem):
                for line in kb.problems), kb.problems
 
 
+def test_city_lines_are_loaded_by_the_citys_short_name(kb_dir):
+    _write(kb_dir, GOOD_ENTRY.replace(
+        "    tags: [sample]\n",
+        "    tags: [sample]\n    regions: [湖北]\n    local: 用本省渠道。\n"
+        "    local_cities:\n      武汉市: 武汉按自然年认证。\n"))
+    kb = load_knowledge(kb_dir)
+    assert kb.problems == []
+    assert kb.entries["sample-entry"].local_cities == (("武汉", "武汉按自然年认证。"),)
+
+
+@pytest.mark.parametrize(("lines", "problem"), [
+    ("\n      大连: 大连的规定。", "local_cities 里的“大连”不是湖北的城市"),
+    ("\n      湖北: 全省的规定。", "local_cities 里的“湖北”不是湖北的城市"),
+    ("\n      武汉: " + "长" * 81, "local_cities 里武汉的那句 太长（81字，最多80字）"),
+    (" 武汉按自然年认证", "local_cities 应写成“城市: 一句话”的列表"),
+], ids=["other-province", "the-province-itself", "too-long", "not-a-mapping"])
+def test_kb_check_rejects_a_bad_city_line(kb_dir, lines, problem):
+    _write(kb_dir, GOOD_ENTRY.replace(
+        "    tags: [sample]\n",
+        f"    tags: [sample]\n    regions: [湖北]\n    local_cities:{lines}\n"))
+    kb = load_knowledge(kb_dir)
+    assert kb.entries == {}
+    assert any(problem in line for line in kb.problems), kb.problems
+
+
 def test_local_of_exactly_80_characters_is_accepted(kb_dir):
     _write(kb_dir, GOOD_ENTRY.replace("    tags: [sample]\n",
                                       f"    tags: [sample]\n    local: {'长' * 80}\n"))
