@@ -91,6 +91,14 @@ class PinyinTables:
         return cached
 
 
+def _is_place(word: str) -> bool:
+    """Whether `word` is the name of a province, city or county in the region data."""
+    from bot.deadline.place_names import lookup_region
+
+    region = lookup_region(word)
+    return region is not None and word in (region.name, region.short)
+
+
 def split_pinyin(run: str, syllables: frozenset[str]) -> list[str] | None:
     """Split typed pinyin like 'shualian' into syllables, or None if it is not pinyin."""
     result: list[str] = []
@@ -181,6 +189,9 @@ class Segmenter:
                 if typed != word and is_chinese and word not in tables.core_words and \
                         not _shared(word, typed):
                     continue  # 您的 only sounds like 宁德: a place typo keeps a character
+                if typed != word and is_chinese and self._breaks_inner_word(typed, word) and \
+                        _is_place(word):
+                    continue  # and keeps the words typed inside it: 线上|还是 is not 线上海市
                 if word not in tables.core_words and self._core_word_starts_inside(
                         sounds_of, i, size):
                     continue  # "shi shi bai": 失败 beats 逝世
@@ -219,6 +230,13 @@ class Segmenter:
                 if None not in key and tables.words_by_sound.get(key) in tables.core_words:  # type: ignore[arg-type]
                     return True
         return False
+
+    def _breaks_inner_word(self, typed: str, word: str) -> bool:
+        """Whether a word of two or more characters inside `typed` would be changed."""
+        known = self._tables.known_words
+        return any(typed[a:b] in known and typed[a:b] != word[a:b]
+                   for a in range(len(typed) - 1) for b in range(a + 2, len(typed) + 1)
+                   if b - a < len(typed))
 
     def _overlaps_word(self, units: list[tuple[str, str | None]], start: int, size: int) -> bool:
         """Whether the span's first or last character forms a word with its neighbour."""
