@@ -69,7 +69,10 @@ def test_deadline_question_missing_scheme_asks_for_it(engine, today):
 
 
 @pytest.mark.parametrize("question", ["认证", "养老保险怎么认证", "养老金认证怎么办理",
-                                      "退休人员资格认证流程", "80岁老人认证怎么弄"])
+                                      "退休人员资格认证流程", "80岁老人认证怎么弄",
+                                      # a question's frame is no subject (具体该, 对于…来说, 要注意)
+                                      "认证具体该怎么操作", "办认证要注意什么",
+                                      "对于退休职工来说认证怎么弄"])
 def test_general_questions_get_the_overview_with_buttons_to_go_deeper(engine, today, question):
     reply = answer(engine, question, today)
     assert (reply.kind, reply.id) == ("answer", "how-to-certify")
@@ -93,6 +96,10 @@ def test_unsure_about_a_how_question_offers_the_general_guide_last(engine, today
     reply = _reply_for_match(engine, "如何足不出户认证", tie, read_place(""))
     assert reply.suggestion_ids == ["channels-overview", "check-status", "how-to-certify"]
     assert "3. 养老金资格认证怎么做" in reply.text
+
+
+def test_who_must_certify_is_no_general_question(engine, today):
+    assert answer(engine, "哪些人员需要认证", today).id == "who-must-certify"
 
 
 @pytest.mark.parametrize(("question", "general"), [
