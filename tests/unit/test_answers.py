@@ -98,6 +98,11 @@ def test_unsure_about_a_how_question_offers_the_general_guide_last(engine, today
     assert "3. 养老金资格认证怎么做" in reply.text
 
 
+def test_the_family_account_feature_is_certifying_for_someone_else(engine, today):
+    """亲情号 / 亲情账号 is what several apps call 代他人认证."""
+    assert answer(engine, "亲情账号怎么帮我妈认证", today).id == "proxy-certify"
+
+
 def test_who_must_certify_is_no_general_question(engine, today):
     assert answer(engine, "哪些人员需要认证", today).id == "who-must-certify"
 
