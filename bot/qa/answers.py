@@ -243,11 +243,13 @@ def place_line(kb: KnowledgeBase, place: str, province: str, *, chosen: bool = F
     """One line of what is specific to a place, naming it; `chosen` when the message named
     other places too and this one was taken as where the pension is paid."""
     entry = place_entry(kb, province)
-    label = place if place == province else f"{place}（{province}）"
-    why = "（按养老金领取地）" if chosen else ""
+    notes = [] if place == province else [province]
+    if chosen:
+        notes.append("按养老金领取地")
+    label = f"{place}（{'，'.join(notes)}）" if notes else place  # one bracket: 万州（重庆，按…）
     line = (entry.local if entry else "") or NO_LOCAL_CHANNEL
     city = dict(entry.local_cities).get(place, "") if entry else ""
-    return f"📍{label}{why}：{line}{city}"
+    return f"📍{label}：{line}{city}"
 
 
 def split_for_phone(body: str, limit: int | None = None) -> tuple[str, str | None]:

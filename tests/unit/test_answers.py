@@ -72,7 +72,8 @@ def test_deadline_question_missing_scheme_asks_for_it(engine, today):
                                       "退休人员资格认证流程", "80岁老人认证怎么弄",
                                       # a question's frame is no subject (具体该, 对于…来说, 要注意)
                                       "认证具体该怎么操作", "办认证要注意什么",
-                                      "对于退休职工来说认证怎么弄"])
+                                      "对于退休职工来说认证怎么弄",
+                                      "俺在浦东 今年养老金认证咋弄啊"])
 def test_general_questions_get_the_overview_with_buttons_to_go_deeper(engine, today, question):
     reply = answer(engine, question, today)
     assert (reply.kind, reply.id) == ("answer", "how-to-certify")
@@ -159,6 +160,12 @@ def test_a_citys_own_rule_is_shown_only_to_that_city(engine, today, question, sh
                 if line.startswith("📍"))
     assert shown in line
     assert not not_shown or not_shown not in line
+
+
+def test_the_place_chosen_among_two_is_named_in_one_bracket(engine, today):
+    """Where the pension is paid, said once and plainly for a small screen."""
+    reply = answer(engine, "我爸在重庆万州 我在深圳上班 怎么帮他认证", today)
+    assert "📍万州（重庆，按养老金领取地）：" in reply.text
 
 
 @pytest.mark.parametrize("question", ["广东养老金上调多少", "北京退休年龄是多少",
