@@ -94,5 +94,8 @@ def _counts_as_place(text: str, start: int, word: str, region: Region, strict: b
         return False
     if strict and word in _AMBIGUOUS_SHORT:
         before = text[:start]
-        return before.endswith(_PLACE_BEFORE) or after.startswith(_PLACE_AFTER)
+        # 北京通州, 天津和平: the province named just before says "place" too.
+        own = (region.province, region.province_short)
+        return before.endswith(_PLACE_BEFORE) or after.startswith(_PLACE_AFTER) or \
+            before.endswith(own)
     return True

@@ -132,6 +132,7 @@ def test_rule_for_rejects_unknown_scheme():
         ("我在海淀区", "海淀区"),
         ("重庆渝北的", "渝北区"),  # missing from the source table, added by the build script
         ("浦东养老认证", "浦东新区"),
+        ("我在北京通州住", "通州区"),  # 通州 is an everyday-word name: its province says place
         ("我住在安康", "安康市"),
         ("我是中山的", "中山市"),
         ("广东的企业退休", "广东省"),
