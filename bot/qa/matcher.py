@@ -66,7 +66,7 @@ GENERAL_WORDS = frozenset((
     "这边", "那边", "这块", "这块儿", "当地", "本地", "上哪", "上哪儿", "在那", "咋",
     "啥", "嘛", "吧", "哦", "呐", "在线等", "急",
     # Words of a question's frame, not its subject (有哪些关键步骤需要注意, 对于…来说, 具体该如何).
-    "应该", "关键", "过程", "中", "具体", "对于", "来说", "离", "今年",
+    "应该", "关键", "过程", "中", "具体", "对于", "来说", "离", "今年", "那么", "时",
 ))
 # A tie (decision.TIE) the classifier breaks when this sure.
 SURE = 0.4

@@ -73,7 +73,7 @@ def test_deadline_question_missing_scheme_asks_for_it(engine, today):
                                       # a question's frame is no subject (具体该, 对于…来说, 要注意)
                                       "认证具体该怎么操作", "办认证要注意什么",
                                       "对于退休职工来说认证怎么弄",
-                                      "俺在浦东 今年养老金认证咋弄啊"])
+                                      "俺在浦东 今年养老金认证咋弄啊", "那么怎么认证呢"])
 def test_general_questions_get_the_overview_with_buttons_to_go_deeper(engine, today, question):
     reply = answer(engine, question, today)
     assert (reply.kind, reply.id) == ("answer", "how-to-certify")
@@ -102,6 +102,13 @@ def test_unsure_about_a_how_question_offers_the_general_guide_last(engine, today
 def test_the_family_account_feature_is_certifying_for_someone_else(engine, today):
     """亲情号 / 亲情账号 is what several apps call 代他人认证."""
     assert answer(engine, "亲情账号怎么帮我妈认证", today).id == "proxy-certify"
+
+
+@pytest.mark.parametrize("question", ["手机上一直提示无法认证", "无法刷脸怎么办"])
+def test_cannot_certify_is_a_failure_not_a_how_to(engine, today, question):
+    reply = answer(engine, question, today)
+    first = reply.id or reply.suggestion_ids[0]
+    assert first in {"face-fail-reasons", "face-fail-repeated"}
 
 
 def test_who_must_certify_is_no_general_question(engine, today):
