@@ -104,7 +104,7 @@ def test_the_family_account_feature_is_certifying_for_someone_else(engine, today
     assert answer(engine, "亲情账号怎么帮我妈认证", today).id == "proxy-certify"
 
 
-@pytest.mark.parametrize("question", ["手机上一直提示无法认证", "无法刷脸怎么办"])
+@pytest.mark.parametrize("question", ["手机上无法人脸识别咋整", "老人无法进行刷脸 怎么弄"])
 def test_cannot_certify_is_a_failure_not_a_how_to(engine, today, question):
     reply = answer(engine, question, today)
     first = reply.id or reply.suggestion_ids[0]
