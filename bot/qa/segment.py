@@ -91,12 +91,20 @@ class PinyinTables:
         return cached
 
 
+CLAUSE_END = frozenset("，。？！、；：,.?!;:…~")
+
+
 def _is_place(word: str) -> bool:
     """Whether `word` is the name of a province, city or county in the region data."""
     from bot.deadline.place_names import lookup_region
 
     region = lookup_region(word)
     return region is not None and word in (region.name, region.short)
+
+
+def _ends_clause(units: list[tuple[str, str | None]], end: int) -> bool:
+    """Whether the text ends, or a clause does, right before unit `end`."""
+    return end == len(units) or not units[end][0].strip() or units[end][0] in CLAUSE_END
 
 
 def split_pinyin(run: str, syllables: frozenset[str]) -> list[str] | None:
@@ -192,6 +200,8 @@ class Segmenter:
                 if typed != word and is_chinese and self._breaks_inner_word(typed, word) and \
                         _is_place(word):
                     continue  # and keeps the words typed inside it: 线上|还是 is not 线上海市
+                if typed[-1] == "吗" != word[-1] and _ends_clause(units, i + size):
+                    continue  # 吗 closing a clause asks a question: 要验证吗 is not 要验证码
                 if word not in tables.core_words and self._core_word_starts_inside(
                         sounds_of, i, size):
                     continue  # "shi shi bai": 失败 beats 逝世

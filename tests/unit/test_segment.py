@@ -68,6 +68,7 @@ def test_split_pinyin(segmenter):
     ("刷了一下午都没过还能去哪认证", "刷了一下午都没过还能去哪认证"),  # not 美国
     # Nor one that would change a word typed inside it.
     ("是线上还是线下认证", "是线上还是线下认证"),  # not 线上海市线下
+    ("退休后每年都要验证吗", "退休后每年都要验证吗"),  # 吗 closing a question: not 验证码
     ("天府市民云", "天府市民云"),  # 市民 is a word, not 实名
     # A domain word is not forced in where the words as typed read likelier.
     ("老人怎么认证", "老人怎么认证"),  # not 老认证么认证
