@@ -200,7 +200,8 @@ class Segmenter:
                 if typed != word and is_chinese and self._breaks_inner_word(typed, word) and \
                         _is_place(word):
                     continue  # and keeps the words typed inside it: 线上|还是 is not 线上海市
-                if typed[-1] == "吗" != word[-1] and _ends_clause(units, i + size):
+                if typed.endswith("吗") and not word.endswith("吗") and \
+                        _ends_clause(units, i + size):
                     continue  # 吗 closing a clause asks a question: 要验证吗 is not 要验证码
                 if word not in tables.core_words and self._core_word_starts_inside(
                         sounds_of, i, size):
