@@ -159,6 +159,15 @@ def test_city_command(server, bot, db):
     assert db.execute("select city from users where user_id = 1009").fetchone() == ("广州",)
 
 
+def test_a_municipalitys_district_is_a_remembered_place(server, bot, db):
+    """A pensioner in 北京 names the district: 海淀 is remembered, and answers name it."""
+    (reply,) = server.ask(1018, "/city 海淀区")
+    assert "海淀" in reply["text"]
+    assert db.execute("select city from users where user_id = 1018").fetchone() == ("海淀",)
+    (answer,) = server.ask(1018, "手机上用哪个APP认证")
+    assert "📍海淀（北京）" in answer["text"] and "京通" in answer["text"]
+
+
 @pytest.mark.parametrize("kind", ["voice", "sticker", "photo", "document"])
 def test_non_text_gets_a_note(server, bot, kind):
     getattr(server, f"send_{kind}")(1010)
