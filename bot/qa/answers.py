@@ -198,7 +198,9 @@ def _reply_for_match(engine: Engine, question: str, result: MatchResult,
         lines = "\n".join(f"{n}. {t}" for n, t in enumerate(titles, 1))
         # The place goes with the buttons, so the answer they open names it.
         place, province = (where.name, where.province or "") if where.region else ("", "")
-        outro = (f"点下面的按钮，我按{place}的情况回答；也可以换个说法再问我。" if place
+        # 和平 alone could be anywhere: a city or district is named with its province.
+        label = f"{place}（{province}）" if province and province != place else place
+        outro = (f"点下面的按钮，我按{label}的情况回答；也可以换个说法再问我。" if place
                  else SUGGEST_OUTRO)
         text = f"{SUGGEST_INTRO}\n{lines}\n{outro}"
         return Reply(question, False, None, result.score, text, "suggest",

@@ -169,6 +169,11 @@ def test_a_citys_own_rule_is_shown_only_to_that_city(engine, today, question, sh
     assert not not_shown or not_shown not in line
 
 
+def test_unsure_reply_names_a_district_with_its_province(engine, today):
+    reply = answer(engine, "我是天津和平区的网格员 辖区老人认证咋弄", today)
+    assert reply.kind == "suggest" and "我按和平（天津）的情况回答" in reply.text
+
+
 def test_the_place_chosen_among_two_is_named_in_one_bracket(engine, today):
     """Where the pension is paid, said once and plainly for a small screen."""
     reply = answer(engine, "我爸在重庆万州 我在深圳上班 怎么帮他认证", today)
