@@ -48,6 +48,7 @@ _THANKS = re.compile(r"^((谢谢|多谢|感谢|谢了|辛苦了|好的|知道了
 _POLITE_FILLER = re.compile(r"[啊呀哈呢吧哦嗯啦]|机器人|小助手|助手")
 SUGGEST_INTRO = "我不太确定您问的是哪一项，您是不是想问："
 SUGGEST_OUTRO = "可以点下面的按钮，或者换个说法再问我。"
+PLACE_OUTRO = "点下面的按钮，我按{place}的情况回答；也可以换个说法再问我。"
 # A first screen a 72-year-old reads on a small phone without scrolling; the rest is behind 详细.
 FIRST_SCREEN = 120
 MIN_DETAIL = 30
@@ -199,8 +200,7 @@ def _reply_for_match(engine: Engine, question: str, result: MatchResult,
         # The place goes with the buttons, so the answer they open names it.
         place, province = (where.name, where.province or "") if where.region else ("", "")
         # 和平 alone could be anywhere: a city or district is named with its province.
-        label = f"{place}（{province}）" if province and province != place else place
-        outro = (f"点下面的按钮，我按{label}的情况回答；也可以换个说法再问我。" if place
+        outro = (PLACE_OUTRO.format(place=place_label(place, province)) if place
                  else SUGGEST_OUTRO)
         text = f"{SUGGEST_INTRO}\n{lines}\n{outro}"
         return Reply(question, False, None, result.score, text, "suggest",
@@ -245,13 +245,17 @@ def place_line(kb: KnowledgeBase, place: str, province: str, *, chosen: bool = F
     """One line of what is specific to a place, naming it; `chosen` when the message named
     other places too and this one was taken as where the pension is paid."""
     entry = place_entry(kb, province)
-    notes = [] if place == province else [province]
-    if chosen:
-        notes.append("按养老金领取地")
-    label = f"{place}（{'，'.join(notes)}）" if notes else place  # one bracket: 万州（重庆，按…）
     line = (entry.local if entry else "") or NO_LOCAL_CHANNEL
     city = dict(entry.local_cities).get(place, "") if entry else ""
-    return f"📍{label}：{line}{city}"
+    return f"📍{place_label(place, province, chosen=chosen)}：{line}{city}"
+
+
+def place_label(place: str, province: str, *, chosen: bool = False) -> str:
+    """A place as a reply names it: 河南, 和平（天津）, 万州（重庆，按养老金领取地）."""
+    notes = [province] if province and province != place else []
+    if chosen:
+        notes.append("按养老金领取地")
+    return f"{place}（{'，'.join(notes)}）" if notes else place  # one bracket on a small screen
 
 
 def split_for_phone(body: str, limit: int | None = None) -> tuple[str, str | None]:
