@@ -57,6 +57,9 @@ class Entry:
     # A line for one city only (武汉按自然年): shown to that city, not to the whole province.
     local_cities: tuple[tuple[str, str], ...] = ()
     buttons: tuple[tuple[str, str], ...] = ()  # (label, entry id) shown under the answer
+    # An answer for one group only (企业退休, 城乡居民 …) is given straight away only to a message
+    # that names the group with one of these words; otherwise it is offered as a button.
+    needs_words: tuple[str, ...] = ()
 
     @property
     def is_place(self) -> bool:
@@ -146,7 +149,8 @@ def parse_entry(raw: Any, name: str, index: int, problems: list[str]) -> Entry |
         return None
     entry_id, where, before = start
     unknown = set(raw) - {"id", "question", "phrasings", "answer", "tags", "regions",
-                          "sources", "reviewed", "local", "local_cities", "buttons"}
+                          "sources", "reviewed", "local", "local_cities", "buttons",
+                          "needs_words"}
     if unknown:
         problems.append(f"{where}: 不认识的字段 {', '.join(sorted(map(str, unknown)))}")
     question = raw.get("question")
@@ -170,6 +174,9 @@ def parse_entry(raw: Any, name: str, index: int, problems: list[str]) -> Entry |
     if regions is None:
         problems.append(f"{where}: regions 应是地名列表，例如 [辽宁, 锦州]")
     local = _one_line(raw.get("local", ""), f"{where}: local", problems)
+    needs_words = string_list(raw.get("needs_words", []) or [])
+    if needs_words is None or not all(needs_words):
+        problems.append(f"{where}: needs_words 应是词的列表，例如 [企业, 厂里, 公司]")
     local_cities = _parse_local_cities(raw.get("local_cities"), regions or [], where, problems)
     sources = _parse_sources(raw.get("sources"), where, problems)
     buttons = _parse_buttons(raw.get("buttons", []), where, problems)
@@ -196,6 +203,7 @@ def parse_entry(raw: Any, name: str, index: int, problems: list[str]) -> Entry |
         local=local,
         local_cities=local_cities,
         buttons=buttons,
+        needs_words=tuple(needs_words or ()),
     )
 
 

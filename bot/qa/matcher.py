@@ -114,6 +114,7 @@ class Matcher:
         self._overview = next((e.id for e in kb.entries.values() if OVERVIEW_TAG in e.tags), None)
         self._death = next((e.id for e in kb.entries.values() if DEATH_TAG in e.tags), None)
         self._tags = {e.id: frozenset(e.tags) for e in kb.entries.values()}
+        self._needs = {e.id: e.needs_words for e in kb.entries.values() if e.needs_words}
         texts: list[tuple[str, str]] = []
         for entry in kb.entries.values():
             if not entry.is_place:
@@ -319,6 +320,10 @@ class Matcher:
         second = self.second_opinion(analysed[2])
         decision = decide(candidates, on_topic=on_topic(compact), related=related,
                           second=second)
+        needs = self._needs.get(candidates[0].key) if candidates else None
+        if decision == "answer" and needs and not any(w in text or w in compact for w in needs):
+            # 退休每年怎么网上认证 names no 企业: the enterprise answer is a button, not the reply.
+            decision = "suggest"
         if decision == "decline" and self._overview and (on_topic(text) or "认" in text) \
                 and any(w in text for w in TOPIC_WORDS) \
                 and not (candidates and candidates[0].is_out_of_scope):

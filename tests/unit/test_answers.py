@@ -111,6 +111,17 @@ def test_cannot_certify_is_a_failure_not_a_how_to(engine, today, question):
     assert first in {"face-fail-reasons", "face-fail-repeated"}
 
 
+@pytest.mark.parametrize(("question", "kind"), [
+    ("企业退休的每年怎么认证", "answer"),
+    ("厂里退休的认证咋弄", "answer"),
+    ("退休每年都怎么认证", "suggest"),  # no group named: a button, not the reply
+])
+def test_a_groups_own_answer_needs_the_group_named(engine, today, question, kind):
+    reply = answer(engine, question, today)
+    assert reply.kind == kind
+    assert "scheme-enterprise" in [reply.id, *reply.suggestion_ids]
+
+
 def test_who_must_certify_is_no_general_question(engine, today):
     assert answer(engine, "哪些人员需要认证", today).id == "who-must-certify"
 

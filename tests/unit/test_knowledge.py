@@ -237,6 +237,15 @@ def test_kb_check_rejects_a_bad_city_line(kb_dir, lines, problem):
     assert any(problem in line for line in kb.problems), kb.problems
 
 
+def test_needs_words_are_loaded_and_checked(kb_dir):
+    _write(kb_dir, GOOD_ENTRY.replace("    tags: [sample]\n",
+                                      "    tags: [sample]\n    needs_words: [企业, 厂里]\n"))
+    assert load_knowledge(kb_dir).entries["sample-entry"].needs_words == ("企业", "厂里")
+    _write(kb_dir, GOOD_ENTRY.replace("    tags: [sample]\n",
+                                      "    tags: [sample]\n    needs_words: 企业\n"))
+    assert any("needs_words 应是词的列表" in line for line in load_knowledge(kb_dir).problems)
+
+
 def test_local_of_exactly_80_characters_is_accepted(kb_dir):
     _write(kb_dir, GOOD_ENTRY.replace("    tags: [sample]\n",
                                       f"    tags: [sample]\n    local: {'长' * 80}\n"))
