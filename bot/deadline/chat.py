@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from bot.deadline.calculator import compute_deadline
-from bot.deadline.explanation import cn_date
+from bot.deadline.explanation import cn_date, cn_date_told
 from bot.deadline.place_names import find_region_in_text
 from bot.deadline.regions import channels_for, rule_for
 from bot.deadline.rules import DeadlineResult
@@ -123,9 +123,10 @@ def reply_to_deadline_question(text: str, today: date) -> DeadlineReply | None:
     if scheme is None:
         assert base is not None
         when = "开始领取待遇" if is_start else "上次认证"
+        told = cn_date_told(base, found.day_assumed)
         return DeadlineReply(
-            f"收到，您{when}是{cn_date(base)}。不同待遇的认证周期不一样，请问您（或家人）"
-            f"领的是哪一种？\n{_scheme_menu()}\n"
+            f"收到，您{when}是{told}。不同待遇的认证周期不一样，请问您（或家人）领的是哪一种？\n"
+            f"{_scheme_menu()}\n"
             "回复其中一种就行，比如“企业退休，2025年3月10日认证的”。",
             False,
             missing=("scheme",),

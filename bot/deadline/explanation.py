@@ -14,6 +14,13 @@ def cn_date(day: date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
+def cn_date_told(day: date, day_assumed: bool) -> str:
+    """A date as the user gave it: a month without a day says the 1st is assumed."""
+    if day_assumed:
+        return f"{day.year}年{day.month}月（没说具体哪天，先按{day.month}月1日算，宁早勿晚）"
+    return cn_date(day)
+
+
 def cn_month(key: str) -> str:
     year, month = key.split("-")
     return f"{int(year)}年{int(month)}月"
@@ -79,9 +86,7 @@ def explain(
     base = last if last is not None else start
     if base is None:
         raise ValueError("explain needs last= or start=")
-    when = cn_date(base)
-    if day_assumed:
-        when = f"{base.year}年{base.month}月（没说具体哪天，先按{base.month}月1日算，宁早勿晚）"
+    when = cn_date_told(base, day_assumed)
     if last is not None:
         parts.append(f"您上次认证是{when}，")
     else:

@@ -152,10 +152,11 @@ def test_bad_dates_get_a_polite_reply(text, hint):
     assert hint in reply.text
 
 
-def test_month_only_date_says_the_day_was_assumed():
-    reply = ask("我妈是农保，去年三月认证的，过期没")
-    assert reply.complete
-    assert "按3月1日算" in reply.text
+@pytest.mark.parametrize("text", ["我妈是农保，去年三月认证的，过期没",
+                                  "我妈去年3月认证的 今年啥时候再认证"])  # the scheme is asked for
+def test_month_only_date_says_the_day_was_assumed(text):
+    reply = ask(text)
+    assert "2025年3月（没说具体哪天，先按3月1日算" in reply.text
 
 
 def test_retirement_date_is_used_as_start():
