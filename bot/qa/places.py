@@ -18,6 +18,7 @@ from bot.deadline.region_data import RegionData, load_region_data
 # Words in a place's clause that tie the place to the pension ...
 _PENSION_TIES = ("老家", "户口", "户籍", "参保", "社保在", "退休", "领", "发放", "原单位",
                  "单位在", "缴", "养老金在")
+_RETIRED_THERE = ("退休", "退的休", "退下来")
 _FAMILY = ("爸", "妈", "父", "母", "老人", "公公", "婆婆", "岳父", "岳母", "爷爷", "奶奶",
            "外公", "外婆", "姥姥", "姥爷", "老伴", "丈夫", "老公", "妻子", "老婆", "舅", "姨",
            "叔", "伯", "姑")
@@ -148,6 +149,8 @@ def _tie_score(text: str, start: int, word: str) -> int:
     score = 0
     if any(tie in clause for tie in _PENSION_TIES):
         score += 2
+    if right.startswith(_RETIRED_THERE):
+        score += 1  # 从武汉退休现在住海南: one clause ties both, the retiring names the place
     if any(member in left for member in _FAMILY):
         score += 1
     if _ASKER_HERE.search(left + word):

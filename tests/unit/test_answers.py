@@ -202,6 +202,14 @@ def test_remembered_city_is_used_when_the_message_names_none(engine, today):
     assert reply.province == "辽宁" and "📍锦州（辽宁）" in reply.text
 
 
+@pytest.mark.parametrize(("question", "province"), [
+    ("我从武汉退休现在住海南 怎么认证", "湖北"),
+    ("在沈阳退的休 现在跟儿子住在广州 认证咋弄", "辽宁"),
+])
+def test_the_place_one_retired_from_is_where_the_pension_is(engine, today, question, province):
+    assert answer(engine, question, today).province == province
+
+
 def test_two_places_without_a_tie_to_the_pension_ask_which(engine, today):
     reply = answer(engine, "北京和上海怎么帮老人认证", today)
     assert reply.place_choices == ["北京", "上海"] and not reply.province
