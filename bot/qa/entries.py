@@ -19,7 +19,8 @@ PLACE_TAG = "provinces"
 # first topic offered when a message speaks of a death. Each may sit on one entry only.
 OVERVIEW_TAG = "overview"
 DEATH_TAG = "death"
-ROLE_TAGS = (OVERVIEW_TAG, DEATH_TAG)
+PHONE_OVERVIEW_TAG = "phone-overview"
+ROLE_TAGS = (OVERVIEW_TAG, DEATH_TAG, PHONE_OVERVIEW_TAG)
 MAX_LOCAL_CHARS = 80
 
 

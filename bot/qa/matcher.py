@@ -29,7 +29,7 @@ from rapidfuzz import fuzz, process
 
 from bot.qa.classifier import TermClassifier
 from bot.qa.decision import CERTIFICATION_WORDS, OOS_PREFIX, TIE, Candidate, decide, on_topic
-from bot.qa.entries import DEATH_TAG, OVERVIEW_TAG
+from bot.qa.entries import DEATH_TAG, OVERVIEW_TAG, PHONE_OVERVIEW_TAG
 from bot.qa.knowledge import KnowledgeBase
 from bot.qa.segment import BIGRAM_PREFIX, Segmenter
 from bot.text.death import mentions_death
@@ -66,8 +66,11 @@ GENERAL_WORDS = frozenset((
     "这边", "那边", "这块", "这块儿", "当地", "本地", "上哪", "上哪儿", "在那", "咋",
     "啥", "嘛", "吧", "哦", "呐", "在线等", "急",
     # Words of a question's frame, not its subject (有哪些关键步骤需要注意, 对于…来说, 具体该如何).
-    "应该", "关键", "过程", "中", "具体", "对于", "来说", "离", "今年", "那么", "时",
+    "应该", "关键", "过程", "中", "具体", "对于", "来说", "离", "今年", "那么", "时", "上",
 ))
+# With only general words besides, these ask how to certify online (养老金认证怎么在手机上操作):
+# the entry tagged `phone-overview` answers it.
+ONLINE_WORDS = frozenset(("手机", "网上", "线上", "上网", "在线"))
 # A tie (decision.TIE) the classifier breaks when this sure.
 SURE = 0.4
 # Below this, a topic is no "closest topic" worth a button beside the general guide.
@@ -113,6 +116,8 @@ class Matcher:
         self._use(segmenter, prepare)
         self._overview = next((e.id for e in kb.entries.values() if OVERVIEW_TAG in e.tags), None)
         self._death = next((e.id for e in kb.entries.values() if DEATH_TAG in e.tags), None)
+        self._phone_overview = next(
+            (e.id for e in kb.entries.values() if PHONE_OVERVIEW_TAG in e.tags), None)
         self._tags = {e.id: frozenset(e.tags) for e in kb.entries.values()}
         self._needs = {e.id: e.needs_words for e in kb.entries.values() if e.needs_words}
         texts: list[tuple[str, str]] = []
@@ -307,12 +312,10 @@ class Matcher:
         candidates = sorted((Candidate(key, p) for key, p in zip(keys, probabilities, strict=True)),
                             key=lambda c: c.probability, reverse=True)
         compact, words = analysed[0], analysed[1]
-        if self._overview and words and all(
-                w in GENERAL_WORDS or (w.isdigit() and len(w) <= 3) for w in words) and any(
-                word in compact for word in CERTIFICATION_WORDS):
+        general = self._general_answer(compact, words)
+        if general:
             # Only general words: the general answer, with buttons to go deeper.
-            candidates = [Candidate(self._overview, 1.0),
-                          *(c for c in candidates if c.key != self._overview)]
+            candidates = [Candidate(general, 1.0), *(c for c in candidates if c.key != general)]
             return MatchResult("answer", candidates)
         related = len(candidates) > 1 and bool(
             self._tags.get(candidates[0].key, frozenset())
@@ -351,6 +354,19 @@ class Matcher:
                 candidates = [c for c in candidates if c.key != self._death]
         general = self._overview if decision == "suggest" and HOW_WORDS.search(compact) else None
         return MatchResult(decision, candidates, general)
+
+    def _general_answer(self, compact: str, words: list[str]) -> str | None:
+        """The overview (or the phone overview) for a message of general words only."""
+        if not words or not any(word in compact for word in CERTIFICATION_WORDS):
+            return None
+        online = False
+        for w in words:
+            if w in ONLINE_WORDS and w not in GENERAL_WORDS:
+                online = True
+            elif w not in GENERAL_WORDS and not (w.isdigit() and len(w) <= 3):
+                return None
+        return self._phone_overview if online and self._phone_overview else (
+            None if online else self._overview)
 
     def second_opinion(self, terms: list[str]) -> Candidate | None:
         """The classifier's pick for a question's terms, with its probability."""

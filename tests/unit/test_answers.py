@@ -122,6 +122,21 @@ def test_a_groups_own_answer_needs_the_group_named(engine, today, question, kind
     assert "scheme-enterprise" in [reply.id, *reply.suggestion_ids]
 
 
+@pytest.mark.parametrize(("question", "entry"), [
+    ("养老金认证怎么在手机上操作", "channels-overview"),  # general words and 手机: phone channels
+    ("网上社保认证怎么操作", "channels-overview"),
+    ("养老金认证上哪弄", "how-to-certify"),  # 上哪 asks where, not online
+    ("养老金认证怎么弄", "how-to-certify"),
+])
+def test_general_questions_get_an_overview(engine, today, question, entry):
+    reply = answer(engine, question, today)
+    assert (reply.kind, reply.id) == ("answer", entry)
+
+
+def test_a_phone_question_with_a_subject_is_matched_as_usual(engine, today):
+    assert answer(engine, "手机号换了认证登不上", today).id != "channels-overview"
+
+
 def test_who_must_certify_is_no_general_question(engine, today):
     assert answer(engine, "哪些人员需要认证", today).id == "who-must-certify"
 

@@ -81,7 +81,7 @@ def test_duplicate_id_across_files(kb_dir):
     assert any("id 重复" in line for line in kb.problems)
 
 
-@pytest.mark.parametrize("tag", ["overview", "death"])
+@pytest.mark.parametrize("tag", ["overview", "death", "phone-overview"])
 def test_a_role_tag_belongs_to_one_entry(kb_dir, tag):
     two = GOOD_ENTRY.replace("tags: [sample]", f"tags: [sample, {tag}]")
     (kb_dir / "entries" / "good.yaml").write_text(two, encoding="utf-8")
@@ -96,6 +96,8 @@ def test_project_role_tags_are_in_place():
     kb = load_knowledge(KNOWLEDGE_DIR)
     assert [e.id for e in kb.entries.values() if "death" in e.tags] == ["report-death"]
     assert [e.id for e in kb.entries.values() if "overview" in e.tags] == ["how-to-certify"]
+    assert [e.id for e in kb.entries.values()
+            if "phone-overview" in e.tags] == ["channels-overview"]
 
 
 def test_broken_file_is_rejected_alone(tmp_path):
