@@ -19,8 +19,7 @@ PLACE_TAG = "provinces"
 # first topic offered when a message speaks of a death. Each may sit on one entry only.
 OVERVIEW_TAG = "overview"
 DEATH_TAG = "death"
-PHONE_OVERVIEW_TAG = "phone-overview"
-ROLE_TAGS = (OVERVIEW_TAG, DEATH_TAG, PHONE_OVERVIEW_TAG)
+ROLE_TAGS = (OVERVIEW_TAG, DEATH_TAG)
 MAX_LOCAL_CHARS = 80
 
 
@@ -61,6 +60,9 @@ class Entry:
     # An answer for one group only (企业退休, 城乡居民 …) is given straight away only to a message
     # that names the group with one of these words; otherwise it is offered as a button.
     needs_words: tuple[str, ...] = ()
+    # A message of general words (养老金认证怎么弄) and one of these (手机, 刷脸 …) is answered
+    # with this entry, as one of general words alone is answered with the overview.
+    general_with: tuple[str, ...] = ()
 
     @property
     def is_place(self) -> bool:
@@ -151,7 +153,7 @@ def parse_entry(raw: Any, name: str, index: int, problems: list[str]) -> Entry |
     entry_id, where, before = start
     unknown = set(raw) - {"id", "question", "phrasings", "answer", "tags", "regions",
                           "sources", "reviewed", "local", "local_cities", "buttons",
-                          "needs_words"}
+                          "needs_words", "general_with"}
     if unknown:
         problems.append(f"{where}: 不认识的字段 {', '.join(sorted(map(str, unknown)))}")
     question = raw.get("question")
@@ -178,6 +180,9 @@ def parse_entry(raw: Any, name: str, index: int, problems: list[str]) -> Entry |
     needs_words = string_list(raw.get("needs_words", []) or [])
     if needs_words is None or not all(needs_words):
         problems.append(f"{where}: needs_words 应是词的列表，例如 [企业, 厂里, 公司]")
+    general_with = string_list(raw.get("general_with", []) or [])
+    if general_with is None or not all(general_with):
+        problems.append(f"{where}: general_with 应是词的列表，例如 [手机, 网上]")
     local_cities = _parse_local_cities(raw.get("local_cities"), regions or [], where, problems)
     sources = _parse_sources(raw.get("sources"), where, problems)
     buttons = _parse_buttons(raw.get("buttons", []), where, problems)
@@ -205,6 +210,7 @@ def parse_entry(raw: Any, name: str, index: int, problems: list[str]) -> Entry |
         local_cities=local_cities,
         buttons=buttons,
         needs_words=tuple(needs_words or ()),
+        general_with=tuple(general_with or ()),
     )
 
 

@@ -140,9 +140,27 @@ def load_knowledge(root: Path) -> KnowledgeBase:
             kb.out_of_scope = {t.id: t for t in topics if t}
 
     kb.synonyms = _load_synonyms(root / "synonyms.yaml", root, kb.problems)
+    _check_general_with(kb)
     kb.dictionary = _load_dictionary(root / "dictionary.txt", root, kb.problems)
     kb.fingerprint = fingerprint(knowledge_files(root))
     return kb
+
+
+def _check_general_with(kb: KnowledgeBase) -> None:
+    """Each `general_with` word names one entry, in its standard form (synonyms.yaml)."""
+    owner: dict[str, str] = {}
+    for entry in kb.entries.values():
+        for word in entry.general_with:
+            where = f"{entry.file}: {entry.id}"
+            canonical = kb.synonyms.get(word)
+            if canonical and canonical != word:
+                kb.problems.append(f"{where}: general_with 里的“{word}”请写成标准词“{canonical}”"
+                                   "（见 synonyms.yaml）")
+            elif word in owner:
+                kb.problems.append(f"{where}: general_with 里的“{word}”已经给了 {owner[word]}，"
+                                   "一个词只能指向一个条目")
+            else:
+                owner[word] = entry.id
 
 
 def _load_synonyms(path: Path, root: Path, problems: list[str]) -> dict[str, str]:

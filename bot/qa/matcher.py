@@ -29,7 +29,7 @@ from rapidfuzz import fuzz, process
 
 from bot.qa.classifier import TermClassifier
 from bot.qa.decision import CERTIFICATION_WORDS, OOS_PREFIX, TIE, Candidate, decide, on_topic
-from bot.qa.entries import DEATH_TAG, OVERVIEW_TAG, PHONE_OVERVIEW_TAG
+from bot.qa.entries import DEATH_TAG, OVERVIEW_TAG
 from bot.qa.knowledge import KnowledgeBase
 from bot.qa.segment import BIGRAM_PREFIX, Segmenter
 from bot.text.death import mentions_death
@@ -68,9 +68,6 @@ GENERAL_WORDS = frozenset((
     # Words of a question's frame, not its subject (有哪些关键步骤需要注意, 对于…来说, 具体该如何).
     "应该", "关键", "过程", "中", "具体", "对于", "来说", "离", "今年", "那么", "时", "上",
 ))
-# With only general words besides, these ask how to certify online (养老金认证怎么在手机上操作):
-# the entry tagged `phone-overview` answers it.
-ONLINE_WORDS = frozenset(("手机", "网上", "线上", "上网", "在线"))
 # A tie (decision.TIE) the classifier breaks when this sure.
 SURE = 0.4
 # Below this, a topic is no "closest topic" worth a button beside the general guide.
@@ -116,8 +113,7 @@ class Matcher:
         self._use(segmenter, prepare)
         self._overview = next((e.id for e in kb.entries.values() if OVERVIEW_TAG in e.tags), None)
         self._death = next((e.id for e in kb.entries.values() if DEATH_TAG in e.tags), None)
-        self._phone_overview = next(
-            (e.id for e in kb.entries.values() if PHONE_OVERVIEW_TAG in e.tags), None)
+        self._general_with = {word: e.id for e in kb.entries.values() for word in e.general_with}
         self._tags = {e.id: frozenset(e.tags) for e in kb.entries.values()}
         self._needs = {e.id: e.needs_words for e in kb.entries.values() if e.needs_words}
         texts: list[tuple[str, str]] = []
@@ -356,17 +352,21 @@ class Matcher:
         return MatchResult(decision, candidates, general)
 
     def _general_answer(self, compact: str, words: list[str]) -> str | None:
-        """The overview (or the phone overview) for a message of general words only."""
-        if not words or not any(word in compact for word in CERTIFICATION_WORDS):
+        """The entry for a message of general words only: the overview, or the entry whose
+        `general_with` names the one other word kind it has (手机 → the phone channels)."""
+        if not self._overview or not words or not any(w in compact for w in CERTIFICATION_WORDS):
             return None
-        online = False
+        picked: set[str] = set()
         for w in words:
-            if w in ONLINE_WORDS and w not in GENERAL_WORDS:
-                online = True
-            elif w not in GENERAL_WORDS and not (w.isdigit() and len(w) <= 3):
+            if w in GENERAL_WORDS or (w.isdigit() and len(w) <= 3):
+                continue
+            entry = self._general_with.get(w)
+            if entry is None:
                 return None
-        return self._phone_overview if online and self._phone_overview else (
-            None if online else self._overview)
+            picked.add(entry)
+        if len(picked) > 1:  # 手机刷脸怎么认证: two kinds, the matcher weighs them
+            return None
+        return picked.pop() if picked else self._overview
 
     def second_opinion(self, terms: list[str]) -> Candidate | None:
         """The classifier's pick for a question's terms, with its probability."""
