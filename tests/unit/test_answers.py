@@ -129,6 +129,7 @@ def test_a_groups_own_answer_needs_the_group_named(engine, today, question, kind
     ("养老金认证怎么弄", "how-to-certify"),
     ("刷脸认证在哪", "face-how-to"),  # general words and 刷脸: how face checks work
     ("是否要认证", "who-must-certify"),
+    ("养老金认证忘了咋弄", "missed-makeup"),  # 忘了 is 错过
 ])
 def test_general_questions_get_an_overview(engine, today, question, entry):
     reply = answer(engine, question, today)
