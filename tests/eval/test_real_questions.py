@@ -20,7 +20,7 @@ TARGETS = {"right": 0.90, "wrong": 0.03, "oos_declined": 0.95, "oos_place_declin
            "shown": 0.98}
 # What the held-out half reached when these bars were last set (docs/benchmarks.md): answering
 # may not get worse than this. Where it is short of TARGETS, issue 10 says so.
-FLOORS = {"right": 0.61, "wrong": 0.035, "oos_declined": 0.95, "oos_place_declined": 0.95,
+FLOORS = {"right": 0.63, "wrong": 0.035, "oos_declined": 0.95, "oos_place_declined": 0.95,
           "shown": 0.91}
 
 
