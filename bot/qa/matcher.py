@@ -68,6 +68,10 @@ GENERAL_WORDS = frozenset((
     # Words of a question's frame, not its subject (有哪些关键步骤需要注意, 对于…来说, 具体该如何).
     "应该", "关键", "过程", "中", "具体", "对于", "来说", "离", "今年", "那么", "时", "上",
 ))
+# In a question that asks how or where, these are its frame (退休每年怎么网上认证 asks how to
+# certify online; 养老金认证需要怎么办理 how to certify); without (每年要认证吗, 需要认证吗) they
+# ask how often or whether.
+GENERAL_WHEN_HOW = frozenset(("每年", "每次", "年年", "今后", "需要"))
 # A tie (decision.TIE) the classifier breaks when this sure.
 SURE = 0.4
 # Below this, a topic is no "closest topic" worth a button beside the general guide.
@@ -357,8 +361,10 @@ class Matcher:
         if not self._overview or not words or not any(w in compact for w in CERTIFICATION_WORDS):
             return None
         picked: set[str] = set()
+        asks_how = bool(HOW_WORDS.search(compact)) or "哪" in compact
         for w in words:
-            if w in GENERAL_WORDS or (w.isdigit() and len(w) <= 3):
+            if w in GENERAL_WORDS or (w.isdigit() and len(w) <= 3) or (
+                    asks_how and w in GENERAL_WHEN_HOW):
                 continue
             entry = self._general_with.get(w)
             if entry is None:

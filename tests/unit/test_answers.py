@@ -111,15 +111,17 @@ def test_cannot_certify_is_a_failure_not_a_how_to(engine, today, question):
     assert first in {"face-fail-reasons", "face-fail-repeated"}
 
 
-@pytest.mark.parametrize(("question", "kind"), [
-    ("企业退休的每年怎么认证", "answer"),
-    ("厂里退休的认证咋弄", "answer"),
-    ("退休每年都怎么认证", "suggest"),  # no group named: a button, not the reply
-])
-def test_a_groups_own_answer_needs_the_group_named(engine, today, question, kind):
+@pytest.mark.parametrize("question", ["企业退休的每年怎么认证", "厂里退休的认证咋弄"])
+def test_a_groups_own_answer_when_the_group_is_named(engine, today, question):
     reply = answer(engine, question, today)
-    assert reply.kind == kind
-    assert "scheme-enterprise" in [reply.id, *reply.suggestion_ids]
+    assert (reply.kind, reply.id) == ("answer", "scheme-enterprise")
+
+
+@pytest.mark.parametrize("question", ["退休每年都怎么认证", "退休的每年认证都是自己弄吗",
+                                      "退休后认证如何办理"])
+def test_a_groups_own_answer_is_no_reply_to_others(engine, today, question):
+    """No group named (企业, 机关事业 …): at most a button, never the reply."""
+    assert not (answer(engine, question, today).id or "").startswith("scheme-")
 
 
 @pytest.mark.parametrize(("question", "entry"), [
@@ -130,6 +132,9 @@ def test_a_groups_own_answer_needs_the_group_named(engine, today, question, kind
     ("刷脸认证在哪", "face-how-to"),  # general words and 刷脸: how face checks work
     ("是否要认证", "who-must-certify"),
     ("养老金认证忘了咋弄", "missed-makeup"),  # 忘了 is 错过
+    ("退休每年怎么网上认证", "channels-overview"),  # 每年 frames a how-question
+    ("养老金认证需要怎么办理", "how-to-certify"),
+    ("领取养老金需要认证吗", "who-must-certify"),  # 需要 without how asks whether
 ])
 def test_general_questions_get_an_overview(engine, today, question, entry):
     reply = answer(engine, question, today)
