@@ -9,9 +9,10 @@ weighted by rarity). The best candidates are re-ranked with rapidfuzz string sim
 few more signals (overlap in both directions, the lead over the runner-up) combined by a
 logistic model. The model is fitted on the knowledge base itself, leaving each phrasing out in
 turn, so its output reads as "probability that this is the right entry". A message made only of
-general words (养老金认证怎么弄) gets the overview topic. A classifier over the same terms
-(bot.qa.classifier) gives a second opinion, and bot.qa.decision turns both into answer, suggest
-or decline.
+general words (养老金认证怎么弄) gets the overview topic, and one with one more kind of word
+that an entry lists as `general_with` (手机 → the phone channels) gets that entry. A classifier
+over the same terms (bot.qa.classifier) gives a second opinion, and bot.qa.decision turns both
+into answer, suggest or decline.
 """
 
 from __future__ import annotations
@@ -314,7 +315,7 @@ class Matcher:
         compact, words = analysed[0], analysed[1]
         general = self._general_answer(compact, words)
         if general:
-            # Only general words: the general answer, with buttons to go deeper.
+            # Only general words (with, at most, one entry's general_with words): that answer.
             candidates = [Candidate(general, 1.0), *(c for c in candidates if c.key != general)]
             return MatchResult("answer", candidates)
         related = len(candidates) > 1 and bool(
