@@ -25,7 +25,7 @@ def run_check(args: argparse.Namespace) -> int:
     for line in problems:
         print(line)
     if problems:
-        print(f"共 {len(problems)} 个问题；有问题的文件不会被机器人使用。")
+        print(f"共 {len(problems)} 个问题；有问题的文件或设置不会被机器人使用。")
         return 1
     print(f"知识库检查通过：{summary}。")
     return 0

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -147,9 +147,11 @@ def load_knowledge(root: Path) -> KnowledgeBase:
 
 
 def _check_general_with(kb: KnowledgeBase) -> None:
-    """Each `general_with` word names one entry, in its standard form (synonyms.yaml)."""
+    """Each `general_with` word names one entry, in its standard form (synonyms.yaml); a word
+    that does not is reported and left unused."""
     owner: dict[str, str] = {}
-    for entry in kb.entries.values():
+    for entry in list(kb.entries.values()):
+        kept = []
         for word in entry.general_with:
             where = f"{entry.file}: {entry.id}"
             canonical = kb.synonyms.get(word)
@@ -161,6 +163,9 @@ def _check_general_with(kb: KnowledgeBase) -> None:
                                    "一个词只能指向一个条目")
             else:
                 owner[word] = entry.id
+                kept.append(word)
+        if len(kept) < len(entry.general_with):
+            kb.entries[entry.id] = replace(entry, general_with=tuple(kept))
 
 
 def _load_synonyms(path: Path, root: Path, problems: list[str]) -> dict[str, str]:

@@ -246,7 +246,7 @@ def test_needs_words_are_loaded_and_checked(kb_dir):
     assert any("needs_words 应是词的列表" in line for line in load_knowledge(kb_dir).problems)
 
 
-def _with_general_with(kb_dir: Path, words: str, other: str | None = None) -> list[str]:
+def _with_general_with(kb_dir: Path, words: str, other: str | None = None):
     _write(kb_dir, GOOD_ENTRY.replace("    tags: [sample]\n",
                                       f"    tags: [sample]\n    general_with: {words}\n"))
     if other is not None:
@@ -256,7 +256,7 @@ def _with_general_with(kb_dir: Path, words: str, other: str | None = None) -> li
             encoding="utf-8")
     (kb_dir / "synonyms.yaml").write_text("刷脸: [人脸识别, 扫脸]\n",
                                           encoding="utf-8")
-    return load_knowledge(kb_dir).problems
+    return load_knowledge(kb_dir)
 
 
 @pytest.mark.parametrize(("words", "other", "problem"), [
@@ -266,11 +266,17 @@ def _with_general_with(kb_dir: Path, words: str, other: str | None = None) -> li
     ("[手机]", "[网上, 手机]", "已经给了"),  # one word, one entry
 ])
 def test_general_with_is_checked(kb_dir, words, other, problem):
-    problems = _with_general_with(kb_dir, words, other)
+    kb = _with_general_with(kb_dir, words, other)
     if problem is None:
-        assert problems == []
+        assert kb.problems == []
     else:
-        assert any(problem in line for line in problems), problems
+        assert any(problem in line for line in kb.problems), kb.problems
+
+
+def test_a_general_with_word_with_a_problem_is_left_unused(kb_dir):
+    kb = _with_general_with(kb_dir, "[人脸识别, 手机]", "[手机]")
+    assert kb.entries["sample-entry"].general_with == ("手机",)  # 人脸识别 is not a standard word
+    assert kb.entries["other-entry"].general_with == ()  # 手机 was sample-entry's first
 
 
 def test_local_of_exactly_80_characters_is_accepted(kb_dir):
