@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 import random
-import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from rapidfuzz import fuzz, process
 from bot.qa.classifier import TermClassifier
 from bot.qa.decision import CERTIFICATION_WORDS, OOS_PREFIX, TIE, Candidate, decide, on_topic
 from bot.qa.entries import DEATH_TAG, OVERVIEW_TAG
+from bot.qa.general import HOW_WORDS, general_answer
 from bot.qa.knowledge import KnowledgeBase
 from bot.qa.segment import BIGRAM_PREFIX, Segmenter
 from bot.text.death import mentions_death
@@ -52,33 +52,10 @@ _RELATIVE_FROM = [FEATURES.index(name) for name in RELATIVE]
 _RELATIVE_TO = [FEATURES.index(f"{short}_gap") for short in ("ratio", "qcov", "top3")]
 _RELATIVE_SPAN = np.arange(len(RELATIVE))
 _NO_ROWS = np.zeros((0, len(FEATURES)))
-# A message made only of these words asks "how do I certify?" in general: the overview entry
-# (tagged `overview`) answers it. Words are in their canonical form (after synonyms).
-GENERAL_WORDS = frozenset((
-    "认证", "养老金", "养老", "社保", "退休", "退休人员", "人员", "职工", "领取", "待遇",
-    "资格", "怎么", "怎么办", "怎样", "如何", "怎么样", "进行", "办", "办理", "弄",
-    "搞", "做", "操作", "流程", "步骤", "方法", "方式", "办法", "手续", "程序",
-    "在哪", "哪里", "哪儿", "去哪", "去哪里", "哪", "要", "该",
-    "一下", "的", "了", "呢", "吗", "啊", "呀",
-    "我", "我们", "咱", "俺", "是", "在", "去", "到", "可以", "能", "详细",
-    "指南", "攻略", "教程", "全国", "老人", "老年人", "退休老人", "岁", "多岁",
-    "最新", "规定", "政策", "新规", "注意", "事项", "注意事项", "须知", "新手", "必看",
-    "常见问题", "解答", "问题", "详解", "全攻略", "一览", "汇总",
-    "这边", "那边", "这块", "这块儿", "当地", "本地", "上哪", "上哪儿", "在那", "咋",
-    "啥", "嘛", "吧", "哦", "呐", "在线等", "急",
-    # Words of a question's frame, not its subject (有哪些关键步骤需要注意, 对于…来说, 具体该如何).
-    "应该", "关键", "过程", "中", "具体", "对于", "来说", "离", "今年", "那么", "时", "上",
-))
-# In a question that asks how or where, these are its frame (退休每年怎么网上认证 asks how to
-# certify online; 养老金认证需要怎么办理 how to certify); without (每年要认证吗, 需要认证吗) they
-# ask how often or whether.
-GENERAL_WHEN_HOW = frozenset(("每年", "每次", "年年", "今后", "需要"))
 # A tie (decision.TIE) the classifier breaks when this sure.
 SURE = 0.4
 # Below this, a topic is no "closest topic" worth a button beside the general guide.
 CLOSE_AT = 0.05
-# Words of a message that asks how to do something (after synonyms: 咋整 is 怎么办).
-HOW_WORDS = re.compile("怎么|如何|怎样|咋|办法|方法|方式|流程|步骤|操作")
 # Words without which a question is unlikely to be about benefits at all (去海南旅游哪里好玩).
 TOPIC_WORDS = (*CERTIFICATION_WORDS, "养老金", "社保", "待遇", "停发", "补发", "12333", "资格",
                "退休", "抚恤金", "津贴", "遗属", "人社", "领取", "app", "小程序", "公众号", "上门")
@@ -313,7 +290,7 @@ class Matcher:
         candidates = sorted((Candidate(key, p) for key, p in zip(keys, probabilities, strict=True)),
                             key=lambda c: c.probability, reverse=True)
         compact, words = analysed[0], analysed[1]
-        general = self._general_answer(compact, words)
+        general = general_answer(compact, words, self._overview, self._general_with)
         if general:
             # Only general words (with, at most, one entry's general_with words): that answer.
             candidates = [Candidate(general, 1.0), *(c for c in candidates if c.key != general)]
@@ -355,25 +332,6 @@ class Matcher:
                 candidates = [c for c in candidates if c.key != self._death]
         general = self._overview if decision == "suggest" and HOW_WORDS.search(compact) else None
         return MatchResult(decision, candidates, general)
-
-    def _general_answer(self, compact: str, words: list[str]) -> str | None:
-        """The entry for a message of general words only: the overview, or the entry whose
-        `general_with` names the one other word kind it has (手机 → the phone channels)."""
-        if not self._overview or not words or not any(w in compact for w in CERTIFICATION_WORDS):
-            return None
-        picked: set[str] = set()
-        asks_how = bool(HOW_WORDS.search(compact)) or "哪" in compact
-        for w in words:
-            if w in GENERAL_WORDS or (w.isdigit() and len(w) <= 3) or (
-                    asks_how and w in GENERAL_WHEN_HOW):
-                continue
-            entry = self._general_with.get(w)
-            if entry is None:
-                return None
-            picked.add(entry)
-        if len(picked) > 1:  # 手机刷脸怎么认证: two kinds, the matcher weighs them
-            return None
-        return picked.pop() if picked else self._overview
 
     def second_opinion(self, terms: list[str]) -> Candidate | None:
         """The classifier's pick for a question's terms, with its probability."""

@@ -17,6 +17,7 @@ from bot.qa.answers import (
     topic_reply,
 )
 from bot.qa.decision import Candidate
+from bot.qa.general import general_answer
 from bot.qa.issuers import issuer_line
 from bot.qa.matcher import MatchResult
 from bot.qa.places import read_place
@@ -145,9 +146,10 @@ def test_general_questions_get_an_overview(engine, today, question, entry):
 def test_a_question_with_more_than_one_kind_of_word_is_matched_as_usual(engine, question):
     """手机 and 刷脸 point at two entries: the matcher weighs them, no rule picks one."""
     matcher = engine.matcher
-    assert matcher._general_answer(*matcher.segmenter.analyse(
-        matcher._prepare(matcher.segmenter.repair(normalize(question))), repaired=True)[:2]) \
-        is None
+    compact, words, _terms = matcher.segmenter.analyse(
+        matcher._prepare(matcher.segmenter.repair(normalize(question))), repaired=True)
+    general_with = {word: e.id for e in engine.kb.entries.values() for word in e.general_with}
+    assert general_answer(compact, words, "how-to-certify", general_with) is None
 
 
 def test_who_must_certify_is_no_general_question(engine, today):
