@@ -152,8 +152,8 @@ def _check_general_with(kb: KnowledgeBase) -> None:
     owner: dict[str, str] = {}
     for entry in list(kb.entries.values()):
         kept = []
+        where = f"{entry.file}: {entry.id}"
         for word in entry.general_with:
-            where = f"{entry.file}: {entry.id}"
             canonical = kb.synonyms.get(word)
             if canonical and canonical != word:
                 kb.problems.append(f"{where}: general_with 里的“{word}”请写成标准词“{canonical}”"
