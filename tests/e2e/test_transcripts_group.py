@@ -182,6 +182,8 @@ def test_community_worker_runs_a_group(server, bot, workdir) -> None:
         assert "删掉了" in deleted["text"] and VALID_ID not in deleted["text"]
         assert server.calls("deleteMessage", since=posted_at)
         s.note("王阿姨那条带身份证号的消息已经从群里删掉了")
+        (here,) = s.say(WANG, "那在这个群里能认证吗", GROUP)
+        assert "没法替您认证" in here["text"] and "骗子" in here["text"]
 
         (fraud,) = s.say(LIU, "有人打电话说交200块钱可以帮我认证，靠谱吗", GROUP)
         assert "免费" in fraud["text"] and "12333" in fraud["text"]
