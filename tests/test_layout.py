@@ -12,7 +12,7 @@ from bot import PROJECT_DIR
 BOT = PROJECT_DIR / "bot"
 # The pure core: knows nothing of Telegram, the command line or the Telegram adapter.
 CORE = ("text", "qa", "deadline", "db", "reminders", "broadcasts", "ocr", "delivery", "stats",
-        "clock", "errors", "config", "sources")
+        "privacy", "clock", "errors", "config", "sources")
 # Inside the core, what each package may import (besides errors, config, clock, sources).
 CORE_ALLOWED = {
     "text": set(),
@@ -24,6 +24,7 @@ CORE_ALLOWED = {
     "reminders": {"text", "deadline", "db", "delivery"},
     "broadcasts": {"text", "db", "delivery"},
     "stats": {"text", "db", "reminders", "broadcasts"},
+    "privacy": {"db", "reminders", "broadcasts"},
 }
 SHARED = {"errors", "config", "clock", "sources"}
 

@@ -200,6 +200,16 @@ def add_note(db: sqlite_utils.Database, broadcast_id: int, note: str) -> None:
                [note, broadcast_id])
 
 
+def skip_pending_for_chat(db: sqlite_utils.Database, chat_id: int, why: str,
+                          now: dt.datetime) -> int:
+    """Nothing still queued goes to `chat_id` (its user asked to be forgotten); returns how
+    many rows were skipped. A runner claims only pending rows, so none is sent after this."""
+    return db.execute(
+        "update broadcast_outbox set status = ?, error = ?, updated_at = ? "
+        "where chat_id = ? and status = ?",
+        [SKIPPED, why, iso_seconds(now), chat_id, PENDING]).rowcount
+
+
 # The error text of a row that a crash left in flight and that waits to be sent again: a reply
 # to the first copy (`confirm_delivery`) settles it before the second goes out.
 RESENT_AFTER_CRASH = "发送中断（进程重启），重发"

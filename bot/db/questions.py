@@ -80,6 +80,19 @@ def record_feedback(db: sqlite_utils.Database, question_id: int, user_id: int, u
     return True
 
 
+def count_user_questions(db: sqlite_utils.Database, user_id: int) -> int:
+    """How many stored questions a user asked, in private and in groups."""
+    return db.execute("select count(*) from questions where user_id = ?", [user_id]).fetchone()[0]
+
+
+def delete_user_questions(db: sqlite_utils.Database, user_id: int) -> int:
+    """Forget what a user asked and every vote they or others gave on it; returns how many
+    questions went."""
+    db.execute("delete from feedback where user_id = ? or question_id in "
+               "(select id from questions where user_id = ?)", [user_id, user_id])
+    return db.execute("delete from questions where user_id = ?", [user_id]).rowcount
+
+
 
 def _in_chat(chat_id: int | None) -> tuple[str, list[int]]:
     return ("", []) if chat_id is None else (" and chat_id = ?", [chat_id])

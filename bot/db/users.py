@@ -57,6 +57,11 @@ def deactivate_user(db: sqlite_utils.Database, user_id: int) -> None:
     db["users"].upsert({"user_id": user_id, "active": 0}, pk="user_id")
 
 
+def delete_user(db: sqlite_utils.Database, user_id: int) -> bool:
+    """Forget a user's row: name, chat, city, scheme, last date and whose (/forget)."""
+    return db.execute("delete from users where user_id = ?", [user_id]).rowcount > 0
+
+
 
 def active_user_chats(db: sqlite_utils.Database, *, city: str | None = None,
                       scheme: str | None = None) -> list[int]:

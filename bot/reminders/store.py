@@ -324,6 +324,20 @@ def delete(db: sqlite_utils.Database, reminder_id: int) -> bool:
     return db.conn.execute("DELETE FROM reminders WHERE id = ?", (reminder_id,)).rowcount > 0
 
 
+def delete_user_reminders(db: sqlite_utils.Database, user_id: int) -> int:
+    """Forget every reminder of a user, and their outbox rows, which hold the chat (/forget).
+
+    A row being sent right now stays: its sender marks it when the send returns. Ids are
+    never reused (AUTOINCREMENT), so nothing can be queued again for a deleted reminder.
+    """
+    with transaction(db):
+        db.conn.execute(
+            "DELETE FROM reminder_outbox WHERE kind = 'personal' AND status != 'sending' AND "
+            "ref_id IN (SELECT id FROM reminders WHERE user_id = ?)", (user_id,))
+        return db.conn.execute("DELETE FROM reminders WHERE user_id = ?",
+                               (user_id,)).rowcount
+
+
 # --- group reminders -------------------------------------------------------------------------
 
 

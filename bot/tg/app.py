@@ -41,6 +41,7 @@ from bot.tg.handlers import (
     admin,
     broadcast,
     chat,
+    forget,
     group_remind,
     my_reminders,
     remind,
@@ -63,6 +64,7 @@ PRIVATE_COMMANDS = [
     BotCommand("remind", "设置认证到期提醒"),
     BotCommand("myreminders", "查看我的提醒"),
     BotCommand("stop", "停止所有提醒"),
+    BotCommand("forget", "删除我的信息"),
     BotCommand("cancel", "取消当前操作"),
     BotCommand("help", "使用说明"),
 ]
@@ -199,6 +201,12 @@ def add_handlers(application: Application) -> None:
         application.add_handler(CommandHandler("stats", admin.stats_command, block=False))
         application.add_handler(CommandHandler("unanswered", admin.unanswered_command))
         application.add_handler(CommandHandler("reload", admin.reload_command, block=False))
+        # Privacy: /forget (or 删除我的信息) deletes what is kept about the user, after a yes.
+        application.add_handler(CommandHandler("forget", forget.forget_command, filters=private))
+        application.add_handler(CommandHandler("forget", forget.forget_in_group, filters=groups))
+        application.add_handler(MessageHandler(private & text & forget.ASKS_TO_FORGET,
+                                               forget.forget_command))
+        application.add_handler(CallbackQueryHandler(forget.forget_button, pattern=r"^fg:"))
 
     application.add_handler(CommandHandler("start", service.deep_link_start,
                                            filters=private & filters.Regex(service.DEEP_LINK)))

@@ -29,6 +29,7 @@ HELP = (
     "/remind 设置认证到期提醒\n"
     "/myreminders 查看我的提醒\n"
     "/stop 停止所有提醒\n"
+    "/forget 删除我存的您的信息\n"
     "/cancel 取消当前操作\n"
     "/help 显示这段说明\n\n"
     "在群里：@我 或回复我的消息来提问；群管理员可以用 /autoanswer 让我自动回答认证问题。\n"

@@ -227,6 +227,40 @@ def test_unknown_date_edit_and_delete(ctx) -> None:
     assert "过期" in call.params.get("text", "")
 
 
+def test_forget_deletes_everything_and_no_reminder_follows(ctx) -> None:
+    server, _bot, clock, db_path = ctx
+    user, other = 7100005, 7100006
+    set_clock(clock, "2025-12-01T10:00:00")
+    for who in (user, other):
+        confirm = subscribe(server, who, city="锦州", date_text="2025年3月10日",
+                            label_data="rmf:l:1")
+        press(server, who, confirm, "rmf:ok")
+        server.ask(who, "刷脸老是不过咋整")
+    (sure,) = server.ask(user, "删除我的信息")  # typed, not only /forget
+    assert "锦州" in sure["text"] and "认证提醒1个" in sure["text"]
+    assert "问过的问题1条" in sure["text"] and "不能恢复" in sure["text"]
+    mark = server.mark()
+    server.press_button(user, sure, "fg:no")
+    server.wait_for("editMessageText", since=mark)
+    assert "什么都没删" in server.get_message(user, sure["message_id"])["text"]
+    assert query(db_path, "SELECT count(*) FROM reminders WHERE user_id = ?", (user,)) == [(1,)]
+
+    (sure,) = server.ask(user, "/forget")
+    mark = server.mark()
+    server.press_button(user, sure, "fg:yes")
+    server.wait_for("editMessageText", since=mark)
+    assert "已删除" in server.get_message(user, sure["message_id"])["text"]
+    for table, column in (("users", "user_id"), ("reminders", "user_id"),
+                          ("questions", "user_id"), ("reminder_outbox", "chat_id")):
+        assert query(db_path, f"SELECT count(*) FROM {table} WHERE {column} = ?",
+                     (user,)) == [(0,)], table
+    (nothing,) = server.ask(user, "/myreminders")
+    assert "还没有设置提醒" in nothing["text"]
+    # The 30-day reminder day comes: the other user gets theirs, the forgotten one nothing.
+    expect_one_reminder(server, other, clock, dt.datetime(2026, 2, 8, 9, 1))
+    assert reminders_to(server, user, 0) == []
+
+
 def test_group_notice_by_admins_follows_a_migration(ctx) -> None:
     server, _bot, clock, db_path = ctx
     admin, member = 7100003, 7100004

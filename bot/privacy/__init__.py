@@ -1,0 +1,1 @@
+"""What the bot keeps about a user, and forgetting it on request."""

@@ -1,0 +1,91 @@
+"""/forget (or 删除我的信息): what the bot keeps about a user, deleted on 确认删除."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import TelegramError
+from telegram.ext import filters
+
+from bot.privacy.forget import Held, forget_user, what_is_held
+from bot.text.normalize import normalize, strip_non_words
+from bot.tg.callbacks import answer_query
+from bot.tg.context import BotContext
+
+CONFIRM, KEEP = "fg:yes", "fg:no"
+# Typed instead of the command: 删除我的信息, 请把我的资料删掉, 清除我的记录吧 …
+_ERASE = "删除|删掉|清除|清空|注销"
+FORGET_WORDS = re.compile(
+    rf"^(请|麻烦)?(帮我|你)?把?(?P<before>{_ERASE})?(我的)?(所有|全部)?(个人)?"
+    rf"(信息|资料|数据|记录|账号)都?(?P<after>{_ERASE})?(吧|了)?$")
+NOTHING_HELD = "我这里没有存您的信息。"
+IN_GROUP = "删除您的个人信息请私聊我：点我的头像，发送 /forget。"
+KEPT = "好的，什么都没删。"
+DONE = ("已删除，提醒也不会再发了。\n"
+        "以后想再用，直接给我发消息就行；我会从头开始，只记下回复您需要的聊天编号和称呼。")
+
+
+def asks_to_forget(text: str) -> bool:
+    """Whether a typed message asks for the user's data to be deleted."""
+    compact = strip_non_words(normalize(text)).replace(" ", "")
+    words = FORGET_WORDS.match(compact)
+    return bool(words and (words["before"] or words["after"]))
+
+
+class _AsksToForget(filters.MessageFilter):
+    def filter(self, message) -> bool:
+        return asks_to_forget(message.text or "")
+
+
+ASKS_TO_FORGET = _AsksToForget(name="asks_to_forget")
+
+
+def held_text(held: Held) -> str:
+    """The confirmation: what would be deleted, in the user's terms."""
+    lines = ["要删除我这里存的关于您的信息吗？会删掉这些："]
+    if held.profile:
+        place = f"和城市（{held.city}）" if held.city else ""
+        lines.append(f"• 您的称呼{place}，您告诉过我的待遇类型、上次认证日期")
+    if held.reminders:
+        lines.append(f"• 认证提醒{held.reminders}个（删除后不再提醒）")
+    if held.questions:
+        lines.append(f"• 您问过的问题{held.questions}条")
+    lines.append("删除后不能恢复。")
+    return "\n".join(lines)
+
+
+def _confirm_keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[InlineKeyboardButton("🗑 确认删除", callback_data=CONFIRM),
+                                  InlineKeyboardButton("不删了", callback_data=KEEP)]])
+
+
+async def forget_command(update: Update, context: BotContext) -> None:
+    """/forget or 删除我的信息 in private: what is kept, with 确认删除 and 不删了."""
+    held = what_is_held(context.services.db, update.effective_user.id)
+    if not held.anything:
+        await update.effective_message.reply_text(NOTHING_HELD)
+        return
+    await update.effective_message.reply_text(held_text(held), reply_markup=_confirm_keyboard())
+
+
+async def forget_in_group(update: Update, _context: BotContext) -> None:
+    """/forget in a group: personal data is handled in private only."""
+    await update.effective_message.reply_text(IN_GROUP)
+
+
+async def forget_button(update: Update, context: BotContext) -> None:
+    """确认删除 / 不删了 under the /forget message; deletes only the presser's own data."""
+    query = update.callback_query
+    if query.data != CONFIRM:
+        await answer_query(query)
+        with contextlib.suppress(TelegramError):
+            await query.edit_message_text(KEPT)
+        return
+    svc = context.services
+    forget_user(svc.db, query.from_user.id, svc.clock.now())
+    context.user_data.clear()  # a flow's half-typed answers are the user's too
+    await answer_query(query, "已删除")
+    with contextlib.suppress(TelegramError):  # an old message may no longer be editable
+        await query.edit_message_text(DONE)
