@@ -12,13 +12,14 @@ import re
 from dataclasses import dataclass, field
 
 from bot.deadline.chat import DeadlineReply, reply_to_deadline_question
+from bot.deadline.divisions import Region
 from bot.qa.decision import OOS_PREFIX, SUGGEST_AT
 from bot.qa.engine import Engine
-from bot.qa.entries import Entry
+from bot.qa.entries import OVERVIEW_TAG, Entry
 from bot.qa.issuers import issuer_line
 from bot.qa.knowledge import KnowledgeBase
 from bot.qa.matcher import MatchResult
-from bot.qa.places import PlaceReading, read_place
+from bot.qa.places import PlaceReading, only_a_place, read_place
 from bot.qa.safety import check_message, redact, warnings_for
 from bot.text.normalize import normalize, strip_non_words
 
@@ -27,6 +28,9 @@ DEADLINE_ENTRY = "next-due-how"
 TIMING_ENTRIES = frozenset({DEADLINE_ENTRY, "how-often", "fixed-date", "new-retiree",
                             "missed-consequence", "certified-already"})
 CALCULATOR_YIELDS_AT = 0.8
+# How sure the bot is of what a message that only names a place asks: too unsure for a group's
+# auto-answer (bot/tg/handlers/chat.py), where 我在郑州 is chat, not a question.
+PLACE_ONLY_SCORE = 0.5
 LOCAL_RULES_NOTE = "各地规定不完全一样，具体以当地社保经办机构的规定为准。"
 CAN_HELP_WITH = (
     "我可以帮您解答养老金资格认证的问题，比如：\n"
@@ -57,6 +61,9 @@ KEEP_ON_FIRST_SCREEN = ("注意", "提醒", "千万", "不要", "别")
 LOCAL_TAGS = frozenset({"channels", "proxy", "deadline", "missed", "offline", "schemes",
                         "remote"})
 NOT_LOCAL_TAGS = frozenset({"abroad", "rumor", "safety"})
+# The one place named is the asker's own: the pension's place decides, so ask for it.
+ASKER_PLACE_NOTE = ("📍您在{place}，但认证的办法要按老人领养老金的地方来。"
+                    "把那个城市发给我（例如：郑州），我补上那里的办法。")
 NO_LOCAL_CHANNEL = ("这里还没有核实过的本地渠道，可以用国家社会保险公共服务平台网站、"
                     "掌上12333或电子社保卡。")
 
@@ -131,10 +138,13 @@ def _deadline_fits(deadline: DeadlineReply, result: MatchResult) -> bool:
     return result.decision == "decline" or (best is not None and best.key in TIMING_ENTRIES)
 
 
-def answer(engine: Engine, message: str, today: dt.date, place: str | None = None) -> Reply:
+def answer(engine: Engine, message: str, today: dt.date, place: str | None = None,
+           follow_up: str | None = None) -> Reply:
     """The reply to one user message. Never raises on any text.
 
-    `place` is the user's remembered city, used when the message names none.
+    `place` is the user's remembered city, used when the message names none. `follow_up` is
+    the topic last answered in this chat: a message that only names a place (郑州) gets that
+    topic again with the place's specifics (the overview when there is none).
     """
     question = message if isinstance(message, str) else str(message)
     check = check_message(question)
@@ -150,6 +160,16 @@ def answer(engine: Engine, message: str, today: dt.date, place: str | None = Non
     if courtesy is not None:
         return Reply(display, False, None, 0.0, courtesy, "empty", warnings=warnings)
 
+    named = only_a_place(engine.matcher.segmenter.repair(normalized))
+    if named is not None:
+        reply = _for_place(engine, named, follow_up)
+        if reply is not None:
+            reply.question = display
+            if warnings:
+                reply.text = "\n\n".join([*warnings, reply.text])
+                reply.warnings = warnings
+            return reply
+
     result = engine.matcher.match(normalized)
     deadline = reply_to_deadline_question(safe, today)
     if deadline is not None and _deadline_fits(deadline, result):
@@ -164,6 +184,17 @@ def answer(engine: Engine, message: str, today: dt.date, place: str | None = Non
         reply.text = "\n\n".join([*warnings, reply.text])
         reply.warnings = warnings
     return reply
+
+
+def _for_place(engine: Engine, region: Region, follow_up: str | None) -> Reply | None:
+    """A message that only names a place: the last topic (or the overview) for that place."""
+    kb = engine.kb
+    entry = kb.entries.get(follow_up) if follow_up else None
+    if entry is None or not is_local(entry):
+        entry = next((e for e in kb.entries.values() if OVERVIEW_TAG in e.tags), None)
+    if entry is None:
+        return None
+    return compose(kb, entry, PlaceReading(region), probability=PLACE_ONLY_SCORE)
 
 
 def _courtesy(normalized: str) -> str | None:
@@ -301,6 +332,8 @@ def compose(kb: KnowledgeBase, entry: Entry, where: PlaceReading | None = None,
             choices = [r.short for r in where.asked_about[:2]]
             extra.append(f"您提到了{'和'.join(choices)}。养老金是在哪里领的？"
                          "点下面的按钮，我补上那里的办法。")
+        elif where.asker is not None:
+            extra.append(ASKER_PLACE_NOTE.format(place=where.asker.short))
     text = "\n\n".join([first, *extra, f"{LOCAL_RULES_NOTE}\n{issuer_line(entry)}"])
     return Reply(entry.question, True, entry.id, probability, text, "answer", place=place,
                  province=province, place_choices=choices, buttons=list(entry.buttons),

@@ -22,9 +22,17 @@ _RETIRED_THERE = ("退休", "退的休", "退下来")
 _FAMILY = ("爸", "妈", "父", "母", "老人", "公公", "婆婆", "岳父", "岳母", "爷爷", "奶奶",
            "外公", "外婆", "姥姥", "姥爷", "老伴", "丈夫", "老公", "妻子", "老婆", "舅", "姨",
            "叔", "伯", "姑")
+_SAME_HOME = ("老人", "老伴", "丈夫", "老公", "妻子", "老婆")
 # ... and words that say it is only where the person asking lives or works.
 _ASKER_HERE = re.compile(r"(我|本人|俺|自己|孩子|儿子|女儿|子女)(现在|目前|人|一直)?"
                          r"(在|住|住在|定居|工作|上班|打工)")
+# 来不了北京: the old person cannot come to where the asker is.
+_ASKER_PLACE_AFTER = re.compile(r"(来|过来|到)不了$")
+# What may stand beside a place name in a message that only names where (在郑州那边的老家).
+_PLACE_FILLER = re.compile("|".join(sorted(
+    ("我", "俺", "的", "是", "在", "就", "那边", "那里", "这边", "这里", "老家", "户口", "户籍",
+     "社保", "参保", "养老金", "退休金", "领", "领取", "发", "呢", "啊", "吧", "哦", "了", "嗯",
+     "他", "她", "们", "家", "都", "人", "住", *_FAMILY), key=len, reverse=True)))
 _CLAUSE_BREAK = re.compile(r"[，,。.;；！!？?\s、]")
 # A local app or mini program names its province as surely as a place name does (京通 → 北京).
 _APP_KINDS = ("app", "mini_program", "wechat", "website")
@@ -41,6 +49,8 @@ class PlaceReading:
     region: Region | None = None
     asked_about: tuple[Region, ...] = ()  # two or more places the words do not decide between
     others: tuple[Region, ...] = ()  # other places named that are not where the pension is
+    # The one place named is where the asker is, and the pension is a parent's: unknown where.
+    asker: Region | None = None
 
     @property
     def province(self) -> str | None:
@@ -117,6 +127,19 @@ def strip_places(text: str) -> str:
     return "".join(out)
 
 
+def only_a_place(text: str) -> Region | None:
+    """The place when a message names one place and says nothing else (郑州, 在河南, 我爸在
+    郑州那边): a reply to "which city?", or a question to answer for that place."""
+    mentions = _mentions(text)
+    if not mentions or len({region.province_short for _, _, region in mentions}) > 1:
+        return None
+    rest = _PLACE_FILLER.sub("", _CLAUSE_BREAK.sub("", strip_places(text)))
+    if rest:
+        return None
+    # 河南郑州 is one place: the most specific name.
+    return next((r for _, _, r in mentions if not r.is_province), mentions[0][2])
+
+
 def read_place(text: str, remembered: str | None = None) -> PlaceReading:
     """The place `text` is about; the remembered city when the message names none."""
     mentions = _mentions(text)
@@ -132,7 +155,13 @@ def read_place(text: str, remembered: str | None = None) -> PlaceReading:
         region = lookup_region(remembered) if remembered else None
         return PlaceReading(region)
     if len(places) == 1:
-        return PlaceReading(places[0][2])
+        start, word, region = places[0]
+        if _tie_score(text, start, word) < 0 and _about_family(text, start, word):
+            # 我人在上海 帮我爸认证: 上海 is the son's city; the father's pension may be paid
+            # anywhere, so its channels would mislead.
+            fallback = lookup_region(remembered) if remembered else None
+            return PlaceReading(fallback, others=(region,) if fallback else (), asker=region)
+        return PlaceReading(region)
     scored = sorted(((_tie_score(text, start, word), start, region)
                      for start, word, region in places), key=lambda s: (-s[0], s[1]))
     best, runner_up = scored[0], scored[1]
@@ -153,6 +182,13 @@ def _tie_score(text: str, start: int, word: str) -> int:
         score += 1  # 从武汉退休现在住海南: one clause ties both, the retiring names the place
     if any(member in left for member in _FAMILY):
         score += 1
-    if _ASKER_HERE.search(left + word):
+    if _ASKER_HERE.search(left + word) or _ASKER_PLACE_AFTER.search(left):
         score -= 2
     return score
+
+
+def _about_family(text: str, start: int, word: str) -> bool:
+    """Whether the message asks for a parent or another relative who may live elsewhere
+    (not 老人 in general, nor a spouse, who lives with the asker)."""
+    rest = text[:start] + text[start + len(word):]
+    return any(member in rest for member in _FAMILY if member not in _SAME_HOME)

@@ -129,6 +129,10 @@ def test_son_in_shenzhen_helping_his_father_in_henan(server, bot):
     t.say("帮家人认证")
     t.say("我爸不会用智能手机")
     t.say("我能用自己的手机帮他刷脸吗")
+    here = t.say("我人在深圳 能用我的手机帮我爸刷脸认证吗")
+    assert "您在深圳，但" in here["text"] and "📍深圳" not in here["text"]
+    there = t.say("河南")  # the city the bot asked for: the same answer, for 河南
+    assert "本人的脸" in there["text"] and "📍河南" in there["text"]
     scheme = t.say("/deadline")
     city = t.press(scheme, "城乡居民基本养老保险")
     date = t.say("河南")

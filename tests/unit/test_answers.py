@@ -20,9 +20,10 @@ from bot.qa.decision import Candidate
 from bot.qa.general import general_answer
 from bot.qa.issuers import issuer_line
 from bot.qa.matcher import MatchResult
-from bot.qa.places import read_place
+from bot.qa.places import only_a_place, read_place
 from bot.text.death import mentions_death
 from bot.text.normalize import normalize
+from bot.tg.handlers.chat import AUTOANSWER_MIN_SCORE
 
 
 @pytest.mark.parametrize(
@@ -237,6 +238,47 @@ def test_remembered_city_is_used_when_the_message_names_none(engine, today):
 ])
 def test_the_place_one_retired_from_is_where_the_pension_is(engine, today, question, province):
     assert answer(engine, question, today).province == province
+
+
+@pytest.mark.parametrize(("question", "asker"), [
+    ("我人在上海 帮我爸认证怎么弄", "上海"),
+    ("我在深圳工作，我爸的养老金怎么认证", "深圳"),
+    ("我爸腿脚不好 来不了北京 认证怎么办", "北京"),
+])
+def test_the_askers_own_city_is_not_where_a_parents_pension_is(engine, today, question, asker):
+    reply = answer(engine, question, today)
+    assert not reply.province and f"📍{asker}" not in reply.text
+    assert reply.kind == "suggest" or f"您在{asker}，但" in reply.text
+    # A city the user saved with /city is where the pension is, and is said to be.
+    saved = answer(engine, question, today, place="郑州")
+    assert saved.province == "河南"
+    assert saved.kind == "suggest" or "📍郑州（河南，按养老金领取地）" in saved.text
+
+
+def test_a_self_asker_keeps_the_city_named(engine, today):
+    assert answer(engine, "我在深圳，怎么认证", today).province == "广东"
+
+
+@pytest.mark.parametrize(("message", "place"), [
+    ("郑州", "郑州"), ("在河南", "河南"), ("我爸在郑州那边", "郑州"), ("河南郑州", "郑州"),
+    ("郑州怎么认证", None), ("北京和上海", None), ("在吗", None),
+])
+def test_only_a_place(message, place):
+    region = only_a_place(message)
+    assert (region.short if region else None) == place
+
+
+@pytest.mark.parametrize(("follow_up", "topic"), [
+    ("proxy-certify", "proxy-certify"),  # the topic just answered, for the place
+    (None, "how-to-certify"),  # nothing before: the overview
+    ("fee-free", "how-to-certify"),  # a topic with nothing local: the overview
+])
+def test_a_message_naming_only_a_place_answers_for_that_place(engine, today, follow_up, topic):
+    reply = answer(engine, "郑州", today, follow_up=follow_up)
+    assert (reply.kind, reply.id, reply.province) == ("answer", topic, "河南")
+    assert "📍郑州（河南）" in reply.text
+    # Too unsure for a group's auto-answer: there 我在郑州 is chat, not a question.
+    assert reply.score < AUTOANSWER_MIN_SCORE
 
 
 def test_two_places_without_a_tie_to_the_pension_ask_which(engine, today):

@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 AUTOANSWER_MIN_SCORE = 0.8
 INLINE_RESULTS = 3
 PENDING_DEADLINE = "pending_deadline"
+LAST_TOPIC = "last_topic"  # the topic last answered in private: "郑州" then means it, for 郑州
 INLINE_POPULAR = ("channels-overview", "proxy-certify", "face-fail-repeated", "missed-makeup")
 
 
@@ -100,6 +101,8 @@ async def _send_reply(update: Update, context: BotContext, reply: Reply,
     question_id = svc.question_ids.take()
     markup = (service.with_service_buttons(answer_keyboard(reply, question_id), reply)
               if card_overdue is None else deadline_card_keyboard(card_overdue, question_id))
+    if chat.type == ChatType.PRIVATE and reply.kind == "answer" and reply.id:
+        context.user_data[LAST_TOPIC] = reply.id
     try:
         return await _send(context, chat.id, reply.text, markup, reply_to)
     finally:  # after the reply, so the user does not wait for it; stored even if sending failed
@@ -165,7 +168,8 @@ def _with_deadline_memory(context: BotContext, text: str, svc: Services,
     completes it. A scheme remembered from /deadline fills the gap without asking.
     """
     today = svc.clock.today()
-    reply = answer(svc.engine, text, today, _remembered_city(svc, user_id))
+    reply = answer(svc.engine, text, today, _remembered_city(svc, user_id),
+                   follow_up=context.user_data.get(LAST_TOPIC))
     pending = context.user_data.pop(PENDING_DEADLINE, None)
     if pending and reply.kind != "deadline":
         combined = answer(svc.engine, f"{pending}，{text}", today)
