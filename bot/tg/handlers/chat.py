@@ -101,8 +101,11 @@ async def _send_reply(update: Update, context: BotContext, reply: Reply,
     question_id = svc.question_ids.take()
     markup = (service.with_service_buttons(answer_keyboard(reply, question_id), reply)
               if card_overdue is None else deadline_card_keyboard(card_overdue, question_id))
-    if chat.type == ChatType.PRIVATE and reply.kind == "answer" and reply.id:
-        context.user_data[LAST_TOPIC] = reply.id
+    if chat.type == ChatType.PRIVATE:  # after buttons or a decline, a place alone is no follow-up
+        if reply.kind == "answer" and reply.id:
+            context.user_data[LAST_TOPIC] = reply.id
+        else:
+            context.user_data.pop(LAST_TOPIC, None)
     try:
         return await _send(context, chat.id, reply.text, markup, reply_to)
     finally:  # after the reply, so the user does not wait for it; stored even if sending failed
