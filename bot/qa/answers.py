@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from bot.deadline.chat import DeadlineReply, reply_to_deadline_question
 from bot.deadline.divisions import Region
+from bot.qa.about_bot import BOT_CANNOT_CERTIFY, NEXT_TOPICS, asks_bot_to_certify
 from bot.qa.decision import OOS_PREFIX, SUGGEST_AT
 from bot.qa.engine import Engine
 from bot.qa.entries import OVERVIEW_TAG, Entry
@@ -159,6 +160,12 @@ def answer(engine: Engine, message: str, today: dt.date, place: str | None = Non
     courtesy = _courtesy(normalized)
     if courtesy is not None:
         return Reply(display, False, None, 0.0, courtesy, "empty", warnings=warnings)
+
+    if asks_bot_to_certify(normalized):
+        buttons = [(label, i) for label, i in NEXT_TOPICS if i in engine.kb.entries]
+        text = "\n\n".join([*warnings, BOT_CANNOT_CERTIFY])
+        return Reply(display, True, None, 1.0, text, "answer", warnings=warnings,
+                     buttons=buttons)
 
     named = only_a_place(engine.matcher.segmenter.repair(normalized))
     if named is not None:
