@@ -28,6 +28,8 @@ _PATTERNS = (
     re.compile(r"(你|您|机器人|助手)(这|那)(里|儿|边)?(能|可以).{0,6}?" + _CERTIFY),
     re.compile(r"(机器人|助手|电报|telegram)(里|上)?(怎么|如何|能|可以)(办|做)?(养老金)?"
                + _CERTIFY),
+    # How to do it in this group: 怎么在这个群里认证.
+    re.compile(r"(怎么|如何|能不能|可不可以)在?(这个群|群里|本群|聊天里)里?(办|做)?" + _CERTIFY),
     # Here, in this chat or group: 在这个群里能认证吗, 在这发照片能认证吗, 在这儿给我妈认证.
     re.compile(r"(群里|本群|这个群|聊天里|电报|telegram|在这(?![边个])里?|在这儿).{0,6}?"
                r"((能|可以|能不能|可不可以)(直接)?(" + _FOR + r")?|" + _FOR + r")"

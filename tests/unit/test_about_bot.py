@@ -24,6 +24,7 @@ from bot.text.normalize import normalize
     "机器人帮俺认个证",
     "把我爸的视频发给你能认证吗",
     "通过这个机器人怎么认证",
+    "怎么在这个群里认证",
 ])
 def test_asking_the_bot_to_certify(message) -> None:
     assert asks_bot_to_certify(normalize(message))
