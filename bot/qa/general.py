@@ -28,6 +28,8 @@ GENERAL_WORDS = frozenset((
     "啥", "嘛", "吧", "哦", "呐", "在线等", "急",
     # Words of a question's frame, not its subject (有哪些关键步骤需要注意, 对于…来说, 具体该如何).
     "应该", "关键", "过程", "中", "具体", "对于", "来说", "离", "今年", "那么", "时", "上",
+    # Whose pension (我爸的养老金怎么认证): the overview, whose buttons include 帮家里老人.
+    "父母", "老伴",
 ))
 # In a question that asks how or where, these are its frame (退休每年怎么网上认证 asks how to
 # certify online; 养老金认证需要怎么办理 how to certify); without (每年要认证吗, 需要认证吗) they
