@@ -242,3 +242,13 @@ def test_remind_offers_whose_pension_it_was_last_time(server, bot):
     assert _labels(label)[0] == "用 父亲"
     confirm = _press(server, user, label, "用 父亲")
     assert "提醒对象：父亲" in confirm["text"]
+
+
+def test_a_typed_request_for_a_reminder_starts_the_flow(server, bot):
+    user = 3300
+    (first,) = server.ask(user, "到时候提醒我一下")
+    assert "第1步" in first["text"] and "企业职工基本养老保险" in _labels(first)
+    (stopped,) = server.ask(user, "取消")
+    assert "已取消" in stopped["text"]
+    (sms,) = server.ask(user, "短信提醒我认证 是真的吗")  # not a request: answered as usual
+    assert "第1步" not in sms["text"]

@@ -25,6 +25,7 @@ from bot.reminders.due import (
     recover_interrupted,
     skip_reason,
 )
+from bot.reminders.requests import asks_for_reminder
 from bot.reminders.texts import reminder_text, status_line
 from bot.tg.reminder_sender import ReminderSender, SendStats
 
@@ -516,3 +517,22 @@ def test_cli_errors_are_one_line_exit_2(argv, message, db_file, capsys) -> None:
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+# --- typed requests ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "asks"), [
+    ("认证提醒", True),
+    ("提醒我认证", True),
+    ("到时候提醒我一下", True),
+    ("能不能到期提醒我", True),
+    ("怎么设置提醒？", True),
+    ("帮我设置认证到期提醒", True),
+    ("短信提醒我认证", False),  # a message someone got
+    ("认证提醒短信是真的吗", False),
+    ("社区提醒我认证", False),
+    ("提醒老人认证的话怎么说", False),
+])
+def test_a_typed_request_for_a_reminder(text, asks) -> None:
+    assert asks_for_reminder(text) is asks

@@ -27,6 +27,7 @@ from bot.deadline.schemes import SCHEMES
 from bot.qa.safety import redact
 from bot.reminders import plans
 from bot.reminders import store as rm
+from bot.reminders.requests import asks_for_reminder
 from bot.reminders.texts import days_words, place_name, plan_text
 from bot.tg import steps, texts
 from bot.tg.callbacks import INVALID_BUTTON, answer_query, callback_index
@@ -98,7 +99,7 @@ async def _ask(update: Update, context: BotContext, state: object,
 
 
 async def remind_start(update: Update, context: BotContext) -> int:
-    """/remind or the 设置提醒 button in a private chat."""
+    """/remind, the 设置提醒 button or a typed request (提醒我认证) in a private chat."""
     svc = context.services
     user = update.effective_user
     if user is not None:
@@ -270,6 +271,15 @@ async def stale_flow_button(update: Update, context: BotContext) -> None:
     await answer_query(update.callback_query, FLOW_EXPIRED, alert=True)
 
 
+class _AsksForReminder(filters.MessageFilter):
+    def filter(self, message) -> bool:
+        return asks_for_reminder(message.text or "")
+
+
+# 提醒我认证 typed in a private chat starts the flow, as the 设置提醒 button does.
+ASKS_FOR_REMINDER = _AsksForReminder(name="asks_for_reminder")
+
+
 def remind_conversation() -> ConversationHandler:
     private = filters.ChatType.PRIVATE
     private_text = private & filters.TEXT & ~filters.COMMAND
@@ -277,6 +287,8 @@ def remind_conversation() -> ConversationHandler:
         entry_points=[
             CommandHandler("remind", remind_start, filters=private),
             MessageHandler(private & filters.Regex(f"^{texts.BUTTON_REMIND}$"), remind_start),
+            MessageHandler(private & filters.TEXT & ~filters.COMMAND & ASKS_FOR_REMINDER,
+                           remind_start),
             CallbackQueryHandler(remind_from_button, pattern=f"^{REMIND_START}$"),
         ],
         states=add_navigation({
