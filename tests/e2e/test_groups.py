@@ -116,3 +116,12 @@ def test_skipped_questions_are_counted_and_shown_to_group_admins(server, db) -> 
 
     (private,) = server.ask(ADMIN, "/stats")  # the bot admin's /stats is unchanged
     assert "订阅用户" in private["text"]
+
+
+def test_forget_in_a_group_points_to_the_private_chat(server, db) -> None:
+    group = -5006
+    server.join_group(group)
+    (pointed,) = server.ask(MEMBER, "/forget", chat_id=group)
+    assert "私聊" in pointed["text"] and "/forget" in pointed["text"]
+    (nothing,) = server.ask(MEMBER + 1, "/forget")  # never talked to the bot in private
+    assert "没有存您的信息" in nothing["text"]
