@@ -33,6 +33,7 @@ _PLACE_FILLER = re.compile("|".join(sorted(
     ("我", "俺", "的", "是", "在", "就", "那边", "那里", "这边", "这里", "老家", "户口", "户籍",
      "社保", "参保", "养老金", "退休金", "领", "领取", "发", "呢", "啊", "吧", "哦", "了", "嗯",
      "他", "她", "们", "家", "都", "人", "住", *_FAMILY), key=len, reverse=True)))
+_LIVES_THERE = re.compile(r"工作|上班|打工|生活|定居|居住|住")
 _CLAUSE_BREAK = re.compile(r"[，,。.;；！!？?\s、]")
 # A local app or mini program names its province as surely as a place name does (京通 → 北京).
 _APP_KINDS = ("app", "mini_program", "wechat", "website")
@@ -121,8 +122,13 @@ def strip_places(text: str) -> str:
         return text
     out, pos = [], 0
     for start, word, _region in mentions:
-        out.append(text[pos:start])
-        pos = start + len(word)
+        before, end = text[pos:start], start + len(word)
+        living = _LIVES_THERE.match(text, end)
+        if living and before.endswith("在"):
+            # 我在深圳工作: where the asker lives, whole, says nothing about what is asked.
+            before, end = before[:-1].removesuffix("住"), living.end()
+        out.append(before)
+        pos = end
     out.append(text[pos:])
     return "".join(out)
 

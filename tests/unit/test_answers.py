@@ -256,6 +256,13 @@ def test_the_askers_own_city_is_not_where_a_parents_pension_is(engine, today, qu
     assert saved.kind == "suggest" or "📍郑州（河南，按养老金领取地）" in saved.text
 
 
+def test_where_the_asker_works_says_nothing_of_what_is_asked(engine, today):
+    """我在深圳工作 is taken out whole: 工作 alone pointed at 住在国外 (在国外工作)."""
+    reply = answer(engine, "我在深圳工作，我爸的养老金怎么认证", today)
+    assert (reply.kind, reply.id) == ("answer", "how-to-certify")
+    assert "您在深圳，但" in reply.text
+
+
 def test_a_self_asker_keeps_the_city_named(engine, today):
     assert answer(engine, "我在深圳，怎么认证", today).province == "广东"
 
