@@ -30,6 +30,8 @@ class Held:
     city: str | None
     reminders: int
     questions: int
+    scheme: bool = False  # the profile holds a scheme
+    last_date: bool = False  # the profile holds a last certification date
 
     @property
     def anything(self) -> bool:
@@ -38,10 +40,11 @@ class Held:
 
 def what_is_held(db: sqlite_utils.Database, user_id: int) -> Held:
     """Count what `forget_user` would delete."""
-    user = get_user(db, user_id)
-    return Held(profile=user is not None, city=(user or {}).get("city"),
+    user = get_user(db, user_id) or {}
+    return Held(profile=bool(user), city=user.get("city"),
                 reminders=len(user_reminders(db, user_id)),
-                questions=count_user_questions(db, user_id))
+                questions=count_user_questions(db, user_id),
+                scheme=bool(user.get("scheme")), last_date=bool(user.get("last_date")))
 
 
 def forget_user(db: sqlite_utils.Database, user_id: int, now: dt.datetime) -> Held:

@@ -56,7 +56,8 @@ def _count(db, sql: str, *params) -> int:
 def test_what_is_held_counts_what_forget_deletes(db) -> None:
     _seed(db)
     held = what_is_held(db, ME)
-    assert held == Held(profile=True, city="锦州", reminders=1, questions=2)
+    assert held == Held(profile=True, city="锦州", reminders=1, questions=2, scheme=True,
+                        last_date=True)
     assert forget_user(db, ME, NOW) == held
     assert what_is_held(db, ME) == Held(profile=False, city=None, reminders=0, questions=0)
     assert not what_is_held(db, ME).anything
@@ -122,8 +123,10 @@ def test_typed_requests_to_forget(text, asks) -> None:
 
 
 def test_the_confirmation_names_what_will_go() -> None:
-    text = held_text(Held(profile=True, city="锦州", reminders=2, questions=5))
-    assert "锦州" in text and "认证提醒2个" in text and "问过的问题5条" in text
-    assert "不能恢复" in text
+    text = held_text(Held(profile=True, city="锦州", reminders=2, questions=5, scheme=True,
+                          last_date=True))
+    assert "城市（锦州）、待遇类型、上次认证日期" in text
+    assert "认证提醒2个" in text and "问过的问题5条" in text and "不能恢复" in text
     bare = held_text(Held(profile=True, city=None, reminders=0, questions=0))
-    assert "城市" not in bare and "提醒" not in bare and "问题" not in bare
+    assert "您的称呼\n" in bare
+    assert not any(word in bare for word in ("城市", "待遇", "日期", "提醒", "问题"))

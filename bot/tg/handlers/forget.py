@@ -46,8 +46,10 @@ def held_text(held: Held) -> str:
     """The confirmation: what would be deleted, in the user's terms."""
     lines = ["要删除我这里存的关于您的信息吗？会删掉这些："]
     if held.profile:
-        place = f"和城市（{held.city}）" if held.city else ""
-        lines.append(f"• 您的称呼{place}，您告诉过我的待遇类型、上次认证日期")
+        told = [f"城市（{held.city}）" if held.city else "", "待遇类型" if held.scheme else "",
+                "上次认证日期" if held.last_date else ""]
+        told = [item for item in told if item]
+        lines.append("• 您的称呼" + (f"，您告诉过我的{'、'.join(told)}" if told else ""))
     if held.reminders:
         lines.append(f"• 认证提醒{held.reminders}个（删除后不再提醒）")
     if held.questions:
