@@ -24,7 +24,7 @@ CORE_ALLOWED = {
     "reminders": {"text", "deadline", "db", "delivery"},
     "broadcasts": {"text", "db", "delivery"},
     "stats": {"text", "db", "reminders", "broadcasts"},
-    "privacy": {"db", "reminders", "broadcasts"},
+    "privacy": {"text", "db", "reminders", "broadcasts"},
 }
 SHARED = {"errors", "config", "clock", "sources"}
 

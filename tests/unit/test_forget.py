@@ -12,10 +12,11 @@ from bot.broadcasts.store import create_broadcast, ensure_broadcast_tables, prog
 from bot.db.questions import record_feedback, record_question
 from bot.db.users import get_user, remember_user, set_user_profile
 from bot.privacy.forget import FORGOTTEN, Held, forget_user, what_is_held
+from bot.privacy.requests import asks_to_forget
 from bot.reminders import plans
 from bot.reminders import store as rm
 from bot.reminders.due import enqueue_due
-from bot.tg.handlers.forget import asks_to_forget, held_text
+from bot.tg.handlers.forget import held_text
 
 NOW = dt.datetime(2026, 12, 2, 10, 0, tzinfo=plans.CHINA)
 ME, OTHER, GROUP = 101, 202, -5001

@@ -3,43 +3,24 @@
 from __future__ import annotations
 
 import contextlib
-import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
-from telegram.ext import filters
 
 from bot.privacy.forget import Held, forget_user, what_is_held
-from bot.text.normalize import normalize, strip_non_words
+from bot.privacy.requests import asks_to_forget
 from bot.tg.callbacks import answer_query
 from bot.tg.context import BotContext
+from bot.tg.text_filters import text_filter
 
 CONFIRM, KEEP = "fg:yes", "fg:no"
-# Typed instead of the command: 删除我的信息, 请把我的资料删掉, 清除我的记录吧 …
-_ERASE = "删除|删掉|清除|清空|注销"
-FORGET_WORDS = re.compile(
-    rf"^(请|麻烦)?(帮我|你)?把?(?P<before>{_ERASE})?(我的)?(所有|全部)?(个人)?"
-    rf"(信息|资料|数据|记录|账号)都?(?P<after>{_ERASE})?(吧|了)?$")
 NOTHING_HELD = "我这里没有存您的信息。"
 IN_GROUP = "删除您的个人信息请私聊我：点我的头像，发送 /forget。"
 KEPT = "好的，什么都没删。"
 DONE = ("已删除，提醒也不会再发了。\n"
         "以后想再用，直接给我发消息就行；我会从头开始，只记下回复您需要的聊天编号和称呼。")
-
-
-def asks_to_forget(text: str) -> bool:
-    """Whether a typed message asks for the user's data to be deleted."""
-    compact = strip_non_words(normalize(text)).replace(" ", "")
-    words = FORGET_WORDS.match(compact)
-    return bool(words and (words["before"] or words["after"]))
-
-
-class _AsksToForget(filters.MessageFilter):
-    def filter(self, message) -> bool:
-        return asks_to_forget(message.text or "")
-
-
-ASKS_TO_FORGET = _AsksToForget(name="asks_to_forget")
+# 删除我的信息 typed in a private chat does what /forget does.
+ASKS_TO_FORGET = text_filter(asks_to_forget, "asks_to_forget")
 
 
 def held_text(held: Held) -> str:

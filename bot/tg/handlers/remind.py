@@ -35,6 +35,7 @@ from bot.tg.context import BotContext
 from bot.tg.flow import add_navigation, clear_prompt, finish, forget, nav_row, prompt, with_nav
 from bot.tg.handlers.my_reminders import LEADS_KEY
 from bot.tg.keyboards import REMIND_START, main_keyboard
+from bot.tg.text_filters import text_filter
 
 SCHEME, CITY, LAST_DATE, LABEL, CONFIRM = range(20, 25)
 FLOW_KEY = "remind_flow"
@@ -271,13 +272,8 @@ async def stale_flow_button(update: Update, context: BotContext) -> None:
     await answer_query(update.callback_query, FLOW_EXPIRED, alert=True)
 
 
-class _AsksForReminder(filters.MessageFilter):
-    def filter(self, message) -> bool:
-        return asks_for_reminder(message.text or "")
-
-
 # 提醒我认证 typed in a private chat starts the flow, as the 设置提醒 button does.
-ASKS_FOR_REMINDER = _AsksForReminder(name="asks_for_reminder")
+ASKS_FOR_REMINDER = text_filter(asks_for_reminder, "asks_for_reminder")
 
 
 def remind_conversation() -> ConversationHandler:
