@@ -134,6 +134,15 @@ def test_deadline_question_completed_by_next_message(server, bot):
     assert "2026年10月15日" in second["text"]
 
 
+def test_a_city_given_where_the_scheme_was_asked_is_kept(server, bot):
+    (first,) = server.ask(1009, "去年12月认证的")
+    assert "哪一种" in first["text"]
+    (again,) = server.ask(1009, "锦州")  # not what was asked: asked again, the city kept
+    assert "哪一种" in again["text"]
+    (card,) = server.ask(1009, "企业退休")
+    assert "锦州" in card["text"] and "2025年12月1日" in card["text"]
+
+
 def test_deadline_flow(server, bot, db):
     (ask_scheme,) = server.ask(1008, "/deadline")
     server.press_button(1008, ask_scheme, text="企业职工基本养老保险")

@@ -24,6 +24,7 @@ from bot.db.users import get_user, remember_user
 from bot.deadline.chat import deadline_card, reply_to_deadline_question
 from bot.deadline.schemes import display_name
 from bot.qa.answers import DEADLINE_ENTRY, Reply, answer, format_entry, sources_text, topic_reply
+from bot.qa.places import only_a_place
 from bot.qa.safety import redact
 from bot.text.normalize import normalize
 from bot.tg import texts
@@ -177,6 +178,10 @@ def _with_deadline_memory(context: BotContext, text: str, svc: Services,
     if pending and reply.kind != "deadline":
         combined = answer(svc.engine, f"{pending}，{text}", today)
         if combined.kind == "deadline" and combined.complete:
+            return combined
+        if combined.kind == "deadline" and only_a_place(normalize(text)):
+            # 锦州, where the scheme was asked for: kept with the date, the scheme asked again.
+            context.user_data[PENDING_DEADLINE] = redact(f"{pending}，{text}")[:300]
             return combined
     if reply.kind == "deadline" and not reply.complete:
         profile = get_user(svc.db, user_id) or {}
