@@ -31,7 +31,8 @@ _START_AFTER = re.compile(
     r"^(?:的时候|时|那天)?(?:正式)?(?:办了?|办的)?(?:退休|开始领|开始拿|领取待遇|领的|拿的)"
 )
 # A date followed by these is a deadline someone told them (3月10号前要认证).
-_DEADLINE_AFTER = re.compile(r"^(?:之?前|以前)?(?:就)?(?:到期|截止|过期|必须|要认证|得认证)")
+_DEADLINE_AFTER = re.compile(r"^(?:之?前|以前)?(?:就)?(?:到期|截止|过期|必须|要认证|得认证)"
+                             r"|^(?:之?前|以前)(?:办理|完成|进行)?(?:下次|下一次)")
 # Between a date and the certifying, these make the date when one must certify (12月份是不是就要
 # 认证了), not the last certification.
 _MUST_BEFORE_CERT = re.compile(r"要|得|必须|需要|应该|该")

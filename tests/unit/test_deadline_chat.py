@@ -177,6 +177,8 @@ def test_retirement_date_is_used_as_start():
         "每月15号前要认证吗",
         "听说12月份就得去认证了，截止是哪天",
         "3月份需要去认证吗",
+        # 重庆12333's real notice: the date is the next deadline, not the last certification
+        "【重庆12333】认证期自动递延12个月，您可于2027年10月6日前办理下次认证。",
         "我爸是企业退休的，去年2月份过世了，抚恤金什么时候能领",
         "",
         "   ",
