@@ -41,6 +41,12 @@ _ASKS = ("验证码", "银行卡号", "卡号", "密码", "身份证号")
 _ASKS_RE = re.compile(r"(要|问|索|拿|报)[^,.!?，。！？]{0,4}(身份证号|银行卡|卡号|密码|验证码)")
 # Strangers who want to see or use the phone: screen sharing, remote control, "帮你刷脸".
 _REMOTE = ("共享屏幕", "屏幕共享", "远程", "帮你刷脸", "帮忙刷脸", "替你刷脸", "下载会议")
+# An alarm (社保卡需要升级, 账户异常) with an order to add someone on WeChat or QQ: official notices
+# never send people to a private account. (Some cities do certify by video call, so a WeChat
+# contact alone is not enough.)
+_ALARM = ("升级", "异常", "冻结", "注销", "停发", "过期")
+_ADD_FRIEND = re.compile(r"(请|需|须|速|立即|马上|尽快|让我|要我|叫我)[^,.!?，。！？]{0,3}"
+                         r"(添?加|加我|加个)[^,.!?，。！？]{0,2}(微信|qq|好友)")
 # Someone else demanding: a plain "认证要交钱吗" is a question, not a scam.
 _AGENT = ("有人", "说", "让我", "要我", "叫我", "电话", "短信", "上门", "工作人员", "对方", "帮你",
           "帮我", "代办", "包过", "中介")
@@ -160,6 +166,8 @@ def looks_like_fraud(text: str) -> bool:
         w in lowered for w in ("提供", "发给", "告诉", "输入", "填写", "要我", "让我", "索要")
     )) or bool(_ASKS_RE.search(lowered))
     remote = any(word in lowered for word in _REMOTE)
+    if any(word in lowered for word in _ALARM) and _ADD_FRIEND.search(lowered):
+        return True
     return agent and (money or asks or remote)
 
 

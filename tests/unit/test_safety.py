@@ -96,6 +96,8 @@ def test_password_redacted():
         "社区来人说上门认证要收手续费",
         "电话里说我的社保异常，让我提供验证码",
         "短信：您的电子社保卡需升级，请登录 www.12333-shebao.com",
+        "【社保中心】尊敬的参保人，您的社保卡需要升级，请添加微信 abc123 办理",
+        "有人说我社保卡要升级 让我加他微信",
     ],
 )
 def test_fraud_detected(text):
@@ -104,7 +106,9 @@ def test_fraud_detected(text):
 
 @pytest.mark.parametrize(
     "text",
-    ["刷脸失败怎么办", "认证要交钱吗", "在 si.12333.gov.cn 上怎么认证", "明天天气怎么样"],
+    ["刷脸失败怎么办", "认证要交钱吗", "在 si.12333.gov.cn 上怎么认证", "明天天气怎么样",
+     "社区说可以加微信视频认证",  # some cities certify by video call
+     "养老金停发了 加个微信问问社区", "电子社保卡怎么升级"],
 )
 def test_not_fraud(text):
     assert not looks_like_fraud(text)
