@@ -28,6 +28,7 @@ from bot.reminders.due import (
 from bot.reminders.requests import asks_for_reminder
 from bot.reminders.texts import reminder_text, status_line
 from bot.tg.reminder_sender import ReminderSender, SendStats
+from bot.tg.texts import BUTTON_REMIND
 
 UTC = dt.timezone.utc
 CREATED = dt.datetime(2026, 1, 1, 10, 0, tzinfo=plans.CHINA)
@@ -536,3 +537,7 @@ def test_cli_errors_are_one_line_exit_2(argv, message, db_file, capsys) -> None:
 ])
 def test_a_typed_request_for_a_reminder(text, asks) -> None:
     assert asks_for_reminder(text) is asks
+
+
+def test_the_keyboard_button_is_a_request_too() -> None:
+    assert asks_for_reminder(BUTTON_REMIND)

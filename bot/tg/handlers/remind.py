@@ -29,7 +29,7 @@ from bot.reminders import plans
 from bot.reminders import store as rm
 from bot.reminders.requests import asks_for_reminder
 from bot.reminders.texts import days_words, place_name, plan_text
-from bot.tg import steps, texts
+from bot.tg import steps
 from bot.tg.callbacks import INVALID_BUTTON, answer_query, callback_index
 from bot.tg.context import BotContext
 from bot.tg.flow import add_navigation, clear_prompt, finish, forget, nav_row, prompt, with_nav
@@ -272,7 +272,6 @@ async def stale_flow_button(update: Update, context: BotContext) -> None:
     await answer_query(update.callback_query, FLOW_EXPIRED, alert=True)
 
 
-# 提醒我认证 typed in a private chat starts the flow, as the 设置提醒 button does.
 ASKS_FOR_REMINDER = text_filter(asks_for_reminder, "asks_for_reminder")
 
 
@@ -282,7 +281,7 @@ def remind_conversation() -> ConversationHandler:
     return ConversationHandler(
         entry_points=[
             CommandHandler("remind", remind_start, filters=private),
-            MessageHandler(private & filters.Regex(f"^{texts.BUTTON_REMIND}$"), remind_start),
+            # The 设置提醒 button, or a request typed in words (提醒我认证, 到时候提醒我一下).
             MessageHandler(private & filters.TEXT & ~filters.COMMAND & ASKS_FOR_REMINDER,
                            remind_start),
             CallbackQueryHandler(remind_from_button, pattern=f"^{REMIND_START}$"),
