@@ -134,16 +134,15 @@ def strip_places(text: str) -> str:
 
 
 def only_a_place(text: str) -> Region | None:
-    """The place when a message names one place and says nothing else (郑州, 在河南, 我爸在
-    郑州那边): a reply to "which city?", or a question to answer for that place."""
-    mentions = _mentions(text)
-    if not mentions or len({region.province_short for _, _, region in mentions}) > 1:
+    """The place when a message names where and says nothing else (郑州, 在河南, 我爸在郑州那边,
+    我在上海工作 老家是安徽的): a reply to "which city?", or a question to answer for that place."""
+    if not _mentions(text):
         return None
     rest = _PLACE_FILLER.sub("", _CLAUSE_BREAK.sub("", strip_places(text)))
     if rest:
         return None
-    # 河南郑州 is one place: the most specific name.
-    return next((r for _, _, r in mentions if not r.is_province), mentions[0][2])
+    # 河南郑州 is one place; of two, the one tied to the pension (老家), if the words say which.
+    return read_place(text).region
 
 
 def read_place(text: str, remembered: str | None = None) -> PlaceReading:

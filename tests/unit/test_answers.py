@@ -269,6 +269,8 @@ def test_a_self_asker_keeps_the_city_named(engine, today):
 
 @pytest.mark.parametrize(("message", "place"), [
     ("郑州", "郑州"), ("在河南", "河南"), ("我爸在郑州那边", "郑州"), ("河南郑州", "郑州"),
+    ("我在上海工作 老家是安徽的", "安徽"),  # of two places, the pension's
+    ("我在深圳 我爸在老家", None),  # only the asker's city: still unknown where
     ("郑州怎么认证", None), ("北京和上海", None), ("在吗", None),
 ])
 def test_only_a_place(message, place):
