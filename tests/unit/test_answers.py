@@ -138,6 +138,7 @@ def test_a_groups_own_answer_is_no_reply_to_others(engine, today, question):
     ("养老金认证需要怎么办理", "how-to-certify"),
     ("领取养老金需要认证吗", "who-must-certify"),  # 需要 without how asks whether
     ("我爸的养老金怎么认证", "how-to-certify"),  # whose pension it is: still the overview
+    ("养老金认证我不会弄", "elder-no-smartphone"),  # 不会弄 is 不会用: help for who cannot
 ])
 def test_general_questions_get_an_overview(engine, today, question, entry):
     reply = answer(engine, question, today)
