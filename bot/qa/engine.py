@@ -76,6 +76,15 @@ def _tokenizer(dictionary: Path, words: tuple[str, ...]) -> jieba.Tokenizer:
     return tokenizer
 
 
+def knowledge_tokenizer(kb: KnowledgeBase) -> jieba.Tokenizer:
+    """jieba with the knowledge base's dictionary and every place name as whole words."""
+    return _tokenizer(_general_dictionary(cache_dir()), _domain_words(kb))
+
+
+def _domain_words(kb: KnowledgeBase) -> tuple[str, ...]:
+    return tuple(dict.fromkeys((*kb.dictionary, *_place_words())))
+
+
 def _place_words() -> tuple[str, ...]:
     """Place names and local app names: whole words for jieba and targets of typo repair."""
     words = [*app_names()]
@@ -99,14 +108,13 @@ def build_engine(knowledge_dir: Path = KNOWLEDGE_DIR, *, use_cache: bool = True)
         log.warning("knowledge rejected: %s", problem)
     directory = cache_dir()
     dictionary = _general_dictionary(directory)
-    place_words = _place_words()
-    words = tuple(dict.fromkeys((*kb.dictionary, *place_words)))
     # Entries are tied to provinces through the region data, so its files count too.
     regions = fingerprint(sorted((knowledge_dir / "regions").rglob("*.*")))
     key = hashlib.sha256(
         f"{CODE_VERSION}|{kb.fingerprint}|{regions}|{sorted(kb.problems)}".encode()
     ).hexdigest()[:20]
     cache_file = directory / f"engine-{key}.pickle"
+    words = _domain_words(kb)
     tokenizer = _tokenizer(dictionary, words)
     if use_cache and cache_file.exists():
         try:

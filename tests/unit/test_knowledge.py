@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot import KNOWLEDGE_DIR, PROJECT_DIR
+from bot.qa.check import check_problems
 from bot.qa.engine import build_engine
 from bot.qa.knowledge import load_knowledge
 
@@ -271,6 +272,17 @@ def test_general_with_is_checked(kb_dir, words, other, problem):
         assert kb.problems == []
     else:
         assert any(problem in line for line in kb.problems), kb.problems
+
+
+@pytest.mark.parametrize(("dictionary", "split"), [("", True), ("不会用 10000\n", False)])
+def test_kb_check_reports_a_general_with_word_that_jieba_splits(kb_dir, dictionary, split):
+    """不会用 is cut into 不会 + 用 unless dictionary.txt has it: it would never match."""
+    _with_general_with(kb_dir, "[不会用]")
+    (kb_dir / "dictionary.txt").write_text(dictionary, encoding="utf-8")
+    problems, _summary = check_problems(kb_dir)
+    reported = [line for line in problems if "会被分成“不会/用”" in line]
+    assert bool(reported) is split, problems
+    assert not reported or "加进 dictionary.txt" in reported[0]
 
 
 def test_a_general_with_word_with_a_problem_is_left_unused(kb_dir):
