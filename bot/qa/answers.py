@@ -198,7 +198,7 @@ def _for_place(engine: Engine, region: Region, follow_up: str | None) -> Reply |
     kb = engine.kb
     entry = kb.entries.get(follow_up) if follow_up else None
     if entry is None or not is_local(entry):
-        entry = next((e for e in kb.entries.values() if OVERVIEW_TAG in e.tags), None)
+        entry = kb.role(OVERVIEW_TAG)
     if entry is None:
         return None
     return compose(kb, entry, PlaceReading(region), probability=PLACE_ONLY_SCORE)

@@ -39,6 +39,10 @@ class KnowledgeBase:
     def entry(self, entry_id: str) -> Entry:
         return self.entries[entry_id]
 
+    def role(self, tag: str) -> Entry | None:
+        """The entry that holds a role tag (overview, death), if one does."""
+        return next((e for e in self.entries.values() if tag in e.tags), None)
+
 
 def _read_yaml(path: Path, root: Path, problems: list[str]) -> Any:
     name = _display(path, root)

@@ -93,8 +93,8 @@ class Matcher:
     def __init__(self, kb: KnowledgeBase, segmenter: Segmenter, prepare: Prepare | None = None,
                  weights: list[float] | None = None):
         self._use(segmenter, prepare)
-        self._overview = next((e.id for e in kb.entries.values() if OVERVIEW_TAG in e.tags), None)
-        self._death = next((e.id for e in kb.entries.values() if DEATH_TAG in e.tags), None)
+        self._overview = getattr(kb.role(OVERVIEW_TAG), "id", None)
+        self._death = getattr(kb.role(DEATH_TAG), "id", None)
         self._general_with = {word: e.id for e in kb.entries.values() for word in e.general_with}
         self._tags = {e.id: frozenset(e.tags) for e in kb.entries.values()}
         self._needs = {e.id: e.needs_words for e in kb.entries.values() if e.needs_words}
