@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot.text.normalize import normalize, strip_non_words
+from bot.text.normalize import compact
 
 _ERASE = "删除|删掉|清除|清空|注销"
 # The whole message is the request, with the erasing verb before or after what is erased.
@@ -15,6 +15,5 @@ _FORGET_WORDS = re.compile(
 
 def asks_to_forget(text: str) -> bool:
     """Whether a typed message asks for the user's data to be deleted."""
-    compact = strip_non_words(normalize(text)).replace(" ", "")
-    words = _FORGET_WORDS.match(compact)
+    words = _FORGET_WORDS.match(compact(text))
     return bool(words and (words["before"] or words["after"]))

@@ -48,5 +48,5 @@ NEXT_TOPICS = (("用自己手机", "channels-overview"), ("帮家里老人", "pr
 
 def asks_bot_to_certify(normalized: str) -> bool:
     """Whether a (normalised) message asks the bot itself to certify, or to do it here."""
-    text = _GREETING.sub("", strip_non_words(normalized).replace(" ", ""))
+    text = _GREETING.sub("", strip_non_words(normalized))
     return any(pattern.search(text) for pattern in _PATTERNS)

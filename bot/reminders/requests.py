@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from bot.text.normalize import normalize, strip_non_words
+from bot.text.normalize import compact
 
 # The whole message is the request: 短信提醒我认证 (a message someone got) is not one.
 _REMINDER_REQUEST = re.compile(
@@ -18,4 +18,4 @@ _REMINDER_REQUEST = re.compile(
 
 def asks_for_reminder(text: str) -> bool:
     """Whether a message asks the bot to remind the user of the next certification."""
-    return bool(_REMINDER_REQUEST.match(strip_non_words(normalize(text)).replace(" ", "")))
+    return bool(_REMINDER_REQUEST.match(compact(text)))
