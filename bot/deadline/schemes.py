@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from bot.errors import UnknownSchemeError
@@ -89,3 +90,41 @@ def resolve_scheme(name: str) -> str:
     if found:
         return found
     raise UnknownSchemeError(f"不认识的待遇类型“{name}”，可选：{valid_schemes_text()}")
+
+
+# For someone who cannot tell which kind a pension is (a son asked for his father's): what
+# each kind is, in everyday words, and where to look it up. No amounts: they differ by place.
+HOW_TO_TELL = (
+    "不清楚是哪一种也没关系，大致这样分：\n"
+    "1. 退休前在企业、工厂上班，或自己按灵活就业交社保的 → 企业职工；\n"
+    "2. 在机关、事业单位（如公办学校、医院）退休的 → 机关事业单位；\n"
+    "3. 农村老人，或城里没有单位、在村里或社区自己交钱参保的 → 城乡居民；\n"
+    "4. 家里的职工去世后，发给家属的生活费 → 遗属待遇；\n"
+    "5. 因为工伤每月领伤残津贴的 → 工伤长期待遇。\n"
+    "还拿不准，可以打12333问，或在电子社保卡、掌上12333里看待遇信息。"
+    "按全国的一般规定，这几种都是12个月内认证一次，各地另有规定的以当地为准。"
+)
+_UNSURE = re.compile(r"不知道|[搞弄分说记]?不清楚?|不确定|不记得|不晓得|[拿说]不准|不太?懂")
+# Which kind of pension, not which app or office: 哪个险种, 什么养老金, 哪种待遇.
+_WHICH_KIND = re.compile(r"险种|(?:哪|什么|啥)一?[种类]的?(?:养老|保险|待遇)|"
+                         r"(?:什么|啥)(?:养老|保险|待遇)|哪个(?:养老保险|待遇)")
+# Asked which kind, a bare 哪种 / 是啥 is enough.
+_WHICH_ANSWER = re.compile(r"是?(?:哪一?[种类个样]|啥|什么)")
+_FILLER = re.compile(r"[\s，。,.!！?？~～…、我也都还真呢啊呀吧哦噢嗯的了这个]+")
+
+
+def unsure_of_scheme(text: str, *, asked: bool = False) -> bool:
+    """Whether a message says its writer does not know which kind of benefit it is.
+
+    Out of the blue it must be about the kind (我不知道我爸是哪个险种), not 不知道怎么认证 or
+    不知道用哪个APP. `asked`: the bot has just asked for the kind, so 不知道 alone, or
+    不清楚是哪种, is the answer.
+    """
+    if not _UNSURE.search(text or ""):
+        return False
+    if _WHICH_KIND.search(text):
+        return True
+    if not asked:
+        return False
+    rest = _FILLER.sub("", _UNSURE.sub("", text))
+    return not rest or bool(_WHICH_ANSWER.fullmatch(rest))

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from bot.deadline.chat import DeadlineReply, reply_to_deadline_question
 from bot.deadline.divisions import Region
+from bot.deadline.schemes import HOW_TO_TELL, unsure_of_scheme
 from bot.qa.about_bot import BOT_CANNOT_CERTIFY, NEXT_TOPICS, asks_bot_to_certify
 from bot.qa.decision import OOS_PREFIX, SUGGEST_AT
 from bot.qa.engine import Engine
@@ -42,6 +43,7 @@ CAN_HELP_WITH = (
     "其他社保问题可以拨打12333咨询。"
 )
 DECLINE_TEXT = "抱歉，这个问题我回答不了。" + CAN_HELP_WITH
+SCHEME_AWAITED = "分清了就回复其中一种，比如“企业退休”，我接着帮您算下次认证的日期。"
 EMPTY_TEXT = "您好！请用文字把问题发给我，比如“在手机上怎么认证？”。" + CAN_HELP_WITH
 GREETING_TEXT = "您好！我是养老金认证助手。" + CAN_HELP_WITH
 THANKS_TEXT = "不客气！还有认证方面的问题，随时问我。"
@@ -167,6 +169,10 @@ def answer(engine: Engine, message: str, today: dt.date, place: str | None = Non
         return Reply(display, True, None, 1.0, text, "answer", warnings=warnings,
                      buttons=buttons)
 
+    if unsure_of_scheme(normalized):
+        # 我不知道我爸是哪个险种: the bot asks which kind for a due date, so it says how to tell.
+        return which_scheme_reply(display, warnings=warnings)
+
     named = only_a_place(engine.matcher.segmenter.repair(normalized))
     if named is not None:
         reply = _for_place(engine, named, follow_up)
@@ -191,6 +197,13 @@ def answer(engine: Engine, message: str, today: dt.date, place: str | None = Non
         reply.text = "\n\n".join([*warnings, reply.text])
         reply.warnings = warnings
     return reply
+
+
+def which_scheme_reply(question: str, *, awaited: bool = False,
+                       warnings: list[str] | None = None) -> Reply:
+    """How to tell which kind of benefit a pension is; `awaited` when a due date waits for it."""
+    text = "\n\n".join([*(warnings or []), HOW_TO_TELL, *([SCHEME_AWAITED] if awaited else [])])
+    return Reply(question, True, None, 1.0, text, "answer", warnings=list(warnings or []))
 
 
 def _for_place(engine: Engine, region: Region, follow_up: str | None) -> Reply | None:

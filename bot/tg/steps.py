@@ -11,13 +11,16 @@ from telegram import InlineKeyboardMarkup, Update
 
 from bot.db.users import get_user
 from bot.deadline.divisions import Region
-from bot.deadline.place_names import lookup_region
-from bot.deadline.schemes import SCHEMES
+from bot.deadline.place_names import find_region_in_text, lookup_region
+from bot.deadline.schemes import HOW_TO_TELL, SCHEMES, find_scheme, unsure_of_scheme
+from bot.qa.places import only_a_place
 from bot.text.dates import DateMatch, DateParseError, parse_date_match
+from bot.text.normalize import normalize
 from bot.tg.callbacks import answer_query
 from bot.tg.context import BotContext
 from bot.tg.flow import offer_close_places, prompt, saved_date_keyboard, saved_date_text, with_nav
 from bot.tg.keyboards import city_keyboard, scheme_keyboard
+from bot.tg.text_filters import text_filter
 
 SKIP_WORDS = ("跳过", "不设置", "不知道", "全国", "skip")
 UNKNOWN_DATE_WORDS = ("不知道", "不记得", "忘了", "记不清")
@@ -29,12 +32,29 @@ HOW_TO_FIND_DATE = (
     "查到后把日期发给我就行，或者发“算了”先不弄了。"
 )
 FUTURE_DATE = "这个日期还没到呢，请发上一次已经完成认证的日期。"
+PICK_SCHEME = "请点下面的按钮选一种（直接打“企业退休”“农保”这样的字也行）。"
+CITY_KEPT = "好的，城市记下了：{place}。先选一下待遇类型，{pick}"
 
 # The steps, as `Steps.ask` names them.
 SCHEME, CITY, DATE = "scheme", "city", "date"
 # What a typed city can be besides a place: a skip word, a typo answered with close names
 # as buttons, or nothing known.
 SKIPPED, OFFERED, UNKNOWN = "skipped", "offered", "unknown"
+
+
+def _place_alone(text: str) -> Region | None:
+    """The place when a message is only that (锦州, 在锦州, 我爸在锦州那边)."""
+    return only_a_place(normalize(text))
+
+
+def _scheme_step_text(text: str) -> bool:
+    """What a typed message can say where the scheme is asked: a scheme (企业退休), that the
+    writer does not know which (不知道), or the city ahead of time (锦州)."""
+    return bool(find_scheme(text) or unsure_of_scheme(text, asked=True) or _place_alone(text))
+
+
+# Typed text the scheme step reads; anything else (a question) goes on to the answering.
+SCHEME_TEXT = text_filter(_scheme_step_text, "scheme_step_text")
 
 
 def saved_profile(context: BotContext, user_id: int) -> dict:
@@ -55,10 +75,15 @@ class Steps:
         self.ask_scheme, self.ask_city, self.ask_date = ask_scheme, ask_city, ask_date
         self.skip, self.saved, self.close = f"{city}skip", f"{city}saved", f"{city}c:"
         self.date_saved = f"{nav}:d:saved"
+        self.early_city = f"{nav}:early_city"  # user_data: a city typed at the scheme step
 
     def city_keyboard(self, saved_city: str | None) -> InlineKeyboardMarkup:
         """跳过 (and 用 <city>), with 上一步 · 取消."""
         return with_nav(city_keyboard(saved_city, skip=self.skip, saved=self.saved), self.nav)
+
+    def scheme_keyboard(self, saved_scheme: str | None) -> InlineKeyboardMarkup:
+        """One button per scheme (the remembered one first), with 上一步 · 取消."""
+        return with_nav(scheme_keyboard(f"{self.nav}:s:", saved_scheme), self.nav)
 
     async def ask(self, update: Update, context: BotContext, step: str,
                   lead: str = "") -> None:
@@ -66,8 +91,7 @@ class Steps:
         saved = saved_profile(context, update.effective_user.id)
         if step == SCHEME:
             await prompt(update, context, lead + self.ask_scheme,
-                         with_nav(scheme_keyboard(f"{self.nav}:s:", saved.get("scheme")),
-                                  self.nav))
+                         self.scheme_keyboard(saved.get("scheme")))
         elif step == CITY:
             await prompt(update, context, lead + self.ask_city,
                          self.city_keyboard(saved.get("city")))
@@ -81,6 +105,33 @@ class Steps:
         key = (query.data or "").rsplit(":", 1)[-1]
         await answer_query(query)
         return key if key in SCHEMES else None
+
+    async def typed_scheme(self, update: Update, context: BotContext) -> str | None:
+        """A scheme typed instead of pressed (企业退休); None once 不知道 has been answered
+        with how to tell, or a city typed ahead has been kept for later (`take_early_city`)."""
+        text = update.effective_message.text.strip()
+        key = find_scheme(text)
+        if key is not None:
+            region = find_region_in_text(text)  # 锦州企业退休: the city too
+            if region is not None:
+                context.user_data[self.early_city] = region.short
+            return key
+        saved = saved_profile(context, update.effective_user.id).get("scheme")
+        if unsure_of_scheme(text, asked=True):
+            lead = f"{HOW_TO_TELL}\n\n{PICK_SCHEME}"
+        else:
+            region = _place_alone(text)
+            if region is None:  # the filter lets only the three kinds of text through
+                return None
+            context.user_data[self.early_city] = region.short
+            lead = CITY_KEPT.format(place=region.display, pick=PICK_SCHEME)
+        await prompt(update, context, lead, self.scheme_keyboard(saved))
+        return None
+
+    def take_early_city(self, context: BotContext) -> Region | None:
+        """The city typed at the scheme step, once (the city step is then skipped)."""
+        name = context.user_data.pop(self.early_city, None)
+        return lookup_region(name) if name else None
 
     async def city_button(self, update: Update, context: BotContext
                           ) -> str | None:

@@ -252,3 +252,32 @@ def test_a_typed_request_for_a_reminder_starts_the_flow(server, bot):
     assert "已取消" in stopped["text"]
     (sms,) = server.ask(user, "短信提醒我认证 是真的吗")  # not a request: answered as usual
     assert "第1步" not in sms["text"]
+
+
+@pytest.mark.parametrize("command", ["/deadline", "/remind"])
+def test_the_scheme_step_reads_typed_words(server, bot, command):
+    user = 3400 + len(command)
+    server.ask(user, command)
+    (help_,) = server.ask(user, "不知道")  # how to tell, and the buttons again
+    assert "12个月" in help_["text"] and "城乡居民" in help_["text"]
+    assert "企业职工基本养老保险" in _labels(help_) and "上一步" in _labels(help_)
+    (kept,) = server.ask(user, "锦州")  # the city ahead of its step: kept
+    assert "锦州" in kept["text"] and "企业职工基本养老保险" in _labels(kept)
+    (answered,) = server.ask(user, "刷脸失败怎么办")  # a question is answered as usual
+    assert "依据：" in answered["text"]
+    (date,) = server.ask(user, "企业退休")  # typed, not pressed; the city step is skipped
+    assert "企业职工基本养老保险，锦州市" in date["text"] and "上次认证是哪一天" in date["text"]
+    (after,) = server.ask(user, "2025年3月10日")
+    assert ("下次截止日：2026年3月10日" in after["text"]) if command == "/deadline" \
+        else ("给谁设的" in after["text"])
+    server.ask(user, "取消")
+
+
+def test_not_knowing_the_scheme_keeps_the_date_of_a_typed_question(server, bot):
+    user = 3410
+    (asked,) = server.ask(user, "我爸去年3月10号认证的 下次什么时候")
+    assert "哪一种" in asked["text"]
+    (help_,) = server.ask(user, "不知道")
+    assert "城乡居民" in help_["text"] and "接着帮您算" in help_["text"]
+    (card,) = server.ask(user, "企业的")
+    assert "下次截止日：2025年3月10日" in card["text"]

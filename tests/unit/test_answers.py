@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.deadline.schemes import HOW_TO_TELL
 from bot.qa.answers import (
     EMPTY_TEXT,
     FIRST_SCREEN,
@@ -412,3 +413,14 @@ def test_walking_somewhere_is_not_a_death(question):
 def test_a_survivor_asking_about_their_own_certification_is_answered_as_asked(engine, today):
     reply = answer(engine, "我爸去世了 我妈领的遗属待遇每年要认证吗", today)
     assert reply.kind == "answer" and reply.id == "scheme-survivor"
+
+
+@pytest.mark.parametrize("message", ["我不知道我爸是哪个险种", "不清楚我妈领的是什么养老金"])
+def test_not_knowing_the_scheme_gets_how_to_tell(engine, today, message):
+    reply = answer(engine, message, today)
+    assert reply.kind == "answer" and reply.text == HOW_TO_TELL
+
+
+@pytest.mark.parametrize("message", ["不知道怎么认证", "不知道用哪个APP认证"])
+def test_not_knowing_something_else_is_matched(engine, today, message):
+    assert HOW_TO_TELL not in answer(engine, message, today).text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 from bot.deadline.calculator import compute_deadline
 from bot.deadline.chat import deadline_card, reply_to_deadline_question
 from bot.deadline.regions import rule_for
+from bot.deadline.schemes import HOW_TO_TELL, SCHEMES, unsure_of_scheme
 
 TODAY = date(2026, 11, 23)
 SCHEME_CHOICES = ("企业职工养老保险", "机关事业单位养老保险", "城乡居民养老保险", "遗属待遇",
@@ -239,3 +241,33 @@ def test_deadline_card_keeps_what_the_user_must_know(scheme, place, says):
         assert sentence in card
     if says:
         assert says in card
+
+
+@pytest.mark.parametrize(("text", "asked", "unsure"), [
+    # Asked for the kind, not knowing is the answer.
+    ("不知道", True, True),
+    ("我也不知道", True, True),
+    ("不清楚是哪种", True, True),
+    ("搞不清楚", True, True),
+    ("记不清了", True, True),
+    # About the kind, whether asked or not.
+    ("我不知道我爸是哪个险种", False, True),
+    ("不知道我妈领的是什么养老金", False, True),
+    ("不清楚老人是哪种待遇", False, True),
+    # Not knowing something else is a question to answer.
+    ("不知道", False, False),
+    ("不知道怎么认证", True, False),
+    ("不知道什么时候认证", True, False),
+    ("不知道用哪个APP认证", False, False),
+    ("不知道在哪个社保局认证", False, False),
+    ("企业退休", True, False),
+])
+def test_unsure_of_scheme(text, asked, unsure):
+    assert unsure_of_scheme(text, asked=asked) is unsure
+
+
+def test_how_to_tell_names_every_scheme_and_states_no_amount():
+    for scheme in SCHEMES.values():
+        assert any(word in HOW_TO_TELL for word in (scheme.short[:4], scheme.name[:4]))
+    assert "12333" in HOW_TO_TELL and "以当地为准" in HOW_TO_TELL
+    assert not re.search(r"\d+元|\d+块", HOW_TO_TELL)

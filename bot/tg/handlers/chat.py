@@ -22,8 +22,16 @@ from bot.db.groups import get_group, remember_group, set_autoanswer
 from bot.db.questions import record_feedback, record_question
 from bot.db.users import get_user, remember_user
 from bot.deadline.chat import deadline_card, reply_to_deadline_question
-from bot.deadline.schemes import display_name
-from bot.qa.answers import DEADLINE_ENTRY, Reply, answer, format_entry, sources_text, topic_reply
+from bot.deadline.schemes import display_name, find_scheme, unsure_of_scheme
+from bot.qa.answers import (
+    DEADLINE_ENTRY,
+    Reply,
+    answer,
+    format_entry,
+    sources_text,
+    topic_reply,
+    which_scheme_reply,
+)
 from bot.qa.places import only_a_place
 from bot.qa.safety import redact
 from bot.text.normalize import normalize
@@ -175,6 +183,11 @@ def _with_deadline_memory(context: BotContext, text: str, svc: Services,
     reply = answer(svc.engine, text, today, _remembered_city(svc, user_id),
                    follow_up=context.user_data.get(LAST_TOPIC))
     pending = context.user_data.pop(PENDING_DEADLINE, None)
+    if pending and find_scheme(normalize(pending)) is None \
+            and unsure_of_scheme(normalize(text), asked=True):
+        # 不知道, where the scheme was asked for: how to tell, and the date kept for the answer.
+        context.user_data[PENDING_DEADLINE] = pending
+        return which_scheme_reply(reply.question, awaited=True, warnings=reply.warnings)
     if pending and reply.kind != "deadline":
         combined = answer(svc.engine, f"{pending}，{text}", today)
         if combined.kind == "deadline" and combined.complete:

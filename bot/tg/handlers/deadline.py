@@ -51,7 +51,7 @@ STEPS = steps.Steps(nav=NAV, city="dl:", ask_scheme=ASK_SCHEME, ask_city=ASK_CIT
 _STEP_OF = {SCHEME: steps.SCHEME, CITY: steps.CITY, LAST_DATE: steps.DATE}
 
 
-_cleanup = forget(REGION_KEY, SCHEME_KEY)
+_cleanup = forget(REGION_KEY, SCHEME_KEY, STEPS.early_city)
 
 
 async def _ask(update: Update, context: BotContext, state: object,
@@ -72,7 +72,24 @@ async def scheme_chosen(update: Update, context: BotContext) -> int:
     key = await STEPS.scheme_button(update)
     if key is None:
         return await _ask(update, context, SCHEME)
+    return await _scheme_set(update, context, key)
+
+
+async def scheme_typed(update: Update, context: BotContext) -> int:
+    """A scheme typed instead of pressed; 不知道 (how to tell) or a city typed ahead."""
+    key = await STEPS.typed_scheme(update, context)
+    if key is None:
+        return SCHEME
+    return await _scheme_set(update, context, key)
+
+
+async def _scheme_set(update: Update, context: BotContext, key: str) -> int:
     context.user_data[SCHEME_KEY] = key
+    region = STEPS.take_early_city(context)
+    if region is not None:
+        context.user_data[REGION_KEY] = region.short
+        return await _ask(update, context, LAST_DATE,
+                          f"好的：{SCHEMES[key].name}，{region.display}。\n")
     return await _ask(update, context, CITY, f"好的：{SCHEMES[key].name}。\n")
 
 
@@ -184,7 +201,8 @@ def deadline_conversation() -> ConversationHandler:
     """The /deadline flow, also started by the 什么时候认证 button."""
     private_text = filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND
     states = add_navigation({
-        SCHEME: [CallbackQueryHandler(scheme_chosen, pattern=r"^dl:s:")],
+        SCHEME: [CallbackQueryHandler(scheme_chosen, pattern=r"^dl:s:"),
+                 MessageHandler(private_text & steps.SCHEME_TEXT, scheme_typed)],
         CITY: [CallbackQueryHandler(city_button, pattern=r"^dl:(skip|saved|c:.+)$"),
                MessageHandler(private_text, city_typed)],
         LAST_DATE: [CallbackQueryHandler(date_given, pattern=r"^dl:d:saved$"),

@@ -83,7 +83,7 @@ def _flow(context: BotContext) -> dict:
     return context.user_data.setdefault(FLOW_KEY, {})
 
 
-_cleanup = forget(FLOW_KEY, LEADS_KEY)
+_cleanup = forget(FLOW_KEY, LEADS_KEY, STEPS.early_city)
 
 
 async def _ask(update: Update, context: BotContext, state: object,
@@ -107,6 +107,7 @@ async def remind_start(update: Update, context: BotContext) -> int:
         remember_user(svc.db, user.id, update.effective_chat.id, user.first_name or "",
                       svc.clock.now())
     context.user_data[FLOW_KEY] = {}
+    context.user_data.pop(STEPS.early_city, None)
     return await _ask(update, context, SCHEME)
 
 
@@ -124,7 +125,24 @@ async def scheme_chosen(update: Update, context: BotContext) -> int:
     key = await STEPS.scheme_button(update)
     if key is None:
         return await _ask(update, context, SCHEME)
+    return await _scheme_set(update, context, key)
+
+
+async def scheme_typed(update: Update, context: BotContext) -> int:
+    """A scheme typed instead of pressed; 不知道 (how to tell) or a city typed ahead."""
+    key = await STEPS.typed_scheme(update, context)
+    if key is None:
+        return SCHEME
+    return await _scheme_set(update, context, key)
+
+
+async def _scheme_set(update: Update, context: BotContext, key: str) -> int:
     _flow(context)["scheme"] = key
+    region = STEPS.take_early_city(context)
+    if region is not None:
+        _flow(context)["city"] = region.short
+        return await _ask(update, context, LAST_DATE,
+                          f"好的：{SCHEMES[key].name}，{region.display}。\n")
     return await _ask(update, context, CITY, f"好的：{SCHEMES[key].name}。\n")
 
 
@@ -287,7 +305,8 @@ def remind_conversation() -> ConversationHandler:
             CallbackQueryHandler(remind_from_button, pattern=f"^{REMIND_START}$"),
         ],
         states=add_navigation({
-            SCHEME: [CallbackQueryHandler(scheme_chosen, pattern=r"^rmf:s:")],
+            SCHEME: [CallbackQueryHandler(scheme_chosen, pattern=r"^rmf:s:"),
+                     MessageHandler(private_text & steps.SCHEME_TEXT, scheme_typed)],
             CITY: [CallbackQueryHandler(city_button, pattern=r"^rmf:city:"),
                    MessageHandler(private_text, city_typed)],
             LAST_DATE: [CallbackQueryHandler(date_given, pattern=r"^rmf:d:saved$"),
