@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import logging
 
-import httpx
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -20,7 +19,6 @@ from telegram.error import (
     NetworkError,
     RetryAfter,
     TelegramError,
-    TimedOut,
 )
 from telegram.ext import Application
 
@@ -51,22 +49,13 @@ from bot.tg.broadcast_texts import (
 )
 from bot.tg.context import Services, services_of
 from bot.tg.permissions import is_bot_admin, is_group_admin_now
-from bot.tg.sending import bulk_kwargs, send_text
+from bot.tg.sending import bulk_kwargs, certainly_not_sent, send_text
 
 log = logging.getLogger(__name__)
 
 PROGRESS_SECONDS = 3.0
 SCHEDULE_POLL_SECONDS = 2.0
 SHUTDOWN_GRACE_SECONDS = 10.0
-
-
-def _not_sent(exc: NetworkError) -> bool:
-    """Whether a network error certainly happened before Telegram got the message."""
-    cause = exc.__cause__
-    if isinstance(exc, TimedOut):
-        return isinstance(cause, httpx.PoolTimeout)
-    # No httpx cause: Telegram answered with a server error (5xx), so nothing was sent.
-    return cause is None or isinstance(cause, httpx.ConnectError)
 
 
 class BroadcastRunner:
@@ -245,7 +234,7 @@ class BroadcastRunner:
         except BadRequest as exc:
             raise SendFailed(exc.message) from exc
         except NetworkError as exc:
-            if _not_sent(exc):
+            if certainly_not_sent(exc):
                 raise RetryLater(2.0, f"网络错误：{exc.message}", transient=True) from exc
             raise MaybeSent(f"网络错误，可能已送达，不再重发：{exc.message}") from exc
         if message.pin and recipient.kind == "group":

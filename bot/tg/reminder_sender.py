@@ -52,9 +52,13 @@ FLOOD_RETRY_LATER = dt.timedelta(minutes=1)
 
 def reminder_policy(retry_delays: tuple[float, ...] = NETWORK_RETRY_DELAYS
                     ) -> delivery.RetryPolicy:
-    """Reminders wait through flood control in place, retry a network error in place and then
-    every ten minutes, follow a migrated group at once, and send again what a crash left in
-    flight (a missed pension is worse than a duplicate reminder)."""
+    """Reminders wait through flood control in place, retry a network error that certainly
+    sent nothing in place and then every ten minutes, follow a migrated group at once, and send
+    again what a crash left in flight (a missed pension is worse than a duplicate reminder).
+
+    A request whose answer was lost (a read timeout, a dropped connection) may have been
+    delivered: it is recorded as unknown and not sent again, as in broadcasts; when Telegram is
+    slow every retry would be one more copy on the user's phone. The next slot still comes."""
     return delivery.RetryPolicy(
         flood_waits=MAX_RETRY_AFTER_WAITS, flood_requeue=FLOOD_RETRY_LATER.total_seconds(),
         network_delays=retry_delays, network_requeue=NETWORK_RETRY_LATER.total_seconds(),

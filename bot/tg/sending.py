@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+import httpx
 from telegram import Bot, InlineKeyboardMarkup, Message, ReplyKeyboardMarkup
 from telegram.error import (
     BadRequest,
@@ -19,6 +20,7 @@ from telegram.error import (
     NetworkError,
     RetryAfter,
     TelegramError,
+    TimedOut,
 )
 from telegram.ext import BaseRateLimiter
 
@@ -92,6 +94,19 @@ def flood_seconds(exc: BaseException) -> float | None:
     return retry_after_seconds(exc) if isinstance(exc, RetryAfter) else None
 
 
+def certainly_not_sent(exc: NetworkError) -> bool:
+    """Whether a network error certainly happened before Telegram got the message.
+
+    A read timeout or a dropped connection after the request went out may well have delivered
+    it (the answer was lost): sending again could repeat it.
+    """
+    cause = exc.__cause__
+    if isinstance(exc, TimedOut):
+        return isinstance(cause, httpx.PoolTimeout | httpx.ConnectTimeout)
+    # No httpx cause: Telegram answered with a server error (5xx), so nothing was sent.
+    return cause is None or isinstance(cause, httpx.ConnectError)
+
+
 def classify_error(exc: Exception) -> delivery.Failure | None:
     """What a Telegram error means to the bulk sender (`bot.delivery.sender`); None for an
     exception that is not Telegram's. Reasons are recorded in the outbox as they are."""
@@ -104,7 +119,9 @@ def classify_error(exc: Exception) -> delivery.Failure | None:
     if isinstance(exc, BadRequest):
         return delivery.Failure(delivery.FAILED, f"bad request: {exc.message}")
     if isinstance(exc, NetworkError):  # includes TimedOut
-        return delivery.Failure(delivery.NETWORK, f"network: {exc.message}")
+        if certainly_not_sent(exc):
+            return delivery.Failure(delivery.NETWORK, f"network: {exc.message}")
+        return delivery.Failure(delivery.MAYBE_SENT, f"maybe sent: {exc.message}")
     if isinstance(exc, TelegramError):
         return delivery.Failure(delivery.FAILED, f"telegram: {exc.message}")
     return None

@@ -7,10 +7,11 @@ import datetime as dt
 import json
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from telegram.error import BadRequest, Forbidden, NetworkError
+from telegram.error import BadRequest, Forbidden, NetworkError, TimedOut
 
 from bot.cli import main
 from bot.clock import FixedClock
@@ -541,3 +542,34 @@ def test_a_typed_request_for_a_reminder(text, asks) -> None:
 
 def test_the_keyboard_button_is_a_request_too() -> None:
     assert asks_for_reminder(BUTTON_REMIND)
+
+
+async def test_a_request_whose_answer_was_lost_is_not_sent_again(db) -> None:
+    add(db, "2026-03-10")
+    clock = FixedClock(cn("2026-02-08T09:00"))
+
+    class SlowBot(FakeBot):
+        async def send_message(self, chat_id, text, reply_markup=None):
+            await super().send_message(chat_id, text, reply_markup)  # delivered ...
+            try:
+                raise httpx.ReadTimeout("read")
+            except httpx.ReadTimeout as exc:  # ... and the answer lost
+                raise TimedOut() from exc
+
+    bot = SlowBot()
+    sender = ReminderSender(bot, db, clock, rate=None, retry_delays=(0, 0))
+    for _ in range(3):
+        await sender.run_once()
+        clock.moment += dt.timedelta(minutes=11)
+    assert len(bot.sent) == 1
+    assert db.conn.execute("SELECT status FROM reminder_outbox").fetchall() == [("unknown",)]
+
+
+async def test_a_connection_never_made_is_tried_again(db) -> None:
+    add(db, "2026-03-10")
+    clock = FixedClock(cn("2026-02-08T09:00"))
+    refused = NetworkError("connect")
+    refused.__cause__ = httpx.ConnectError("refused")
+    bot = FakeBot(refused)
+    await ReminderSender(bot, db, clock, rate=None, retry_delays=(0,)).run_once()
+    assert len(bot.sent) == 1
