@@ -274,11 +274,15 @@ def snooze(db: sqlite_utils.Database, reminder_id: int, now: dt.datetime) -> dt.
     current = _require(db, reminder_id)
     tomorrow = china(now).date() + dt.timedelta(days=1)
     slot = snooze_slot(tomorrow)
-    next_at = min(filter(None, (current.next_at, slot.at)))
-    # The snooze must count even if it lies before plan_from (it never does; kept explicit).
+    if not current.active:
+        # Pressed under an old reminder after 停止提醒 or /stop: the plan starts again now,
+        # or the sends missed while it was off would all go out at once.
+        planned = _replan_fields(current.due, current.leads, tomorrow, now)
+    else:
+        planned = {"next_at": stamp(min(filter(None, (current.next_at, slot.at))))}
     _update(db, "reminders", reminder_id, {
-        "snooze_day": tomorrow.isoformat(), "next_at": stamp(next_at), "active": 1,
-        "stopped": None, "updated_at": stamp(now)})
+        "snooze_day": tomorrow.isoformat(), "active": 1, "stopped": None,
+        "updated_at": stamp(now), **planned})
     return slot.at
 
 

@@ -226,6 +226,18 @@ def test_snooze_sends_once_tomorrow_and_merges_with_a_planned_send(db) -> None:
                                (1, "2026-03-10", "1", "pending", None)]
 
 
+def test_snooze_after_stop_sends_only_tomorrow(db) -> None:
+    reminder = add(db, "2026-03-10")
+    enqueue_due(db, cn("2026-02-08T09:00"))  # the 30-day send
+    rm.stop(db, reminder.id, cn("2026-02-08T10:00"))
+    # 稍后提醒 under that old message, after the 7-day send was due while stopped.
+    when = rm.snooze(db, reminder.id, cn("2026-03-06T10:00"))
+    assert when == cn("2026-03-07T09:00")
+    assert enqueue_due(db, cn("2026-03-06T10:01")).pending == 0
+    assert enqueue_due(db, cn("2026-03-07T09:00")).pending == 1
+    assert outbox(db)[-1][2] == "snooze:2026-03-07"
+
+
 def test_stop_resume_delete(db) -> None:
     reminder = add(db, "2026-03-10")
     assert rm.stop_all(db, 1, CREATED) == 1
