@@ -128,8 +128,10 @@ class BroadcastOutbox:
         self.mark(item.id, _OUTCOME_STATUS[outcome], error=reason, message_id=message_id,
                   attempts=attempts)
 
-    def retry(self, item: delivery.Item, reason: str, delay: float | None) -> None:
-        self.mark(item.id, PENDING, error=reason[:200], attempts=item.attempts + 1)
+    def retry(self, item: delivery.Item, reason: str, delay: float | None, *,
+              counts: bool = True) -> None:
+        self.mark(item.id, PENDING, error=reason[:200],
+                  attempts=item.attempts + 1 if counts else None)
 
     def recover(self, *, resend: bool) -> int:
         return recover_in_flight(self.db, self.broadcast_id, self._now(), resend=resend)

@@ -79,8 +79,11 @@ class Outbox(Protocol):
               message_id: int | None = None) -> None:
         """Settled right after the request: SENT, FAILED, BLOCKED, UNKNOWN or GAVE_UP."""
 
-    def retry(self, item: Item, reason: str, delay: float | None) -> None:
-        """Back in the queue, not before `delay` seconds (None: whenever its turn comes)."""
+    def retry(self, item: Item, reason: str, delay: float | None, *,
+              counts: bool = True) -> None:
+        """Back in the queue, not before `delay` seconds (None: whenever its turn comes).
+        `counts`: the round counts towards `max_attempts` (a network error does; flood control
+        and a shutdown are never the row's fault)."""
 
     def recover(self, *, resend: bool) -> int:
         """At start-up: rows still in flight go back in the queue (`resend`) or become
@@ -170,12 +173,12 @@ class Sender:
                 if self.pause is not None:
                     self.pause(failure.seconds)
                 if floods > policy.flood_waits:
-                    outbox.retry(item, reason, policy.flood_requeue)
+                    outbox.retry(item, reason, policy.flood_requeue, counts=False)
                     return result
                 log.info("flood control: waiting %.1fs", failure.seconds)
                 await self._sleep(failure.seconds)
                 if not self.running():
-                    outbox.retry(item, "shutdown", 0.0)
+                    outbox.retry(item, "shutdown", 0.0, counts=False)
                     return result
                 continue
             if kind == MIGRATED:

@@ -240,8 +240,12 @@ class ReminderOutbox:
         else:  # failed, blocked, gave_up
             mark_done(self.db, item.id, "failed", reason or outcome, self.now())
 
-    def retry(self, item: Any, reason: str, delay: float | None) -> None:
+    def retry(self, item: Any, reason: str, delay: float | None, *,
+              counts: bool = True) -> None:
         now = self.now()
+        if not counts:  # each round was counted when it began (`before`): not this one
+            self.db.conn.execute("UPDATE reminder_outbox SET attempts = max(attempts - 1, 0) "
+                                 "WHERE id = ?", (item.id,))
         if delay is None:
             self.db.conn.execute(
                 "UPDATE reminder_outbox SET status = 'pending', reason = ?, retry_at = NULL, "

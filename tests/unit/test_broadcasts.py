@@ -305,7 +305,8 @@ async def test_flood_control_is_honoured_and_retried(db) -> None:
     assert time.monotonic() - started >= 0.3  # everyone waited, not only chat 3
     assert sorted(telegram.delivered) == [1, 2, 3, 4, 5]
     assert telegram.attempts.count(3) == 2
-    assert db.execute("select attempts from broadcast_outbox where chat_id = 3").fetchone() == (1,)
+    # Flood control is never the row's fault: it uses up none of its attempts.
+    assert db.execute("select attempts from broadcast_outbox where chat_id = 3").fetchone() == (0,)
 
 
 async def test_endless_flood_control_gives_up(db) -> None:
@@ -323,6 +324,15 @@ async def test_flood_control_never_gives_up(db) -> None:
     broadcast_id = make(db, Audience("users"))
     telegram = FakeTelegram({1: [RetryLater(0)] * 2})
     await Broadcaster(db, broadcast_id, telegram, rate=1000, now=_now, max_attempts=1).run()
+    assert telegram.delivered == [1]
+    assert statuses(db, broadcast_id) == {1: SENT}
+
+
+async def test_flood_control_leaves_the_attempts_for_network_errors(db) -> None:
+    seed(db, [(1, None, None, 1)])
+    broadcast_id = make(db, Audience("users"))
+    telegram = FakeTelegram({1: [RetryLater(0)] * 4 + [RetryLater(0, "502", transient=True)]})
+    await Broadcaster(db, broadcast_id, telegram, rate=1000, now=_now, max_attempts=2).run()
     assert telegram.delivered == [1]
     assert statuses(db, broadcast_id) == {1: SENT}
 

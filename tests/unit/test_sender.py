@@ -58,6 +58,7 @@ class DictOutbox:
     def __init__(self) -> None:
         self.rows: dict[int, dict] = {}
         self.retries: list[tuple[int, str, float | None]] = []
+        self.counted: list[bool] = []
 
     def add(self, row_id: int, chat_id: int) -> Item:
         self.rows[row_id] = {"status": "pending", "chat_id": chat_id, "attempts": 0}
@@ -70,9 +71,11 @@ class DictOutbox:
         self.rows[item.id].update(status=outcome, reason=reason, message_id=message_id,
                                   chat_id=item.chat_id)
 
-    def retry(self, item: Item, reason: str, delay: float | None) -> None:
+    def retry(self, item: Item, reason: str, delay: float | None, *,
+              counts: bool = True) -> None:
         self.rows[item.id].update(status="pending", reason=reason)
         self.retries.append((item.id, reason, delay))
+        self.counted.append(counts)
 
     def recover(self, *, resend: bool) -> int:
         stuck = [r for r in self.rows.values() if r["status"] == "sending"]
@@ -128,7 +131,7 @@ async def test_endless_flood_is_queued_again_not_failed() -> None:
     result = await make(outbox).deliver(outbox.add(1, 7), send)
     assert result.status == delivery.PENDING
     assert len(send.calls) == 3  # the first try and two waits in place
-    assert outbox.retries == [(1, "flood", 60)]
+    assert outbox.retries == [(1, "flood", 60)] and outbox.counted == [False]
 
 
 async def test_flood_pauses_the_callers_pacing_instead_of_waiting() -> None:
@@ -188,7 +191,7 @@ async def test_network_errors_are_queued_again_then_given_up() -> None:
     item = outbox.add(1, 7)
     result = await sender.deliver(item, send)
     assert result.status == delivery.PENDING  # in-place retries used up: queued for later
-    assert outbox.retries == [(1, "network", 600)]
+    assert outbox.retries == [(1, "network", 600)] and outbox.counted == [True]
     item.attempts = POLICY.max_attempts - 1  # the last round allowed
     result = await sender.deliver(item, send)
     assert result.status == delivery.GAVE_UP
@@ -217,6 +220,7 @@ async def test_shutdown_during_a_flood_wait_queues_the_row() -> None:
     running[0] = False
     result = await asyncio.wait_for(task, 2)
     assert result.status == delivery.PENDING and outbox.retries == [(1, "shutdown", 0.0)]
+    assert outbox.counted == [False]
 
 
 @pytest.mark.parametrize(("resend", "after"), [(False, "unknown"), (True, "pending")])
