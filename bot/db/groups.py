@@ -67,6 +67,12 @@ def active_group_chats(db: sqlite_utils.Database) -> list[int]:
         "order by added_at, chat_id")]
 
 
+def reactivate_group(db: sqlite_utils.Database, chat_id: int, title: str) -> None:
+    """The bot was added back to a group it had left or been removed from."""
+    db.execute("update groups set active = 1, title = ? where chat_id = ? and migrated_to is null",
+               [title[:128], chat_id])
+
+
 def deactivate_group(db: sqlite_utils.Database, chat_id: int) -> None:
     """The bot was removed from the group or can no longer post there."""
     db.execute("update groups set active = 0 where chat_id = ?", [chat_id])

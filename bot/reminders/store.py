@@ -404,6 +404,22 @@ def deactivate_group(db: sqlite_utils.Database, chat_id: int, now: dt.datetime,
     return _switch_off(db, "group_reminders", "chat_id", chat_id, now, reason)
 
 
+def resume_group_reminders(db: sqlite_utils.Database, chat_id: int,
+                           now: dt.datetime) -> list[GroupReminder]:
+    """The bot is back in a group: the notices its removal stopped carry on from now (what
+    fell due meanwhile is not sent late). Notices an admin deleted are gone for good."""
+    rows = fetch(db, "SELECT * FROM group_reminders WHERE chat_id = ? AND active = 0 "
+                     "AND stopped = 'blocked' ORDER BY id", (chat_id,))
+    resumed = []
+    for row in rows:
+        schedule = GroupReminder.from_row(row).schedule
+        _update(db, "group_reminders", row["id"], {
+            "active": 1, "stopped": None, "plan_from": stamp(plan_start(now)),
+            "next_at": stamp(next_group_at(schedule, now)), "updated_at": stamp(now)})
+        resumed.append(get_group_reminder(db, row["id"]))
+    return [r for r in resumed if r is not None]
+
+
 def migrate_chat(db: sqlite_utils.Database, old_chat_id: int, new_chat_id: int) -> None:
     """A group became a supergroup: its reminders (and their open sends) follow it."""
     with transaction(db):

@@ -287,6 +287,37 @@ def test_group_notice_by_admins_follows_a_migration(ctx) -> None:
     assert query(db_path, "SELECT chat_id FROM group_reminders") == [(SUPERGROUP,)]
 
 
+def test_a_group_that_removed_the_bot_gets_its_notices_again_when_it_is_back(ctx) -> None:
+    server, _bot, clock, db_path = ctx
+    group, admin = -4102, 7100006
+    set_clock(clock, "2027-03-20T10:00:00")
+    server.join_group(group, title="和平社区", by_user_id=admin)
+    server.set_chat_admins(group, [admin])
+    server.ask(admin, "/remind 每月1日 09:00 本月请大家按时认证", chat_id=group)
+    server.remove_bot_from_group(group)
+    mark = server.mark()
+    set_clock(clock, "2027-04-01T09:00:00")  # the notice meets 403: it stops, as does the group
+    server.wait_for("sendMessage", lambda c: c.error_code == 403, chat_id=group, since=mark)
+    time.sleep(QUIET)
+    assert query(db_path, "SELECT active, stopped FROM group_reminders WHERE chat_id = ?",
+                 (group,)) == [(0, "blocked")]
+    with sqlite3.connect(db_path) as conn:  # what a broadcast's 403 does to the group
+        conn.execute("UPDATE groups SET active = 0 WHERE chat_id = ?", (group,))
+
+    set_clock(clock, "2027-04-10T10:00:00")
+    mark = server.mark()
+    server.add_bot_to_group(group, title="和平社区", by_user_id=admin)
+    (welcome,) = server.wait_for_messages(group, since=mark)
+    assert "每月1日 09:00" in welcome["text"] and "接着发" in welcome["text"]
+    assert query(db_path, "SELECT active FROM groups WHERE chat_id = ?", (group,)) == [(1,)]
+    time.sleep(QUIET)  # April's notice is not sent late
+    assert len(server.sent_messages(group, since=mark)) == 1
+    mark = server.mark()
+    set_clock(clock, "2027-05-01T09:00:00")
+    (notice,) = server.wait_for_messages(group, since=mark)
+    assert "本月请大家按时认证" in notice["text"]
+
+
 def _insert(db_path: Path, user: int, due: dt.date, created: dt.datetime,
             label: str = "自己", leads: tuple[int, ...] = plans.DEFAULT_LEADS) -> int:
     db = open_database(db_path)

@@ -15,11 +15,12 @@ from telegram import Message, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 
-from bot.db.groups import migrate_group, remember_group
+from bot.db.groups import migrate_group, reactivate_group, remember_group
 from bot.db.questions import record_question
 from bot.qa.answers import Reply
 from bot.qa.safety import check_message, redact
 from bot.reminders.store import migrate_chat as migrate_reminders
+from bot.reminders.store import resume_group_reminders
 from bot.stats import collect_group_stats, format_group_stats
 from bot.tg import texts
 from bot.tg.context import BotContext
@@ -54,9 +55,17 @@ async def bot_membership(update: Update, context: BotContext) -> None:
         return  # promoted, demoted, removed: nothing to say
     svc = context.services
     chat = update.effective_chat
-    remember_group(svc.db, chat.id, chat.title or "", svc.clock.now())
+    now = svc.clock.now()
+    remember_group(svc.db, chat.id, chat.title or "", now)
+    # Back after being removed: broadcasts reach the group again, and its notices carry on.
+    reactivate_group(svc.db, chat.id, chat.title or "")
+    resumed = resume_group_reminders(svc.db, chat.id, now)
+    welcome = texts.GROUP_WELCOME
+    if resumed:
+        welcome += "\n\n" + texts.GROUP_NOTICES_RESUMED.format(
+            when="、".join(r.schedule.describe() for r in resumed))
     try:
-        await send_text(context.bot, chat.id, texts.GROUP_WELCOME)
+        await send_text(context.bot, chat.id, welcome)
     except TelegramError as exc:  # e.g. a group where members may not write
         log.info("greeting not sent to a group: %s", exc)
 
