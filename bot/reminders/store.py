@@ -324,7 +324,7 @@ def count_active(db: sqlite_utils.Database) -> int:
 
 
 def delete(db: sqlite_utils.Database, reminder_id: int) -> bool:
-    """Forget a reminder entirely (its outbox rows keep only ids and dates)."""
+    """Forget a reminder (its outbox rows stay for the counts until /forget removes them)."""
     return db.conn.execute("DELETE FROM reminders WHERE id = ?", (reminder_id,)).rowcount > 0
 
 
@@ -332,12 +332,15 @@ def delete_user_reminders(db: sqlite_utils.Database, user_id: int) -> int:
     """Forget every reminder of a user, and their outbox rows, which hold the chat (/forget).
 
     A row being sent right now stays: its sender marks it when the send returns. Ids are
-    never reused (AUTOINCREMENT), so nothing can be queued again for a deleted reminder.
+    never reused (AUTOINCREMENT), so nothing can be queued again for a deleted reminder. Rows
+    of reminders deleted before (🗑) are found by their chat: personal reminders are sent to
+    the private chat, whose id is the user's.
     """
     with transaction(db):
         db.conn.execute(
             "DELETE FROM reminder_outbox WHERE kind = 'personal' AND status != 'sending' AND "
-            "ref_id IN (SELECT id FROM reminders WHERE user_id = ?)", (user_id,))
+            "(ref_id IN (SELECT id FROM reminders WHERE user_id = ?) OR chat_id = ?)",
+            (user_id, user_id))
         return db.conn.execute("DELETE FROM reminders WHERE user_id = ?",
                                (user_id,)).rowcount
 

@@ -79,6 +79,16 @@ def test_forget_deletes_every_row_of_the_user_and_no_other(db) -> None:
     assert get_user(db, OTHER)["city"] == "锦州"
 
 
+def test_forget_deletes_the_sends_of_reminders_deleted_before(db) -> None:
+    _seed(db)
+    (mine,) = rm.user_reminders(db, ME)
+    rm.delete(db, mine.id)  # 🗑 in /myreminders: its sends stay, with the chat
+    assert _count(db, "select count(*) from reminder_outbox where chat_id = ?", ME) == 1
+    forget_user(db, ME, NOW)
+    assert _count(db, "select count(*) from reminder_outbox where chat_id = ?", ME) == 0
+    assert _count(db, "select count(*) from reminder_outbox where chat_id = ?", OTHER) == 1
+
+
 def test_queued_broadcasts_skip_the_user_but_reach_the_others(db) -> None:
     _seed(db)
     everyone = create_broadcast(db, created_by=1, origin_chat_id=1, composed=Composed("通知", ()),
