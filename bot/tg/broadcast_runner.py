@@ -119,7 +119,8 @@ class BroadcastRunner:
         if allowed:
             return True
         if cancel_broadcast(svc.db, broadcast_id, row["created_by"], svc.clock.now()):
-            add_note(svc.db, broadcast_id, "发起人已不是群管理员，定时通知已取消。")
+            add_note(svc.db, broadcast_id,
+                     "没能确认发起人还是群管理员（或机器人已不在群里），定时通知已取消。")
             log.info("broadcast %s: creator no longer a group admin, cancelled", broadcast_id)
             with contextlib.suppress(TelegramError):
                 await send_text(bot, row["origin_chat_id"],

@@ -12,7 +12,7 @@ import time
 
 from telegram import Bot
 from telegram.constants import ChatMemberStatus
-from telegram.error import NetworkError, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 
 from bot.tg.context import BotContext, Services
 
@@ -45,12 +45,15 @@ async def is_group_admin(context: BotContext, chat_id: int, user_id: int) -> boo
 async def is_group_admin_now(bot: Bot, chat_id: int, user_id: int) -> bool | None:
     """Whether `user_id` administers `chat_id`, asked of Telegram now (getChatMember).
 
-    None when Telegram could not be asked (a NetworkError, which python-telegram-bot also
-    raises for a bad request): falsy for callers that refuse, a reason to ask again later for
-    those that can wait.
+    None when Telegram could not be asked (a network error): falsy for callers that refuse,
+    a reason to ask again later for those that can wait. A refusal (chat not found, the bot no
+    longer in the group) is an answer, False: asking again would only get it again.
     """
     try:
         member = await bot.get_chat_member(chat_id, user_id)
+    except (BadRequest, Forbidden) as exc:  # BadRequest is a NetworkError in PTB: first
+        log.info("getChatMember(%s) refused: %s", chat_id, exc)
+        return False
     except NetworkError as exc:
         log.info("getChatMember(%s) failed: %s", chat_id, exc)
         return None

@@ -307,7 +307,8 @@ def test_scheduled_notice_of_a_demoted_admin_is_not_sent(server, db, workdir) ->
     mark = server.mark()
     (workdir / "clock").write_text("2026-11-23T10:31:00", encoding="utf-8")
     (refusal,) = server.wait_for_messages(GROUP_ADMIN, since=mark, timeout=15)
-    assert f"#{broadcast_id}" in refusal["text"] and "已经不是这个群的管理员" in refusal["text"]
+    assert f"#{broadcast_id}" in refusal["text"]
+    assert "没能确认您还是这个群的管理员" in refusal["text"]
     assert db.execute("select status from broadcasts where id = ?",
                       [broadcast_id]).fetchone() == ("cancelled",)
     assert not [m for m in server.sent_messages(group) if "不该发出" in m.get("text", "")]
