@@ -20,7 +20,8 @@ from bot.errors import DateParseError, StorageError, UsageError
 from bot.text.dates import parse_date_match
 
 STATUS_WORDS = {"planned": "待发送", "pending": "排队中", "sending": "发送中", "sent": "已发送",
-                "failed": "发送失败", "skipped": "已跳过"}
+                "failed": "发送失败", "skipped": "已跳过",
+                "unknown": "不确定（网络中断，可能已送达，不再重发）"}
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
