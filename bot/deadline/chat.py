@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from bot.deadline.calculator import compute_deadline
 from bot.deadline.explanation import cn_date, cn_date_told
 from bot.deadline.place_names import find_region_in_text
 from bot.deadline.regions import channels_for, rule_for
-from bot.deadline.rules import DeadlineResult
+from bot.deadline.rules import DeadlineResult, window_ahead
 from bot.deadline.schemes import SCHEMES, find_scheme
 from bot.text.dates import DateMatch, scan_date
 from bot.text.death import mentions_death
@@ -197,9 +197,16 @@ def deadline_card(result: DeadlineResult) -> str:
         lines.append("今天就是最后一天")
         lines.append("要做什么：今天就去认证，手机刷脸或去社区都行。")
     else:
-        lines.append(f"还剩{result.days_left}天" + ("，该抓紧了" if result.status == "due_soon"
-                                                else ""))
-        lines.append(f"要做什么：{due}之前认证一次，手机刷脸或去社区都行。")
+        today = result.due - timedelta(days=result.days_left)
+        ahead = window_ahead(result.rule, result.due, today)
+        if ahead is not None:  # 呼和浩特 on 3月20日: certifying now would count for March
+            lines.append(f"还剩{result.days_left}天")
+            lines.append(f"要做什么：{cn_date(ahead[0])}起、{due}之前认证一次"
+                         "（早于这期开始的不算），手机刷脸或去社区都行。")
+        else:
+            lines.append(f"还剩{result.days_left}天" + ("，该抓紧了" if result.status == "due_soon"
+                                                    else ""))
+            lines.append(f"要做什么：{due}之前认证一次，手机刷脸或去社区都行。")
     place = f"{where}，" if where and where not in result.rule_label else ""
     footer = f"{place}按{result.rule_label}推算，以当地社保经办机构规定为准。"
     # Below the card, what the user must know besides (城乡居民 cycles differ most by place;

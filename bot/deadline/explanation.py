@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
-from bot.deadline.rules import AppliedRule, DeadlineResult
+from bot.deadline.rules import AppliedRule, DeadlineResult, window_ahead
 from bot.deadline.schemes import SCHEMES
 
 LOCAL_RULES_VARY = "各地规定不尽相同，请以当地社保经办机构规定为准"
@@ -43,6 +43,12 @@ def status_words(days_left: int) -> str:
 def before_due(due: date) -> str:
     """The one way every reply and reminder asks for it: before the due date, not on it."""
     return f"请在{cn_date(due)}之前办好"
+
+
+def not_before(start: date, due: date) -> str:
+    """For a window that has not opened yet: certifying now would count for an earlier one."""
+    return (f"这一期从{cn_date(start)}才开始，在这之前认证的不算这一期："
+            f"{cn_date(start)}起再去办，{before_due(due)}")
 
 
 def _benefit_word(scheme: str) -> str:
@@ -107,7 +113,11 @@ def explain(
     else:
         parts.append(f"下次认证的到期日是{cn_date(result.due)}。")
 
-    if result.status == "ok":
+    today = result.due - timedelta(days=result.days_left)
+    ahead = window_ahead(rule, result.due, today) if result.status != "overdue" else None
+    if ahead is not None:
+        parts.append(f"{not_before(ahead[0], result.due)}。现在{status_words(result.days_left)}。")
+    elif result.status == "ok":
         parts.append(f"{before_due(result.due)}。现在{status_words(result.days_left)}，"
                      "时间还够，别拖到最后几天。")
     elif result.status == "due_soon":

@@ -230,3 +230,13 @@ def satisfied_window(rule: Rule, day: date) -> tuple[date, date]:
 def window_after(rule: Rule, window: tuple[date, date]) -> tuple[date, date]:
     candidates = windows_of_year(rule, window[0].year) + windows_of_year(rule, window[0].year + 1)
     return next(w for w in candidates if w[0] > window[0])
+
+
+def window_ahead(rule: Rule, due: date, today: date) -> tuple[date, date] | None:
+    """The window that ends on `due` when it has not opened yet on `today`: a certification
+    before its start counts for an earlier window, not for this one."""
+    if rule.type != "windows":
+        return None
+    candidates = windows_of_year(rule, due.year - 1) + windows_of_year(rule, due.year)
+    window = next((w for w in candidates if w[1] == due), None)
+    return window if window is not None and today < window[0] else None

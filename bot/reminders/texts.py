@@ -8,9 +8,10 @@ import re
 from collections.abc import Iterable
 
 from bot.deadline.calculator import suspended_from
-from bot.deadline.explanation import before_due, cn_date, cn_month, signed_days
+from bot.deadline.explanation import before_due, cn_date, cn_month, not_before, signed_days
 from bot.deadline.place_names import lookup_region
 from bot.deadline.regions import channels_for, rule_for
+from bot.deadline.rules import window_ahead
 from bot.deadline.schemes import SCHEMES
 from bot.reminders.plans import SELF_LABELS, Slot, china
 from bot.reminders.store import GroupReminder, Reminder
@@ -71,6 +72,9 @@ def reminder_text(reminder: Reminder, today: dt.date) -> str:
     header = "⏰ 认证提醒" + ("" if reminder.label in SELF_LABELS else f"（{reminder.label}）")
     lines = [header, f"{person}的{scheme}资格认证：{status_line(reminder.due, today)}"]
     applied = rule_for(reminder.scheme, reminder.city)
+    ahead = window_ahead(applied.rule, reminder.due, today)
+    if ahead is not None:  # a 30-day reminder before a 15-day window opens
+        lines.append(f"注意：{not_before(ahead[0], reminder.due)}。")
     if reminder.due < today:
         year, month = suspended_from(applied.rule, reminder.due)
         lines.append(f"过期可能会从{cn_month(f'{year}-{month:02d}')}起暂停发放，暂停不是取消，"

@@ -271,3 +271,20 @@ def test_how_to_tell_names_every_scheme_and_states_no_amount():
         assert any(word in HOW_TO_TELL for word in (scheme.short[:4], scheme.name[:4]))
     assert "12333" in HOW_TO_TELL and "以当地为准" in HOW_TO_TELL
     assert not re.search(r"\d+元|\d+块", HOW_TO_TELL)
+
+
+
+@pytest.mark.parametrize(("scheme", "city", "last", "today", "start"), [
+    ("survivor", "呼和浩特", date(2026, 3, 5), date(2026, 3, 20), "2026年4月1日"),
+    ("resident", "葫芦岛", date(2026, 2, 1), date(2026, 3, 1), "2026年7月1日"),
+])
+def test_a_window_not_yet_open_is_named_and_not_now(scheme, city, last, today, start):
+    result = compute_deadline(rule_for(scheme, city), today=today, last=last)
+    assert f"{start}起再去办" in result.explanation and "这几天就去办" not in result.explanation
+    assert f"要做什么：{start}起" in deadline_card(result)
+
+
+def test_inside_the_window_the_reply_is_as_before():
+    result = compute_deadline(rule_for("survivor", "呼和浩特"), today=date(2026, 4, 3),
+                              last=date(2026, 3, 5))
+    assert "最好这几天就去办" in result.explanation and "起再去办" not in result.explanation

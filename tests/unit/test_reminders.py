@@ -395,6 +395,16 @@ def test_reminder_text_asks_before_the_due_date(db, today: str, words: str) -> N
     assert "按时" not in text and "也算" not in text
 
 
+@pytest.mark.parametrize(("today", "opens"), [("2026-03-16", True), ("2026-04-08", False)])
+def test_a_reminder_before_its_window_opens_says_when_it_does(db, today, opens) -> None:
+    # 呼和浩特 survivors certify on days 1–15 of each month: on 3月16日 a certification would
+    # count for March, not for the window that ends on 4月15日.
+    reminder = add(db, "2026-04-15", scheme="survivor", city="呼和浩特")
+    text = reminder_text(reminder, dt.date.fromisoformat(today))
+    assert ("2026年4月1日起再去办" in text) is opens
+    assert "请在2026年4月15日之前办好" in text
+
+
 @settings(max_examples=100, deadline=None)
 @given(offset=st.integers(-30, 365))
 def test_no_reminder_text_says_the_due_day_is_fine(offset: int) -> None:
