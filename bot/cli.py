@@ -12,7 +12,7 @@ import datetime as dt
 import sys
 
 from bot.commands import ask, broadcast, deadline, kb, reminders, run
-from bot.errors import UsageError
+from bot.errors import KnowledgeError, UsageError
 
 COMMANDS = ["ask", "deadline", "kb", "run", "reminders", "broadcast"]
 
@@ -52,12 +52,14 @@ def check_dates(args: argparse.Namespace) -> None:
                 today = found
 
 
-def _configure() -> None:
+def _configure(command: str) -> None:
     """Region data follows KNOWLEDGE_DIR for every command, as the knowledge base does."""
     from bot.config import knowledge_dir
-    from bot.deadline.region_data import use_knowledge_dir
+    from bot.deadline.region_data import load_region_data, use_knowledge_dir
 
     use_knowledge_dir(knowledge_dir())
+    if command in ("ask", "deadline"):
+        load_region_data()  # broken region files: one line now, before anything else is said
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -82,10 +84,14 @@ def main(argv: list[str] | None = None) -> int:
             raise UsageError("请给出一个子命令: " + ", ".join(COMMANDS))
         check_dates(args)
         if args.command != "run":  # `run` configures itself from its settings
-            _configure()
+            _configure(args.command)
         return int(args.func(args) or 0)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KnowledgeError as exc:  # KNOWLEDGE_DIR missing, or a region file that fails its check
+        print(f"error: 知识库文件有 {len(exc.problems)} 处问题，第一处：{exc.problems[0]}"
+              "（运行 python -m bot kb check 可以看全部）", file=sys.stderr)
         return 2
     except OverflowError as exc:  # a date or number out of range that no check above caught
         print(f"error: 日期或数字超出了能处理的范围（{exc}）", file=sys.stderr)

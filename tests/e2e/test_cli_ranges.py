@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 
@@ -73,3 +75,27 @@ def test_as_a_process_without_traceback(argv, database) -> None:
 ], ids=" ".join)
 def test_the_edges_of_the_ranges_still_work(argv, database, capsys) -> None:
     assert main(_with_db(argv, database)) == 0, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [
+    ["deadline", "--scheme", "企业退休", "--last", "2025-01-01", "--today", "2025-02-01"],
+    ["ask", "怎么认证"],
+], ids=" ".join)
+def test_a_knowledge_dir_without_region_data_is_one_line(argv, tmp_path) -> None:
+    env = {**os.environ, "KNOWLEDGE_DIR": str(tmp_path / "nowhere")}
+    result = subprocess.run([sys.executable, "-m", "bot", *argv], capture_output=True,
+                            text=True, timeout=120, cwd=PROJECT_DIR, env=env)
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("error: 知识库文件有") and "kb check" in line
+
+
+def test_kb_check_checks_knowledge_dir_and_its_region_data(tmp_path) -> None:
+    broken = tmp_path / "knowledge"
+    shutil.copytree(PROJECT_DIR / "knowledge", broken)
+    (broken / "regions" / "national.yaml").write_text("rules: [\n", encoding="utf-8")
+    env = {**os.environ, "KNOWLEDGE_DIR": str(broken)}
+    result = subprocess.run([sys.executable, "-m", "bot", "kb", "check"], capture_output=True,
+                            text=True, timeout=120, cwd=PROJECT_DIR, env=env)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert "national.yaml" in result.stdout
