@@ -184,10 +184,12 @@ def deadline_card(result: DeadlineResult) -> str:
     applied = rule_for(result.scheme, where)
     passive = applied.passive if where else None
     if passive is not None:
-        lines.insert(0, f"{passive.who}的一般由社保自动核对，不用自己办；其他人看下面：")
+        lines.insert(0, f"{passive.who}的一般由社保自动核对，不用办；不是的看下面：")
     if result.status == "overdue":
-        stop = (f"，从{_month_words(result.suspended_from)}起暂停发放"
-                if result.suspended_from else "")
+        since = _month_words(result.suspended_from) if result.suspended_from else ""
+        # Where most people are certified without doing anything, only "may be" suspended.
+        may = "可能" if passive is not None else ""
+        stop = f"，从{since}起{may}暂停发放" if since else ""
         lines.append(f"已超期{-result.days_left}天{stop}（暂停不是取消）")
         lines.append("先查一查：社保可能已用数据比对替您认证了，打12333或用掌上12333查上次认证时间。")
         back = result.if_certified_today

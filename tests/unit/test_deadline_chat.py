@@ -288,3 +288,12 @@ def test_inside_the_window_the_reply_is_as_before():
     result = compute_deadline(rule_for("survivor", "呼和浩特"), today=date(2026, 4, 3),
                               last=date(2026, 3, 5))
     assert "最好这几天就去办" in result.explanation and "起再去办" not in result.explanation
+
+
+
+def test_an_overdue_card_in_a_passive_city_is_not_flat():
+    result = compute_deadline(rule_for("enterprise", "上海"), today=date(2026, 3, 20),
+                              last=date(2025, 3, 1))
+    card = deadline_card(result)
+    assert card.startswith("本市户籍的一般由社保自动核对，不用办；不是的看下面")
+    assert "起可能暂停发放" in card
