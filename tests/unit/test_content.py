@@ -200,7 +200,7 @@ def test_new_province_entries_invent_no_local_channel(kb, pinyin):
 def test_new_topics_exist_with_enough_phrasings(kb, entry_id):
     entry = kb.entries[entry_id]
     assert len(entry.phrasings) >= 8
-    assert entry.reviewed.isoformat() == "2026-12-01"
+    assert entry.reviewed.isoformat() >= "2026-12-01"
 
 
 def test_hk_macao_taiwan_names_the_verified_paper_routes(kb):
@@ -228,3 +228,32 @@ def test_not_paid_yet_invents_no_number_of_days(kb):
     text = answer(kb, "not-paid-yet")
     assert "下个月" in text and "12333" in text
     assert not re.search(r"\d+\s*(天|个工作日)", text)
+
+
+
+def test_taiwan_is_not_told_to_use_an_app_nobody_confirmed_there(kb):
+    text = answer(kb, "hk-macao-taiwan")
+    (taiwan,) = [line for line in text.splitlines() if line.startswith("2. 台湾")]
+    assert "没有查到" in taiwan
+    (hk,) = [line for line in text.splitlines() if line.startswith("1. 香港、澳门")]
+    assert "中国领事" in hk
+
+
+def test_no_claim_that_most_places_never_notify(kb):
+    assert "多数地方也不会通知" not in answer(kb, "scheme-enterprise")
+    assert "不是各地都有" in answer(kb, "scheme-enterprise")
+
+
+def test_sources_back_what_the_basis_line_names(kb):
+    silent = [s.url for s in kb.entries["silent-certification"].sources]
+    assert "https://xywbxg.com/20LPZTDen/index.htm" in silent  # 北京约8成, 2024
+    jiangsu = [s.url for s in kb.entries["prov-jiangsu"].sources]
+    assert not any("fj.gov.cn" in url for url in jiangsu)  # a Fujian page says nothing of 江苏
+    documents = kb.entries["offline-documents"]
+    assert not any(s.issuer for s in documents.sources)  # the list is not 人社部's
+    assert "以窗口说的为准" in documents.answer
+
+
+def test_not_in_scope_message_does_not_suggest_skipping_certification(kb):
+    text = answer(kb, "not-in-scope-message")
+    assert "还不用认证" not in text and "别因此就当作不用认证" in text
