@@ -95,14 +95,13 @@ def resolve_scheme(name: str) -> str:
 # For someone who cannot tell which kind a pension is (a son asked for his father's): what
 # each kind is, in everyday words, and where to look it up. No amounts: they differ by place.
 HOW_TO_TELL = (
-    "不清楚是哪一种也没关系，大致这样分：\n"
-    "1. 退休前在企业、工厂上班，或自己按灵活就业交社保的 → 企业职工；\n"
-    "2. 在机关、事业单位（如公办学校、医院）退休的 → 机关事业单位；\n"
-    "3. 农村老人，或城里没有单位、在村里或社区自己交钱参保的 → 城乡居民；\n"
-    "4. 家里的职工去世后，发给家属的生活费 → 遗属待遇；\n"
-    "5. 因为工伤每月领伤残津贴的 → 工伤长期待遇。\n"
-    "还拿不准，可以打12333问，或在电子社保卡、掌上12333里看待遇信息。"
-    "按全国的一般规定，这几种都是12个月内认证一次，各地另有规定的以当地为准。"
+    "分不清也没关系，大致这样分：\n"
+    "1. 在企业、工厂退休，或按灵活就业交社保的 → 企业职工；\n"
+    "2. 在机关、事业单位退休的 → 机关事业单位；\n"
+    "3. 农村老人，或城里没单位、自己交钱参保的 → 城乡居民；\n"
+    "4. 家里职工去世后发给家属的 → 遗属待遇；\n"
+    "5. 工伤后每月领伤残津贴的 → 工伤长期待遇。\n\n"
+    "还分不清就打12333问。全国一般都是12个月认证一次，各地另有规定的以当地为准。"
 )
 _UNSURE = re.compile(r"不知道|[搞弄分说记]?不清楚?|不确定|不记得|不晓得|[拿说]不准|不太?懂")
 # Which kind of pension, not which app or office: 哪个险种, 什么养老金, 哪种待遇.
@@ -111,6 +110,9 @@ _WHICH_KIND = re.compile(r"险种|(?:哪|什么|啥)一?[种类]的?(?:养老|�
 # Asked which kind, a bare 哪种 / 是啥 is enough.
 _WHICH_ANSWER = re.compile(r"是?(?:哪一?[种类个样]|啥|什么)")
 _FILLER = re.compile(r"[\s，。,.!！?？~～…、我也都还真呢啊呀吧哦噢嗯的了这个]+")
+# Whose pension it is, in the answer: 不知道我爸是哪种, 我妈领的是啥不清楚.
+_WHOSE = re.compile(r"爸爸?|妈妈?|父亲|母亲|老人家?|老伴|爷爷|奶奶|公公|婆婆|岳父|岳母|他|她|"
+                    r"领的|拿的|俺|咱")
 
 
 def unsure_of_scheme(text: str, *, asked: bool = False) -> bool:
@@ -126,5 +128,5 @@ def unsure_of_scheme(text: str, *, asked: bool = False) -> bool:
         return True
     if not asked:
         return False
-    rest = _FILLER.sub("", _UNSURE.sub("", text))
+    rest = _FILLER.sub("", _WHOSE.sub("", _UNSURE.sub("", text)))
     return not rest or bool(_WHICH_ANSWER.fullmatch(rest))

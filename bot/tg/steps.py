@@ -32,7 +32,7 @@ HOW_TO_FIND_DATE = (
     "查到后把日期发给我就行，或者发“算了”先不弄了。"
 )
 FUTURE_DATE = "这个日期还没到呢，请发上一次已经完成认证的日期。"
-PICK_SCHEME = "请点下面的按钮选一种（直接打“企业退休”“农保”这样的字也行）。"
+PICK_SCHEME = "点下面的按钮选一种，直接打字（如“企业退休”）也行。"
 CITY_KEPT = "好的，城市记下了：{place}。先选一下待遇类型，{pick}"
 
 # The steps, as `Steps.ask` names them.

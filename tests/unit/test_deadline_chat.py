@@ -250,6 +250,8 @@ def test_deadline_card_keeps_what_the_user_must_know(scheme, place, says):
     ("不清楚是哪种", True, True),
     ("搞不清楚", True, True),
     ("记不清了", True, True),
+    ("不知道我爸是哪种", True, True),
+    ("我妈领的是啥不清楚", True, True),
     # About the kind, whether asked or not.
     ("我不知道我爸是哪个险种", False, True),
     ("不知道我妈领的是什么养老金", False, True),
