@@ -424,3 +424,10 @@ def test_not_knowing_the_scheme_gets_how_to_tell(engine, today, message):
 @pytest.mark.parametrize("message", ["不知道怎么认证", "不知道用哪个APP认证"])
 def test_not_knowing_something_else_is_matched(engine, today, message):
     assert HOW_TO_TELL not in answer(engine, message, today).text
+
+
+@pytest.mark.parametrize("message", ["怎么帮我妈刷脸 她不在我身边", "我爸不在我身边 怎么帮他认证"])
+def test_a_parent_far_away_is_not_a_message_saying_not_in_scope(engine, today, message):
+    reply = answer(engine, message, today)
+    first = reply.id if reply.kind == "answer" else reply.suggestion_ids[0]
+    assert first == "proxy-certify"
