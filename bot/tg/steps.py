@@ -106,9 +106,27 @@ class Steps:
         await answer_query(query)
         return key if key in SCHEMES else None
 
-    async def typed_scheme(self, update: Update, context: BotContext) -> str | None:
-        """A scheme typed instead of pressed (企业退休); None once 不知道 has been answered
-        with how to tell, or a city typed ahead has been kept for later (`take_early_city`)."""
+    async def scheme_answer(self, update: Update, context: BotContext
+                            ) -> tuple[str, Region | None, str] | None:
+        """The scheme, pressed or typed, with the city typed along or ahead of its step (then
+        skipped) and the lead of the next question; None once the scheme has been asked again
+        (a stale button, 不知道 answered with how to tell, a city kept for later)."""
+        if update.callback_query is not None:
+            key = await self.scheme_button(update)
+        else:
+            key = await self._typed_scheme(update, context)
+        if key is None:
+            if update.callback_query is not None:
+                await self.ask(update, context, SCHEME)
+            return None
+        name = context.user_data.pop(self.early_city, None)
+        region = lookup_region(name) if name else None
+        lead = f"好的：{SCHEMES[key].name}，{region.display}。\n" if region \
+            else f"好的：{SCHEMES[key].name}。\n"
+        return key, region, lead
+
+    async def _typed_scheme(self, update: Update, context: BotContext) -> str | None:
+        """A scheme typed instead of pressed (企业退休), or None after answering the text."""
         text = update.effective_message.text.strip()
         key = find_scheme(text)
         if key is not None:
@@ -127,11 +145,6 @@ class Steps:
             lead = CITY_KEPT.format(place=region.display, pick=PICK_SCHEME)
         await prompt(update, context, lead, self.scheme_keyboard(saved))
         return None
-
-    def take_early_city(self, context: BotContext) -> Region | None:
-        """The city typed at the scheme step, once (the city step is then skipped)."""
-        name = context.user_data.pop(self.early_city, None)
-        return lookup_region(name) if name else None
 
     async def city_button(self, update: Update, context: BotContext
                           ) -> str | None:

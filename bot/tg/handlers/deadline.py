@@ -67,30 +67,16 @@ async def deadline_start(update: Update, context: BotContext) -> int:
     return await _ask(update, context, SCHEME)
 
 
-async def scheme_chosen(update: Update, context: BotContext) -> int:
-    """A scheme button: remember it and ask for the city."""
-    key = await STEPS.scheme_button(update)
-    if key is None:
-        return await _ask(update, context, SCHEME)
-    return await _scheme_set(update, context, key)
-
-
-async def scheme_typed(update: Update, context: BotContext) -> int:
-    """A scheme typed instead of pressed; 不知道 (how to tell) or a city typed ahead."""
-    key = await STEPS.typed_scheme(update, context)
-    if key is None:
+async def scheme_given(update: Update, context: BotContext) -> int:
+    """The scheme, pressed or typed: on to the city (the date, when the city came first)."""
+    answer = await STEPS.scheme_answer(update, context)
+    if answer is None:
         return SCHEME
-    return await _scheme_set(update, context, key)
-
-
-async def _scheme_set(update: Update, context: BotContext, key: str) -> int:
+    key, region, lead = answer
     context.user_data[SCHEME_KEY] = key
-    region = STEPS.take_early_city(context)
     if region is not None:
         context.user_data[REGION_KEY] = region.short
-        return await _ask(update, context, LAST_DATE,
-                          f"好的：{SCHEMES[key].name}，{region.display}。\n")
-    return await _ask(update, context, CITY, f"好的：{SCHEMES[key].name}。\n")
+    return await _ask(update, context, CITY if region is None else LAST_DATE, lead)
 
 
 async def city_typed(update: Update, context: BotContext) -> int:
@@ -201,8 +187,8 @@ def deadline_conversation() -> ConversationHandler:
     """The /deadline flow, also started by the 什么时候认证 button."""
     private_text = filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND
     states = add_navigation({
-        SCHEME: [CallbackQueryHandler(scheme_chosen, pattern=r"^dl:s:"),
-                 MessageHandler(private_text & steps.SCHEME_TEXT, scheme_typed)],
+        SCHEME: [CallbackQueryHandler(scheme_given, pattern=r"^dl:s:"),
+                 MessageHandler(private_text & steps.SCHEME_TEXT, scheme_given)],
         CITY: [CallbackQueryHandler(city_button, pattern=r"^dl:(skip|saved|c:.+)$"),
                MessageHandler(private_text, city_typed)],
         LAST_DATE: [CallbackQueryHandler(date_given, pattern=r"^dl:d:saved$"),

@@ -121,29 +121,14 @@ async def remind_from_button(update: Update, context: BotContext) -> int:
     return await remind_start(update, context)
 
 
-async def scheme_chosen(update: Update, context: BotContext) -> int:
-    key = await STEPS.scheme_button(update)
-    if key is None:
-        return await _ask(update, context, SCHEME)
-    return await _scheme_set(update, context, key)
-
-
-async def scheme_typed(update: Update, context: BotContext) -> int:
-    """A scheme typed instead of pressed; 不知道 (how to tell) or a city typed ahead."""
-    key = await STEPS.typed_scheme(update, context)
-    if key is None:
+async def scheme_given(update: Update, context: BotContext) -> int:
+    """The scheme, pressed or typed: on to the city (the date, when the city came first)."""
+    answer = await STEPS.scheme_answer(update, context)
+    if answer is None:
         return SCHEME
-    return await _scheme_set(update, context, key)
-
-
-async def _scheme_set(update: Update, context: BotContext, key: str) -> int:
-    _flow(context)["scheme"] = key
-    region = STEPS.take_early_city(context)
-    if region is not None:
-        _flow(context)["city"] = region.short
-        return await _ask(update, context, LAST_DATE,
-                          f"好的：{SCHEMES[key].name}，{region.display}。\n")
-    return await _ask(update, context, CITY, f"好的：{SCHEMES[key].name}。\n")
+    key, region, lead = answer
+    _flow(context).update(scheme=key, **({"city": region.short} if region else {}))
+    return await _ask(update, context, CITY if region is None else LAST_DATE, lead)
 
 
 async def city_typed(update: Update, context: BotContext) -> int:
@@ -305,8 +290,8 @@ def remind_conversation() -> ConversationHandler:
             CallbackQueryHandler(remind_from_button, pattern=f"^{REMIND_START}$"),
         ],
         states=add_navigation({
-            SCHEME: [CallbackQueryHandler(scheme_chosen, pattern=r"^rmf:s:"),
-                     MessageHandler(private_text & steps.SCHEME_TEXT, scheme_typed)],
+            SCHEME: [CallbackQueryHandler(scheme_given, pattern=r"^rmf:s:"),
+                     MessageHandler(private_text & steps.SCHEME_TEXT, scheme_given)],
             CITY: [CallbackQueryHandler(city_button, pattern=r"^rmf:city:"),
                    MessageHandler(private_text, city_typed)],
             LAST_DATE: [CallbackQueryHandler(date_given, pattern=r"^rmf:d:saved$"),
