@@ -33,6 +33,7 @@ from bot.deadline.region_data import use_knowledge_dir
 from bot.qa.engine import Engine
 from bot.reminders.plans import use_timezone
 from bot.reminders.store import ensure_reminder_tables
+from bot.tg import flow, texts
 from bot.tg.background import repeat, stop_background
 from bot.tg.broadcast_runner import BroadcastRunner
 from bot.tg.callbacks import INVALID_BUTTON, answer_query
@@ -83,6 +84,12 @@ NON_TEXT = (filters.VOICE | filters.AUDIO | filters.Sticker.ALL | filters.PHOTO
             | filters.CONTACT | filters.ANIMATION)
 # Pictures whose text is read (bot/tg/handlers/picture.py); stickers and GIFs keep the polite note.
 PICTURES = filters.PHOTO | filters.Document.IMAGE
+# What starts something new in a private chat (bot.tg.flow.fresh_start): any command but
+# /cancel (the flows' own), a home keyboard button, 提醒我认证 or 删除我的信息 typed.
+HOME_BUTTONS = filters.Text([texts.BUTTON_HOW, texts.BUTTON_WHEN, texts.BUTTON_FAMILY,
+                             texts.BUTTON_MISSED, texts.BUTTON_REMIND])
+FRESH_START = ((filters.COMMAND & ~filters.Regex(r"^/cancel(@\w+)?(\s|$)")) | HOME_BUTTONS
+               | remind.ASKS_FOR_REMINDER | forget.ASKS_TO_FORGET)
 
 
 async def _post_init(application: Application) -> None:
@@ -170,6 +177,9 @@ def add_handlers(application: Application) -> None:
     private = filters.ChatType.PRIVATE
     groups = filters.ChatType.GROUPS
     text = filters.TEXT & ~filters.COMMAND
+    # Before anything else: a command, a home button or a typed request ends the flows left
+    # open, so that the next step of a forgotten flow does not take it.
+    application.add_handler(MessageHandler(private & FRESH_START, flow.fresh_start), group=-1)
     # Guided flows and the features' commands first: while a flow runs, its state takes the
     # user's next message. per_message=False is what we want for these flows.
     with warnings.catch_warnings():

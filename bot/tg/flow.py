@@ -16,6 +16,7 @@ from functools import partial
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import TelegramError
 from telegram.ext import (
+    Application,
     BaseHandler,
     CallbackQueryHandler,
     ConversationHandler,
@@ -81,6 +82,31 @@ async def clear_prompt(context: BotContext) -> None:
     if where:
         with contextlib.suppress(TelegramError):
             await context.bot.edit_message_reply_markup(where[0], where[1], reply_markup=None)
+
+
+def end_open_flows(application: Application, chat_id: int, user_id: int) -> int:
+    """End every guided flow this user has open in this chat; returns how many there were.
+
+    python-telegram-bot has no public call for it: a ConversationHandler keeps the state of
+    each (chat, user) in `_conversations` (tests/e2e/test_private_flows.py notices a change).
+    """
+    ended = 0
+    for handlers in application.handlers.values():
+        for handler in handlers:
+            if isinstance(handler, ConversationHandler) and \
+                    handler._conversations.pop((chat_id, user_id), None) is not None:
+                ended += 1
+    return ended
+
+
+async def fresh_start(update: Update, context: BotContext) -> None:
+    """A command, a home button or a typed request starts something new: the flows left open
+    end first, so that none of them takes the next message as its answer (users rarely say
+    取消 before they do something else)."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is not None and user is not None and \
+            end_open_flows(context.application, chat.id, user.id):
+        await clear_prompt(context)
 
 
 async def prompt(update: Update, context: BotContext, text: str,

@@ -281,3 +281,34 @@ def test_not_knowing_the_scheme_keeps_the_date_of_a_typed_question(server, bot):
     assert "城乡居民" in help_["text"] and "接着帮您算" in help_["text"]
     (card,) = server.ask(user, "企业的")
     assert "下次截止日：2025年3月10日" in card["text"]
+
+
+
+def test_a_new_start_ends_the_flow_left_open(server, bot):
+    user = 3420
+    (scheme,) = server.ask(user, "/deadline")
+    _press(server, user, scheme, "企业职工基本养老保险")  # at the city step ...
+    server.ask(user, "/start")  # ... the user starts afresh
+    (answered,) = server.ask(user, "刷脸失败怎么办")
+    assert "依据：" in answered["text"] and "没找到" not in answered["text"]
+    assert not _has_buttons(server, user, scheme)  # the open step lost its buttons
+
+    (scheme,) = server.ask(user, "/remind")
+    _press(server, user, scheme, "企业职工基本养老保险")
+    (when,) = server.ask(user, "什么时候认证")  # a home button: the deadline flow, afresh
+    assert "哪一种待遇" in when["text"]
+    (city,) = server.ask(user, "企业退休")
+    assert "哪个城市" in city["text"] and "第2步" not in city["text"]
+    (forget,) = server.ask(user, "删除我的信息")  # a typed request, not a city
+    assert "没找到" not in forget["text"] and "删除" in forget["text"]
+    (answered,) = server.ask(user, "刷脸失败怎么办")
+    assert "依据：" in answered["text"]
+
+
+def test_city_again_while_city_is_open(server, bot):
+    user = 3421
+    server.ask(user, "/city")
+    (again,) = server.ask(user, "/city")
+    assert "不认识" not in again["text"] and "城市" in again["text"]
+    (done,) = server.ask(user, "锦州")
+    assert "锦州" in done["text"]

@@ -202,6 +202,11 @@ def test_unknown_date_edit_and_delete(ctx) -> None:
     assert "用空格或逗号隔开" in prompt["text"]
     (bad,) = server.ask(user, "明天")
     assert "没看懂" in bad["text"]
+    (stopped,) = server.ask(user, "算了")  # as in every flow, not "请只写数字"
+    assert "已取消" in stopped["text"]
+    (listing,) = server.ask(user, "/myreminders")
+    (choices,) = press(server, user, listing, f"rm:edit:{reminder_id}")
+    press(server, user, choices, f"rm:lt:{reminder_id}")
     (custom,) = server.ask(user, "15 3 0")
     assert "到期当天" in custom["text"]
     assert query(db_path, "SELECT leads FROM reminders WHERE id = ?", (reminder_id,)) == [

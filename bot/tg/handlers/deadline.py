@@ -222,4 +222,5 @@ def city_conversation() -> ConversationHandler:
         fallbacks=[CommandHandler("cancel", cancel)],
         name="city",
         conversation_timeout=30 * 60,
+        allow_reentry=True,
     )

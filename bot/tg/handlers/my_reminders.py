@@ -25,6 +25,7 @@ from bot.reminders import store as rm
 from bot.reminders.texts import describe_leads, describe_reminder, plan_text, who
 from bot.tg.callbacks import INVALID_BUTTON, answer_query, callback_id, callback_index
 from bot.tg.context import BotContext
+from bot.tg.flow import NAV_PATTERN
 from bot.tg.keyboards import main_keyboard
 
 LEADS_TEXT = 30
@@ -263,8 +264,12 @@ def leads_conversation(cancel: Callable[[Update, BotContext], Awaitable[int]]
     """改提醒天数 → 自己写天数: the typed lead days; `cancel` is /remind's /cancel."""
     return ConversationHandler(
         entry_points=[CallbackQueryHandler(custom_leads_start, pattern=r"^rm:lt:")],
-        states={LEADS_TEXT: [MessageHandler(filters.ChatType.PRIVATE & filters.TEXT
-                                            & ~filters.COMMAND, custom_leads_typed)]},
+        states={LEADS_TEXT: [
+            # 取消, 算了 … end it here as in every other flow, not "请只写数字".
+            MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & filters.Regex(NAV_PATTERN),
+                           cancel),
+            MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND,
+                           custom_leads_typed)]},
         fallbacks=[CommandHandler("cancel", cancel)],
         name="remind_leads",
         conversation_timeout=30 * 60,
