@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlite_utils
 
+from bot.reminders.group_notices import GroupReminder
 from bot.reminders.plans import (
     GROUP_SLOT,
     format_leads,
@@ -16,7 +17,7 @@ from bot.reminders.plans import (
     leads_from_text,
     slot_order,
 )
-from bot.reminders.store import GroupReminder, Reminder, fetch
+from bot.reminders.store import Reminder, fetch
 
 
 @dataclass(frozen=True)

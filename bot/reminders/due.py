@@ -12,6 +12,7 @@ from typing import Any
 
 import sqlite_utils
 
+from bot.reminders.group_notices import GroupReminder, get_group_reminder
 from bot.reminders.plans import (
     CATCHUP_DAYS,
     GROUP_CATCHUP_DAYS,
@@ -24,14 +25,7 @@ from bot.reminders.plans import (
     next_group_at,
     stamp,
 )
-from bot.reminders.store import (
-    GroupReminder,
-    Reminder,
-    fetch,
-    get_group_reminder,
-    get_reminder,
-    transaction,
-)
+from bot.reminders.store import Reminder, fetch, get_reminder, transaction
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from bot.deadline.regions import rule_for
 from bot.deadline.rules import DeadlineResult
 from bot.errors import BotError
 from bot.text.dates import clock_time, cn_number
+from bot.text.normalize import quoted
 
 try:
     CHINA: dt.tzinfo = ZoneInfo("Asia/Shanghai")
@@ -161,10 +162,11 @@ def parse_leads(text: str) -> tuple[int, ...]:
     leads: set[int] = set()
     for token in tokens:
         value = int(token) if re.fullmatch(r"-?\d{1,3}", token) else cn_number(token)
+        said = quoted(token)
         if value is None:
-            raise ReminderError(f"没看懂“{token}”，请只写数字，例如：30 7 1（0 表示到期当天）")
+            raise ReminderError(f"没看懂“{said}”，请只写数字，例如：30 7 1（0 表示到期当天）")
         if not MIN_LEAD <= value <= MAX_LEAD:
-            raise ReminderError(f"提前天数要在 {MIN_LEAD} 到 {MAX_LEAD} 之间，“{token}”超出了范围")
+            raise ReminderError(f"提前天数要在 {MIN_LEAD} 到 {MAX_LEAD} 之间，“{said}”超出了范围")
         leads.add(value)
     if len(leads) > MAX_LEADS:
         raise ReminderError(f"最多设置{MAX_LEADS}个提醒时间，请少写几个")

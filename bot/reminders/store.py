@@ -1,4 +1,5 @@
-"""The reminder tables and the rows of the first two, behind plain functions.
+"""The reminder tables and the personal reminders' rows, behind plain functions (a group's
+monthly notices: `bot.reminders.group_notices`).
 
 Three tables, created by `ensure_reminder_tables`:
 
@@ -30,9 +31,7 @@ from bot.db.connection import transaction as storage_transaction
 from bot.deadline.schemes import SCHEMES
 from bot.reminders.plans import (
     DEFAULT_LEADS,
-    MAX_GROUP_REMINDERS,
     MAX_REMINDERS_PER_USER,
-    GroupSchedule,
     ReminderError,
     Slot,
     china,
@@ -41,7 +40,6 @@ from bot.reminders.plans import (
     from_stamp,
     leads_from_text,
     next_at_stamp,
-    next_group_at,
     plan,
     plan_start,
     rolled_forward_due,
@@ -186,7 +184,7 @@ def _replan_fields(due: dt.date, leads: tuple[int, ...], snooze_day: dt.date | N
     return {"plan_from": stamp(plan_start(now)), "next_at": next_at_stamp(slots, china(now))}
 
 
-def _update(db: sqlite_utils.Database, table: str, row_id: int, fields: dict[str, Any]) -> None:
+def update_row(db: sqlite_utils.Database, table: str, row_id: int, fields: dict[str, Any]) -> None:
     assignments = ", ".join(f"{name} = ?" for name in fields)
     db.conn.execute(f"UPDATE {table} SET {assignments} WHERE id = ?", (*fields.values(), row_id))
 
@@ -219,7 +217,7 @@ def add_reminder(db: sqlite_utils.Database, *, user_id: int, chat_id: int, label
                      (user_id, label))
         if same:
             reminder_id = same[0]["id"]
-            _update(db, "reminders", reminder_id, fields)
+            update_row(db, "reminders", reminder_id, fields)
         else:
             count = db.conn.execute("SELECT count(*) FROM reminders WHERE user_id = ?",
                                     (user_id,)).fetchone()[0]
@@ -251,7 +249,7 @@ def set_leads(db: sqlite_utils.Database, reminder_id: int, leads: Iterable[int],
     leads = tuple(sorted(set(leads), reverse=True))
     if not leads:
         raise ReminderError("至少要留一个提醒时间")
-    _update(db, "reminders", reminder_id, {
+    update_row(db, "reminders", reminder_id, {
         "leads": format_leads(leads), "updated_at": stamp(now),
         **_replan_fields(current.due, leads, current.snooze_day, now)})
     return _require(db, reminder_id)
@@ -262,7 +260,7 @@ def certified(db: sqlite_utils.Database, reminder_id: int, now: dt.datetime) -> 
     current = _require(db, reminder_id)
     today = china(now).date()
     due = rolled_forward_due(current.scheme, current.city, today)
-    _update(db, "reminders", reminder_id, {
+    update_row(db, "reminders", reminder_id, {
         "last_date": today.isoformat(), "due": due.isoformat(), "snooze_day": None,
         "active": 1, "stopped": None, "updated_at": stamp(now),
         **_replan_fields(due, current.leads, None, now)})
@@ -280,7 +278,7 @@ def snooze(db: sqlite_utils.Database, reminder_id: int, now: dt.datetime) -> dt.
         planned = _replan_fields(current.due, current.leads, tomorrow, now)
     else:
         planned = {"next_at": stamp(min(filter(None, (current.next_at, slot.at))))}
-    _update(db, "reminders", reminder_id, {
+    update_row(db, "reminders", reminder_id, {
         "snooze_day": tomorrow.isoformat(), "active": 1, "stopped": None,
         "updated_at": stamp(now), **planned})
     return slot.at
@@ -289,7 +287,7 @@ def snooze(db: sqlite_utils.Database, reminder_id: int, now: dt.datetime) -> dt.
 def stop(db: sqlite_utils.Database, reminder_id: int, now: dt.datetime,
          reason: str = "user") -> Reminder:
     _require(db, reminder_id)
-    _update(db, "reminders", reminder_id,
+    update_row(db, "reminders", reminder_id,
             {"active": 0, "stopped": reason, "updated_at": stamp(now)})
     return _require(db, reminder_id)
 
@@ -297,7 +295,7 @@ def stop(db: sqlite_utils.Database, reminder_id: int, now: dt.datetime,
 def resume(db: sqlite_utils.Database, reminder_id: int, now: dt.datetime) -> Reminder:
     """Switch a stopped reminder back on; only sends still ahead are planned."""
     current = _require(db, reminder_id)
-    _update(db, "reminders", reminder_id, {
+    update_row(db, "reminders", reminder_id, {
         "active": 1, "stopped": None, "snooze_day": None, "updated_at": stamp(now),
         **_replan_fields(current.due, current.leads, None, now)})
     return _require(db, reminder_id)
@@ -306,10 +304,10 @@ def resume(db: sqlite_utils.Database, reminder_id: int, now: dt.datetime) -> Rem
 def stop_all(db: sqlite_utils.Database, user_id: int, now: dt.datetime,
              reason: str = "user") -> int:
     """/stop, or the user blocked the bot: every active reminder of theirs ends."""
-    return _switch_off(db, "reminders", "user_id", user_id, now, reason)
+    return switch_off(db, "reminders", "user_id", user_id, now, reason)
 
 
-def _switch_off(db: sqlite_utils.Database, table: str, owner: str, owner_id: int,
+def switch_off(db: sqlite_utils.Database, table: str, owner: str, owner_id: int,
                 now: dt.datetime, reason: str) -> int:
     """Every active row of `table` whose `owner` column is `owner_id` stops, with why."""
     cursor = db.conn.execute(
@@ -343,84 +341,6 @@ def delete_user_reminders(db: sqlite_utils.Database, user_id: int) -> int:
             (user_id, user_id))
         return db.conn.execute("DELETE FROM reminders WHERE user_id = ?",
                                (user_id,)).rowcount
-
-
-# --- group reminders -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class GroupReminder:
-    id: int
-    chat_id: int
-    created_by: int
-    schedule: GroupSchedule
-    plan_from: dt.datetime
-    next_at: dt.datetime | None
-    active: bool
-
-    @classmethod
-    def from_row(cls, row: dict) -> GroupReminder:
-        return cls(row["id"], row["chat_id"], row["created_by"],
-                   GroupSchedule(row["day"], row["hour"], row["minute"], row["text"]),
-                   from_stamp(row["plan_from"]),
-                   from_stamp(row["next_at"]) if row["next_at"] else None, bool(row["active"]))
-
-
-
-def add_group_reminder(db: sqlite_utils.Database, *, chat_id: int, created_by: int,
-                       schedule: GroupSchedule, now: dt.datetime) -> GroupReminder:
-    count = db.conn.execute(
-        "SELECT count(*) FROM group_reminders WHERE chat_id = ? AND active = 1",
-        (chat_id,)).fetchone()[0]
-    if count >= MAX_GROUP_REMINDERS:
-        raise ReminderError(f"一个群最多{MAX_GROUP_REMINDERS}条群提醒，请先删掉不用的"
-                            "（发 /remind 可以看到删除按钮）。")
-    cursor = db.conn.execute(
-        "INSERT INTO group_reminders (chat_id, created_by, day, hour, minute, text, plan_from, "
-        "next_at, active, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
-        (chat_id, created_by, schedule.day, schedule.hour, schedule.minute, schedule.text,
-         stamp(plan_start(now)), stamp(next_group_at(schedule, now)), stamp(now), stamp(now)))
-    found = get_group_reminder(db, int(cursor.lastrowid))
-    assert found is not None
-    return found
-
-
-def get_group_reminder(db: sqlite_utils.Database, reminder_id: int) -> GroupReminder | None:
-    rows = fetch(db, "SELECT * FROM group_reminders WHERE id = ?", (reminder_id,))
-    return GroupReminder.from_row(rows[0]) if rows else None
-
-
-def group_reminders(db: sqlite_utils.Database, chat_id: int) -> list[GroupReminder]:
-    rows = fetch(db, "SELECT * FROM group_reminders WHERE chat_id = ? AND active = 1 "
-                     "ORDER BY id", (chat_id,))
-    return [GroupReminder.from_row(r) for r in rows]
-
-
-def delete_group_reminder(db: sqlite_utils.Database, reminder_id: int) -> bool:
-    return db.conn.execute("DELETE FROM group_reminders WHERE id = ?",
-                           (reminder_id,)).rowcount > 0
-
-
-def deactivate_group(db: sqlite_utils.Database, chat_id: int, now: dt.datetime,
-                     reason: str = "blocked") -> int:
-    """The bot was removed from a group: its notices stop."""
-    return _switch_off(db, "group_reminders", "chat_id", chat_id, now, reason)
-
-
-def resume_group_reminders(db: sqlite_utils.Database, chat_id: int,
-                           now: dt.datetime) -> list[GroupReminder]:
-    """The bot is back in a group: the notices its removal stopped carry on from now (what
-    fell due meanwhile is not sent late). Notices an admin deleted are gone for good."""
-    rows = fetch(db, "SELECT * FROM group_reminders WHERE chat_id = ? AND active = 0 "
-                     "AND stopped = 'blocked' ORDER BY id", (chat_id,))
-    resumed = []
-    for row in rows:
-        schedule = GroupReminder.from_row(row).schedule
-        _update(db, "group_reminders", row["id"], {
-            "active": 1, "stopped": None, "plan_from": stamp(plan_start(now)),
-            "next_at": stamp(next_group_at(schedule, now)), "updated_at": stamp(now)})
-        resumed.append(get_group_reminder(db, row["id"]))
-    return [r for r in resumed if r is not None]
 
 
 def migrate_chat(db: sqlite_utils.Database, old_chat_id: int, new_chat_id: int) -> None:

@@ -13,8 +13,9 @@ from bot.deadline.place_names import lookup_region
 from bot.deadline.regions import channels_for, rule_for
 from bot.deadline.rules import window_ahead
 from bot.deadline.schemes import SCHEMES
+from bot.reminders.group_notices import GroupReminder
 from bot.reminders.plans import SELF_LABELS, Slot, china
-from bot.reminders.store import GroupReminder, Reminder
+from bot.reminders.store import Reminder
 
 
 def describe_lead(lead: int) -> str:

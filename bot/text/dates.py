@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from bot.errors import DateParseError
+from bot.text.normalize import quoted
 
 
 @dataclass(frozen=True)
@@ -304,11 +305,11 @@ def parse_date_match(text: str, today: date) -> DateMatch:
             pass  # fall through to the friendlier messages below
     found = scan_date(prepared, today, strict=True)
     if found is None:
-        raise DateParseError(f"抱歉，没看懂“{text.strip()}”这个日期，{EXAMPLE}。")
+        raise DateParseError(f"抱歉，没看懂“{quoted(text)}”这个日期，{EXAMPLE}。")
     if found.error:
         raise DateParseError(found.error)
     if found.start != 0 or found.end != len(prepared):
-        raise DateParseError(f"抱歉，没看懂“{text.strip()}”这个日期，{EXAMPLE}。")
+        raise DateParseError(f"抱歉，没看懂“{quoted(text)}”这个日期，{EXAMPLE}。")
     return found
 
 

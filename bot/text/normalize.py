@@ -110,3 +110,10 @@ def compact(text: str) -> str:
 def strip_non_words(normalized: str) -> str:
     """Like `compact` for text that is already normalised."""
     return _NOT_WORD.sub("", normalized)
+
+
+def quoted(text: str, limit: int = 20) -> str:
+    """What the user typed, as a reply may repeat it: stripped and cut to `limit` characters,
+    so that a pasted page never makes the reply longer than Telegram allows."""
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[:limit] + "…"

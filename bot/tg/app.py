@@ -177,8 +177,15 @@ def add_handlers(application: Application) -> None:
     private = filters.ChatType.PRIVATE
     groups = filters.ChatType.GROUPS
     text = filters.TEXT & ~filters.COMMAND
-    # Before anything else: a command, a home button or a typed request ends the flows left
-    # open, so that the next step of a forgotten flow does not take it.
+    # Before anything else, in this order: an ID or card number posted in a group is protected
+    # and goes no further; an edit is not handled a second time (except a private question);
+    # a command, a home button or a typed request ends the flows left open, so that the next
+    # step of a forgotten flow does not take it.
+    application.add_handler(MessageHandler(groups & (filters.TEXT | filters.CAPTION),
+                                           group_handlers.guard_numbers), group=-3)
+    application.add_handler(MessageHandler(
+        filters.UpdateType.EDITED_MESSAGE & (filters.COMMAND | groups),
+        group_handlers.ignore_edit), group=-2)
     application.add_handler(MessageHandler(private & FRESH_START, flow.fresh_start), group=-1)
     # Guided flows and the features' commands first: while a flow runs, its state takes the
     # user's next message. per_message=False is what we want for these flows.

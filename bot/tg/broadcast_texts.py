@@ -52,6 +52,8 @@ STOP_DENIED = "只有发起人或机器人管理员可以取消这条通知。"
 STOP_DONE = "已取消。"
 STOP_TOO_LATE = "这条通知已经结束了。"
 SCHEDULE_CANCELLED = "⏹ 已取消定时通知 #{id}。"
+NUMBERS_IN_NOTICE = ("通知里有身份证号或银行卡号，发出去大家都能看到，也会存进记录。"
+                     "请去掉后再发一次，或发 /cancel 取消。")
 SCHEDULE_REFUSED = ("⏹ 定时通知 #{id} 没有发送：没能确认您还是这个群的管理员"
                     "（可能已经不是了，或者机器人已经不在这个群里）。")
 

@@ -26,6 +26,8 @@ from telegram.ext import (
 
 from bot.deadline.explanation import cn_date
 from bot.qa.places_typo import closest_places
+from bot.qa.safety import redact
+from bot.text.normalize import quoted
 from bot.tg import texts
 from bot.tg.callbacks import answer_query
 from bot.tg.context import BotContext
@@ -82,6 +84,11 @@ async def clear_prompt(context: BotContext) -> None:
     if where:
         with contextlib.suppress(TelegramError):
             await context.bot.edit_message_reply_markup(where[0], where[1], reply_markup=None)
+
+
+def said(text: str) -> str:
+    """What the user typed, fit to repeat in a reply: numbers hidden, at most 20 characters."""
+    return quoted(redact(text))
 
 
 def end_open_flows(application: Application, chat_id: int, user_id: int) -> int:
@@ -188,6 +195,6 @@ async def offer_close_places(update: Update, context: BotContext, typed: str,
     guesses = [region.short for region in closest_places(typed)]
     if not guesses:
         return False
-    await prompt(update, context, texts.PLACE_GUESS.format(place=typed[:20], first=guesses[0]),
+    await prompt(update, context, texts.PLACE_GUESS.format(place=said(typed), first=guesses[0]),
                  with_nav(place_guess_keyboard(guesses, prefix=prefix, skip=skip), nav))
     return True

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 
-from telegram import Bot
+from telegram import Bot, Message
 from telegram.constants import ChatMemberStatus
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 
@@ -20,6 +20,13 @@ log = logging.getLogger(__name__)
 
 ADMIN_CACHE_SECONDS = 120.0
 ADMIN_CACHE_FAILURE_SECONDS = 10.0
+
+
+def posted_as_the_group(message: Message | None) -> bool:
+    """Whether a group message was sent by an anonymous admin, in the group's own name (only
+    admins can; their user is then Telegram's GroupAnonymousBot, never in the admin list)."""
+    return message is not None and message.sender_chat is not None and \
+        message.sender_chat.id == message.chat_id
 
 
 def is_bot_admin(svc: Services, user_id: int | None) -> bool:

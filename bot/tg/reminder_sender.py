@@ -23,6 +23,7 @@ from bot.clock import Clock
 from bot.db.users import deactivate_user
 from bot.delivery import sender as delivery
 from bot.delivery.pacing import TokenBucket
+from bot.reminders import group_notices as notices
 from bot.reminders import plans
 from bot.reminders import store as rm
 from bot.reminders.due import (
@@ -125,7 +126,7 @@ class ReminderSender:
                  ) -> tuple[int, str, InlineKeyboardMarkup | None, int | None]:
         """(chat id, text, buttons, user id) for a row, read fresh from its reminder."""
         if row.kind == "group":
-            group = rm.get_group_reminder(self.db, row.ref_id)
+            group = notices.get_group_reminder(self.db, row.ref_id)
             assert group is not None
             return group.chat_id, group_text(group), None, None
         reminder = rm.get_reminder(self.db, row.ref_id)
@@ -175,7 +176,7 @@ class ReminderSender:
     def _blocked(self, row: OutboxRow, chat_id: int, user_id: int | None) -> None:
         now = self.clock.now()
         if row.kind == "group":
-            count = rm.deactivate_group(self.db, chat_id, now)
+            count = notices.deactivate_group(self.db, chat_id, now)
             log.info("reminders: removed from a group, %d notices stopped", count)
             return
         if user_id is not None:

@@ -14,6 +14,7 @@ from bot.deadline.divisions import Region
 from bot.deadline.place_names import find_region_in_text, lookup_region
 from bot.deadline.schemes import HOW_TO_TELL, SCHEMES, find_scheme, unsure_of_scheme
 from bot.qa.places import only_a_place
+from bot.qa.safety import redact
 from bot.text.dates import DateMatch, DateParseError, parse_date_match
 from bot.text.normalize import normalize
 from bot.tg.callbacks import answer_query
@@ -196,7 +197,7 @@ async def _last_date(update: Update, text: str, today: dt.date) -> DateMatch | N
     try:
         found = parse_date_match(text, today)
     except DateParseError as exc:
-        await message.reply_text(str(exc))
+        await message.reply_text(redact(str(exc)))
         return None
     if found.date is None or found.date > today:
         await message.reply_text(FUTURE_DATE)

@@ -15,6 +15,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, TimedOut
 
 from bot.cli import main
 from bot.clock import FixedClock
+from bot.reminders import group_notices as notices
 from bot.reminders import plans
 from bot.reminders import store as rm
 from bot.reminders.due import (
@@ -354,13 +355,13 @@ def test_group_notice_on_the_31st_falls_on_month_ends(db) -> None:
     moments = plans.group_occurrences(schedule, cn("2028-01-01T00:00"), cn("2028-04-30T23:59"))
     assert [m.date().isoformat() for m in moments] == ["2028-01-31", "2028-02-29",
                                                        "2028-03-31", "2028-04-30"]
-    group = rm.add_group_reminder(db, chat_id=-5, created_by=1, schedule=schedule,
+    group = notices.add_group_reminder(db, chat_id=-5, created_by=1, schedule=schedule,
                                   now=cn("2028-02-29T10:30"))
     assert group.next_at == cn("2028-03-31T10:00")
     assert enqueue_due(db, cn("2028-03-31T10:00")).pending == 1
     assert enqueue_due(db, cn("2028-03-31T10:00")).pending == 0
     rm.migrate_chat(db, -5, -1005)
-    assert rm.get_group_reminder(db, group.id).chat_id == -1005
+    assert notices.get_group_reminder(db, group.id).chat_id == -1005
     assert db.conn.execute("SELECT chat_id FROM reminder_outbox").fetchall() == [(-1005,)]
 
 
@@ -503,7 +504,7 @@ async def test_sender_is_silent_at_night(db) -> None:
 def db_file(db, tmp_path):
     add(db, "2026-03-10", label="父亲", city="锦州")
     add(db, "2026-03-04", user=2, leads=(1,))
-    rm.add_group_reminder(db, chat_id=-7, created_by=2,
+    notices.add_group_reminder(db, chat_id=-7, created_by=2,
                           schedule=plans.parse_group_schedule("每月3日 10:00 记得认证"),
                           now=CREATED)
     enqueue_due(db, cn("2026-03-03T09:00"))

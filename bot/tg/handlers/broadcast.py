@@ -49,11 +49,13 @@ from bot.tg.broadcast_keyboards import (
 )
 from bot.tg.callbacks import INVALID_BUTTON, answer_query, callback_id
 from bot.tg.context import BotContext, Services
+from bot.tg.handlers.group import visible_numbers
 from bot.tg.permissions import (
     forget_group_admins,
     is_bot_admin,
     is_group_admin,
     is_group_admin_now,
+    posted_as_the_group,
 )
 
 log = logging.getLogger(__name__)
@@ -85,7 +87,7 @@ async def broadcast_command(update: Update, context: BotContext) -> int:
     user_id = user.id if user else None
     if chat.type != ChatType.PRIVATE:
         remember_group(svc.db, chat.id, chat.title or "", svc.clock.now())
-        allowed = is_bot_admin(svc, user_id) or (
+        allowed = is_bot_admin(svc, user_id) or posted_as_the_group(message) or (
             user_id is not None and await is_group_admin(context, chat.id, user_id))
         if not allowed:
             await message.reply_text(texts.REFUSED_GROUP)
@@ -208,6 +210,9 @@ async def text_received(update: Update, context: BotContext) -> int:
     draft = await _draft(update, context, "audience")
     if draft is None:
         return ConversationHandler.END
+    if visible_numbers(message.text or ""):  # it would be stored and shown to everyone
+        await message.reply_text(texts.NUMBERS_IN_NOTICE)
+        return TEXT
     try:
         composed = parse_composed(message.text or "")
     except BroadcastError as problem:

@@ -47,7 +47,7 @@ from bot.tg.keyboards import (
     main_keyboard,
     without_more,
 )
-from bot.tg.permissions import is_group_admin_now
+from bot.tg.permissions import is_group_admin_now, posted_as_the_group
 from bot.tg.sending import send_text
 
 log = logging.getLogger(__name__)
@@ -234,9 +234,6 @@ async def group_text(update: Update, context: BotContext) -> None:
     _remember(update, context)
     svc = context.services
     message = update.effective_message
-    if groups.visible_numbers(message.text or ""):  # never left in view, never stored
-        await groups.protect_numbers(update, context, message)
-        return
     question = _addressed_text(message, context.bot.id, context.bot.username or "")
     today = svc.clock.today()
     if question is not None:
@@ -273,7 +270,8 @@ async def autoanswer(update: Update, context: BotContext) -> None:
         await update.effective_message.reply_text("这个命令在群里由群管理员使用。")
         return
     _remember(update, context)
-    if user is None or not await is_group_admin_now(context.bot, chat.id, user.id):
+    if not posted_as_the_group(update.effective_message) and (
+            user is None or not await is_group_admin_now(context.bot, chat.id, user.id)):
         await update.effective_message.reply_text(texts.GROUP_ONLY_ADMINS)
         return
     svc = context.services

@@ -30,6 +30,7 @@ from bot.tg.flow import (
     forget,
     offer_close_places,
     prompt,
+    said,
     with_nav,
 )
 from bot.tg.keyboards import deadline_card_keyboard
@@ -90,7 +91,7 @@ async def city_typed(update: Update, context: BotContext) -> int:
     if found == steps.SKIPPED:
         lead = ""
     elif found == steps.UNKNOWN:
-        lead = texts.CITY_UNKNOWN.format(place=text[:20]) + "\n"
+        lead = texts.CITY_UNKNOWN.format(place=said(text)) + "\n"
     else:
         lead = f"好的：{found.display}。\n"
     return await _ask(update, context, LAST_DATE, lead)
@@ -177,7 +178,7 @@ async def _set_city(update: Update, context: BotContext, text: str) -> int:
                                     nav=CITY_NAV):
             return CITY_ONLY
         await clear_prompt(context)
-        await update.effective_message.reply_text(texts.CITY_UNKNOWN.format(place=text[:20]))
+        await update.effective_message.reply_text(texts.CITY_UNKNOWN.format(place=said(text)))
         return ConversationHandler.END
     set_user_profile(db, user_id, city=region.short)
     return await finish(update, context, texts.CITY_SET.format(place=region.display))

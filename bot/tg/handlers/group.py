@@ -14,13 +14,14 @@ import sqlite_utils
 from telegram import Message, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
+from telegram.ext import ApplicationHandlerStop
 
 from bot.db.groups import migrate_group, reactivate_group, remember_group
 from bot.db.questions import record_question
 from bot.qa.answers import Reply
 from bot.qa.safety import check_message, redact
+from bot.reminders.group_notices import resume_group_reminders
 from bot.reminders.store import migrate_chat as migrate_reminders
-from bot.reminders.store import resume_group_reminders
 from bot.stats import collect_group_stats, format_group_stats
 from bot.tg import texts
 from bot.tg.context import BotContext
@@ -88,6 +89,23 @@ async def _can_delete(context: BotContext, chat_id: int) -> bool:
         return True
     return me.status == ChatMemberStatus.ADMINISTRATOR and bool(
         getattr(me, "can_delete_messages", False))
+
+
+async def guard_numbers(update: Update, context: BotContext) -> None:
+    """Any group message showing an ID or card number (a command, a caption, an edit): protected
+    before anything reads it, and handled no further: not stored, answered or echoed."""
+    message = update.effective_message
+    if message is None or not visible_numbers(message.text or message.caption or ""):
+        return
+    await protect_numbers(update, context, message)
+    raise ApplicationHandlerStop
+
+
+async def ignore_edit(_update: Update, _context: BotContext) -> None:
+    """An edited command, or any edited group message: already handled once. Editing
+    /remind 每月1日 to 每月2日 must not add a second notice, nor an edit answer twice in front
+    of the group."""
+    raise ApplicationHandlerStop
 
 
 async def protect_numbers(update: Update, context: BotContext,

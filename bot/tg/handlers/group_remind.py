@@ -11,17 +11,17 @@ from telegram.error import TelegramError
 
 from bot.db.groups import remember_group
 from bot.deadline.explanation import cn_date
+from bot.reminders import group_notices as notices
 from bot.reminders import plans
-from bot.reminders import store as rm
 from bot.tg.callbacks import INVALID_BUTTON, answer_query, callback_id
 from bot.tg.context import BotContext
-from bot.tg.permissions import is_group_admin_now
+from bot.tg.permissions import is_group_admin_now, posted_as_the_group
 
 GROUP_ONLY_ADMINS = "只有群管理员可以设置或删除群提醒。想给自己设提醒，请私聊我发 /remind。"
 
 
 def _group_list(db: sqlite_utils.Database, chat_id: int) -> tuple[str, InlineKeyboardMarkup | None]:
-    found = rm.group_reminders(db, chat_id)
+    found = notices.group_reminders(db, chat_id)
     if not found:
         return "本群还没有群提醒。\n" + plans.GROUP_USAGE, None
     lines = ["本群的提醒："]
@@ -45,13 +45,14 @@ async def group_remind(update: Update, context: BotContext) -> None:
         text, markup = _group_list(svc.db, chat.id)
         await message.reply_text(text, reply_markup=markup)
         return
-    if user is None or not await is_group_admin_now(context.bot, chat.id, user.id):
+    if not posted_as_the_group(message) and (
+            user is None or not await is_group_admin_now(context.bot, chat.id, user.id)):
         await message.reply_text(GROUP_ONLY_ADMINS)
         return
     now = svc.clock.now()
     try:
         schedule = plans.parse_group_schedule(rest)
-        group = rm.add_group_reminder(svc.db, chat_id=chat.id, created_by=user.id,
+        group = notices.add_group_reminder(svc.db, chat_id=chat.id, created_by=user.id,
                                       schedule=schedule, now=now)
     except plans.ReminderError as exc:
         await message.reply_text(str(exc))
@@ -73,14 +74,14 @@ async def group_button(update: Update, context: BotContext) -> None:
         await answer_query(query, INVALID_BUTTON, alert=True)
         return
     chat_id = query.message.chat.id if query.message else None
-    group = rm.get_group_reminder(svc.db, reminder_id)
+    group = notices.get_group_reminder(svc.db, reminder_id)
     if group is None or group.chat_id != chat_id:
         await answer_query(query, "这条群提醒已经删除了。", alert=True)
         return
     if not await is_group_admin_now(context.bot, group.chat_id, query.from_user.id):
         await answer_query(query, GROUP_ONLY_ADMINS, alert=True)
         return
-    rm.delete_group_reminder(svc.db, reminder_id)
+    notices.delete_group_reminder(svc.db, reminder_id)
     await answer_query(query, "已删除")
     text, markup = _group_list(svc.db, group.chat_id)
     with contextlib.suppress(TelegramError):

@@ -20,6 +20,7 @@ from telegram.ext import (
 
 from bot.deadline.explanation import cn_date
 from bot.deadline.regions import rule_for
+from bot.qa.safety import redact
 from bot.reminders import plans
 from bot.reminders import store as rm
 from bot.reminders.texts import describe_leads, describe_reminder, plan_text, who
@@ -252,7 +253,7 @@ async def custom_leads_typed(update: Update, context: BotContext) -> int:
     try:
         leads = plans.parse_leads(update.effective_message.text)
     except plans.ReminderError as exc:
-        await update.effective_message.reply_text(str(exc))
+        await update.effective_message.reply_text(redact(str(exc)))
         return LEADS_TEXT
     context.user_data.pop(LEADS_KEY, None)
     await _apply_leads(update, context, reminder, leads, svc.clock.now())

@@ -32,7 +32,16 @@ from bot.reminders.texts import days_words, place_name, plan_text
 from bot.tg import steps
 from bot.tg.callbacks import INVALID_BUTTON, answer_query, callback_index
 from bot.tg.context import BotContext
-from bot.tg.flow import add_navigation, clear_prompt, finish, forget, nav_row, prompt, with_nav
+from bot.tg.flow import (
+    add_navigation,
+    clear_prompt,
+    finish,
+    forget,
+    nav_row,
+    prompt,
+    said,
+    with_nav,
+)
 from bot.tg.handlers.my_reminders import LEADS_KEY
 from bot.tg.keyboards import REMIND_START, main_keyboard
 from bot.tg.text_filters import text_filter
@@ -139,7 +148,7 @@ async def city_typed(update: Update, context: BotContext) -> int:
         return await _ask(update, context, LAST_DATE, "好的，先按全国通用规则算。\n")
     if not isinstance(found, Region):
         if found == steps.UNKNOWN:
-            await prompt(update, context, CITY_NOT_FOUND.format(place=text[:20]),
+            await prompt(update, context, CITY_NOT_FOUND.format(place=said(text)),
                          STEPS.city_keyboard(None))
         return CITY
     _flow(context)["city"] = found.short
