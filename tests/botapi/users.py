@@ -12,6 +12,8 @@ from typing import Any
 from tests.botapi.entities import auto_entities
 from tests.botapi.messages import _without_reply
 
+ANONYMOUS_ADMIN = 1087968824  # Telegram's GroupAnonymousBot, "from" of an anonymous admin
+
 
 class Users:
     """Part of BotApiServer (server.py), whose state it uses."""
@@ -76,16 +78,25 @@ class Users:
         last_name: str | None = None,
         username: str | None = None,
         chat_title: str | None = None,
+        as_the_group: bool = False,
     ) -> dict:
         """A user writes `text` (private chat unless chat_id is a group). Returns the Message.
 
         entities="auto" detects /commands, @mentions, links and e-mails like Telegram.
         In groups with privacy mode on, messages the bot would not see are kept out of its
-        updates (see filtered_messages()).
+        updates (see filtered_messages()). as_the_group: an anonymous admin posts in the
+        group's name (sender_chat is the group; Telegram shows GroupAnonymousBot as "from").
         """
         if entities == "auto":
             entities = auto_entities(text)
         fields: dict[str, Any] = {"text": text}
+        if as_the_group:
+            if chat_id is None:
+                raise ValueError("only in a group can one post as the group")
+            user_id, username, first_name = ANONYMOUS_ADMIN, "GroupAnonymousBot", "Group"
+            with self._lock:
+                fields["sender_chat"] = copy.deepcopy(self._ensure_group(chat_id, chat_type,
+                                                                         chat_title))
         if entities:
             fields["entities"] = entities
         message = self._user_message(

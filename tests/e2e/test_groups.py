@@ -125,3 +125,55 @@ def test_forget_in_a_group_points_to_the_private_chat(server, db) -> None:
     assert "私聊" in pointed["text"] and "/forget" in pointed["text"]
     (nothing,) = server.ask(MEMBER + 1, "/forget")  # never talked to the bot in private
     assert "没有存您的信息" in nothing["text"]
+
+
+def test_a_number_in_a_command_or_a_caption_goes_no_further(server, db, workdir) -> None:
+    group = -5010
+    server.join_group(group)
+    server.set_chat_admins(group, [GROUP_ADMIN])  # the bot is an admin: it may delete
+    for user, text in ((GROUP_ADMIN, f"/remind 每月5日 09:00 请带身份证{VALID_ID}来社区认证"),
+                       (MEMBER, f"/ask 我的身份证号{VALID_ID}怎么认证")):
+        mark = server.mark()
+        posted = server.send_text(user, text, chat_id=group)
+        (notice,) = server.wait_for_messages(group, since=mark)
+        assert "已经把那条消息删掉了" in notice["text"], text
+        assert server.get_message(group, posted["message_id"]) is None
+    mark = server.mark()
+    photo = server.send_photo(MEMBER, caption=f"我的身份证{VALID_ID}", chat_id=group)
+    (notice,) = server.wait_for_messages(group, since=mark)
+    assert "已经把那条消息删掉了" in notice["text"]
+    assert server.get_message(group, photo["message_id"]) is None
+    time.sleep(0.5)  # nothing else answered, stored or echoed
+    assert len(server.sent_messages(group, since=mark)) == 1
+    assert db.execute("select count(*) from group_reminders where chat_id = ?",
+                      (group,)).fetchone() == (0,)
+    assert VALID_ID not in "\n".join(db.iterdump())
+
+
+def test_an_edited_command_is_not_run_again(server, db) -> None:
+    group = -5011
+    server.join_group(group)
+    server.set_chat_admins(group, [GROUP_ADMIN])
+    posted = server.send_text(GROUP_ADMIN, "/remind 每月1日 09:00 记得认证", chat_id=group)
+    (done,) = server.wait_for_messages(group)
+    assert "每月1日 09:00" in done["text"]
+    mark = server.mark()
+    server.edit_text(GROUP_ADMIN, posted, "/remind 每月2日 09:00 记得认证")
+    time.sleep(1.0)
+    assert server.sent_messages(group, since=mark) == []
+    assert db.execute("select count(*) from group_reminders where chat_id = ?",
+                      (group,)).fetchone() == (1,)
+
+
+def test_an_admin_posting_as_the_group_may_switch_autoanswer(server) -> None:
+    group = -1005012
+    server.join_group(group, title="匿名管理员的群")
+    server.set_chat_admins(group, [GROUP_ADMIN])  # GroupAnonymousBot is never listed
+    mark = server.mark()
+    server.send_text(MEMBER, "/autoanswer on", chat_id=group, as_the_group=True)
+    (reply,) = server.wait_for_messages(group, since=mark)
+    assert "已开启" in reply["text"] and "只有群管理员" not in reply["text"]
+    mark = server.mark()
+    server.send_text(MEMBER, "/autoanswer off", chat_id=group)  # a member, in their own name
+    (refused,) = server.wait_for_messages(group, since=mark)
+    assert "只有群管理员" in refused["text"]

@@ -234,3 +234,9 @@ def test_words_around_a_month_are_allowed_and_the_day_is_assumed(text, expected)
 ])
 def test_send_time_without_a_year_is_the_next_one_to_come(text, now, expected) -> None:
     assert parse_send_time(text, now) == expected
+
+
+def test_a_pasted_page_is_not_repeated_whole() -> None:
+    with pytest.raises(DateParseError) as caught:
+        parse_date_match("认证" * 3000, date(2026, 1, 1))
+    assert len(str(caught.value)) < 120 and "…" in str(caught.value)
