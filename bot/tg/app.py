@@ -81,7 +81,8 @@ GROUP_ADMIN_COMMANDS = [
 ]
 NON_TEXT = (filters.VOICE | filters.AUDIO | filters.Sticker.ALL | filters.PHOTO
             | filters.VIDEO | filters.VIDEO_NOTE | filters.Document.ALL | filters.LOCATION
-            | filters.CONTACT | filters.ANIMATION)
+            | filters.CONTACT | filters.ANIMATION | filters.Dice.ALL | filters.POLL
+            | filters.STORY | filters.VENUE)
 # Pictures whose text is read (bot/tg/handlers/picture.py); stickers and GIFs keep the polite note.
 PICTURES = filters.PHOTO | filters.Document.IMAGE
 # What starts something new in a private chat (bot.tg.flow.fresh_start): any command but

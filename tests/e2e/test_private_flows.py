@@ -312,3 +312,14 @@ def test_city_again_while_city_is_open(server, bot):
     assert "不认识" not in again["text"] and "城市" in again["text"]
     (done,) = server.ask(user, "锦州")
     assert "锦州" in done["text"]
+
+
+def test_a_dice_gets_the_polite_note_too(server, bot):
+    user = 3430
+    server.add_user(user)
+    server.inject_update({"message": {
+        "message_id": 1, "date": 1_700_000_000, "from": server.add_user(user),
+        "chat": {"id": user, "type": "private", "first_name": "用户"},
+        "dice": {"emoji": "🎲", "value": 3}}}, chat_id=user)
+    (reply,) = server.wait_for_messages(user)
+    assert "文字" in reply["text"]

@@ -16,7 +16,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType
-from telegram.error import ChatMigrated, TelegramError
+from telegram.error import BadRequest, ChatMigrated, TelegramError
 
 from bot.db.groups import get_group, remember_group, set_autoanswer
 from bot.db.questions import record_feedback, record_question
@@ -234,6 +234,8 @@ async def group_text(update: Update, context: BotContext) -> None:
     _remember(update, context)
     svc = context.services
     message = update.effective_message
+    if message.is_automatic_forward:  # a post of the linked channel, not a member's question
+        return
     question = _addressed_text(message, context.bot.id, context.bot.username or "")
     today = svc.clock.today()
     if question is not None:
@@ -328,7 +330,11 @@ async def more_chosen(update: Update, context: BotContext) -> None:
     try:
         await query.edit_message_text(reply.text, reply_markup=without_more(
             query.message.reply_markup if query.message else None))
-    except TelegramError:  # too old to edit: send the whole answer instead
+    except BadRequest as exc:
+        if "not modified" in exc.message:  # pressed twice: the first press already showed it
+            return
+        await query.message.reply_text(reply.text)  # too old to edit: send the whole answer
+    except TelegramError:
         await query.message.reply_text(reply.text)
 
 
