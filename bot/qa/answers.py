@@ -48,11 +48,14 @@ EMPTY_TEXT = "您好！请用文字把问题发给我，比如“在手机上怎
 GREETING_TEXT = "您好！我是养老金认证助手。" + CAN_HELP_WITH
 THANKS_TEXT = "不客气！还有认证方面的问题，随时问我。"
 # Greetings and thanks deserve a friendly word, not "I cannot answer that".
-_GREETING = re.compile(r"^(你好|您好|在吗|在不在|早上好|上午好|中午好|下午好|晚上好|早安|"
-                       r"哈喽|嗨|hello|hi|hey|大家好|老师好)+$")
+_GREETING = re.compile(r"^((你|您|大家|老师|师傅|同志|小同志|大哥|大姐)好|在吗|在不在|早上好|"
+                       r"上午好|中午好|下午好|晚上好|早安|哈喽|嗨|hello|hi|hey)+$")
 _THANKS = re.compile(r"^((谢谢|多谢|感谢|谢了|辛苦了|好的|知道了|明白了|收到|ok|好)"
                      r"(你们|您们|你|您|啦|了)?)+$")
-_POLITE_FILLER = re.compile(r"[啊呀哈呢吧哦嗯啦]|机器人|小助手|助手")
+# What people add to a greeting or a thank-you: particles, and what they call the bot.
+_PARTICLES = re.compile(r"[啊呀哈呢吧哦嗯啦]")
+_POLITE_FILLER = re.compile(r"[啊呀哈呢吧哦嗯啦]|机器人|小助手|助手|小同志|同志|小伙子|小姑娘|"
+                            r"姑娘|师傅|老师|大哥|大姐|小朋友|孩子|非常|太|真是|真|很|十分")
 SUGGEST_INTRO = "我不太确定您问的是哪一项，您是不是想问："
 SUGGEST_OUTRO = "可以点下面的按钮，或者换个说法再问我。"
 PLACE_OUTRO = "点下面的按钮，我按{place}的情况回答；也可以换个说法再问我。"
@@ -219,13 +222,15 @@ def _for_place(engine: Engine, region: Region, follow_up: str | None) -> Reply |
 
 def _courtesy(normalized: str) -> str | None:
     """A friendly reply when the message is only a greeting or a thank-you."""
-    bare = _POLITE_FILLER.sub("", strip_non_words(normalized))
-    if not bare or len(bare) > 12:
+    words = strip_non_words(normalized)
+    if len(words) > 16:
         return None
-    if _GREETING.match(bare):
+    # 老师好 is a greeting; only then may 老师 go as a mere address (谢谢老师).
+    if _GREETING.match(_PARTICLES.sub("", words)):
         return GREETING_TEXT
-    if _THANKS.match(bare):
-        return THANKS_TEXT
+    bare = _POLITE_FILLER.sub("", words)
+    if bare and len(bare) <= 12 and (_GREETING.match(bare) or _THANKS.match(bare)):
+        return GREETING_TEXT if _GREETING.match(bare) else THANKS_TEXT
     return None
 
 

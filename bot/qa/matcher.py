@@ -28,7 +28,16 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from bot.qa.classifier import TermClassifier
-from bot.qa.decision import CERTIFICATION_WORDS, OOS_PREFIX, TIE, Candidate, decide, on_topic
+from bot.qa.decision import (
+    AGREED_ANSWER_AT,
+    CERTIFICATION_WORDS,
+    OOS_PREFIX,
+    SUGGEST_AT,
+    TIE,
+    Candidate,
+    decide,
+    on_topic,
+)
 from bot.qa.entries import DEATH_TAG, OVERVIEW_TAG
 from bot.qa.general import HOW_WORDS, general_answer
 from bot.qa.knowledge import KnowledgeBase
@@ -324,8 +333,16 @@ class Matcher:
             candidates = _moved_to(candidates, second.key, 0 if tied else 1)
         if decision == "suggest" and self._death:
             if mentions_death(text):
-                # Whatever else a family asks after a death (抚恤金啥时候领), what to report comes
-                # first: a certification date or how-to would be the wrong first button.
+                # Whatever else a family asks after a death (抚恤金啥时候领, 钱还在发咋办), what
+                # to report is the answer: "我不太确定" with a certification date or how-to
+                # as buttons is the wrong reply to someone who has just lost a parent.
+                # Answered outright when the ranking or the classifier already put it first
+                # (老伴去世以后我一个人住… is about the widow's own certification).
+                first = bool(candidates) and candidates[0].key == self._death \
+                    and candidates[0].probability >= SUGGEST_AT
+                if first or (second is not None and second.key == self._death
+                             and second.probability >= AGREED_ANSWER_AT):
+                    decision = "answer"
                 candidates = _moved_to(candidates, self._death, 0)
             else:
                 # Someone who wrote of no death (认证了没到账) is not offered 老人去世了要办什么.

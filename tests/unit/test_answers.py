@@ -31,6 +31,8 @@ from bot.tg.handlers.chat import AUTOANSWER_MIN_SCORE
     ("message", "text"),
     [("你好", GREETING_TEXT), ("您好啊！", GREETING_TEXT), ("在吗", GREETING_TEXT),
      ("谢谢你", THANKS_TEXT), ("好的，谢谢", THANKS_TEXT), ("多谢您啦", THANKS_TEXT),
+     ("谢谢你啊小同志", THANKS_TEXT), ("太谢谢了", THANKS_TEXT), ("好", THANKS_TEXT),
+     ("老师好", GREETING_TEXT), ("师傅你好", GREETING_TEXT),
      ("", EMPTY_TEXT), ("？？？", EMPTY_TEXT), ("👍👍", EMPTY_TEXT)],
 )
 def test_courtesy_and_empty(engine, today, message, text):
@@ -400,12 +402,15 @@ def test_a_sound_alike_never_turns_a_message_into_a_death(engine, today, questio
 
 
 @pytest.mark.parametrize("question", ["我爸走了，养老金那边要去办啥手续", "人没了以后养老金卡咋弄",
-                                      "家里办完后事了 老人的养老金怎么停"])
+                                      "家里办完后事了 老人的养老金怎么停",
+                                      "我爸去年十月走的 一直没去报", "老伴上个月走了"])
 def test_the_usual_euphemisms_for_a_death_count_as_one(question):
     assert mentions_death(normalize(question))
 
 
-@pytest.mark.parametrize("question", ["手续走了一遍还是不行", "老人走了好几个地方都办不了认证"])
+@pytest.mark.parametrize("question", ["手续走了一遍还是不行", "老人走了好几个地方都办不了认证",
+                                      "他不会弄手机 村里也没人帮 咋办啊急死了",
+                                      "我爸的手续走的很慢"])
 def test_walking_somewhere_is_not_a_death(question):
     assert not mentions_death(normalize(question))
 
@@ -431,3 +436,19 @@ def test_a_parent_far_away_is_not_a_message_saying_not_in_scope(engine, today, m
     reply = answer(engine, message, today)
     first = reply.id if reply.kind == "answer" else reply.suggestion_ids[0]
     assert first == "proxy-certify"
+
+
+
+@pytest.mark.parametrize("message", ["我爸去年十月走的 一直没去报 钱还在发 现在咋办",
+                                     "我爸三月份走的 这个月还收到了养老金 要退回去吗",
+                                     "我妈刚去世 昨天 现在脑子乱 养老金的事该做什么"])
+def test_after_a_death_the_reply_is_what_to_report_not_a_list_of_dates(engine, today, message):
+    reply = answer(engine, message, today)
+    assert reply.kind == "answer" and reply.id == "report-death"
+    assert reply.text.startswith("请节哀") and "退回" in reply.text
+    assert reply.suggestion_ids == []  # no 下次什么时候认证 under it
+
+
+def test_a_widow_asking_about_her_own_certification_gets_no_condolences(engine, today):
+    reply = answer(engine, "老伴去世以后我一个人住 平时连微信都不会用 今年认证找谁帮忙", today)
+    assert reply.id != "report-death"
