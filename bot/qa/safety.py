@@ -47,6 +47,15 @@ _REMOTE = ("共享屏幕", "屏幕共享", "远程", "帮你刷脸", "帮忙刷�
 _ALARM = ("升级", "异常", "冻结", "注销", "停发", "过期")
 _ADD_FRIEND = re.compile(r"(请|需|须|速|立即|马上|尽快|让我|要我|叫我)[^,.!?，。！？]{0,3}"
                          r"(添?加|加我|加个)[^,.!?，。！？]{0,2}(微信|qq|好友)")
+# A stranger who says they are from 社保局 and offers to certify for you (微信上有人加我说是社保局的
+# 要帮我认证): real offices never approach people to do it for them.
+_IMPERSONATION = re.compile(r"(说|自称|冒充|声称)(他|她|自己)?是?(社保|人社|12333|政府)"
+                            r"[^,.!?，。！？]{0,6}(帮|替|给)(我|你|您)?[^,.!?，。！？]{0,3}"
+                            r"(认证|刷脸|办)")
+# Secrets already given away: the warning then says what to do now.
+_DISCLOSED = re.compile(r"(已经|刚才|刚刚|都)[^,.!?，。！？]{0,6}(说了|给了|告诉|报了|输了|填了|"
+                        r"发了|念了)[^,.!?，。！？]{0,6}(卡号|密码|验证码|身份证)|"
+                        r"(卡号|密码|验证码|身份证号?)[^,.!?，。！？]{0,4}(已经)(说|给|告诉|报|输|填|发)")
 # Someone else demanding: a plain "认证要交钱吗" is a question, not a scam.
 _AGENT = ("有人", "说", "让我", "要我", "叫我", "电话", "短信", "上门", "工作人员", "对方", "帮你",
           "帮我", "代办", "包过", "中介")
@@ -58,6 +67,7 @@ class SafetyCheck:
 
     sensitive: tuple[str, ...]  # kinds found: "身份证号", "银行卡号", "密码或验证码"
     fraud: bool
+    disclosed: bool = False  # a fraud where the writer says a secret was already given away
 
 
 def _valid_id18(number: str) -> bool:
@@ -149,7 +159,8 @@ def check_message(text: str) -> SafetyCheck:
         found.append("银行卡号")
     if _SECRET.search(text):
         found.append("密码或验证码")
-    return SafetyCheck(tuple(found), looks_like_fraud(text))
+    fraud = looks_like_fraud(text)
+    return SafetyCheck(tuple(found), fraud, fraud and bool(_DISCLOSED.search(text)))
 
 
 def looks_like_fraud(text: str) -> bool:
@@ -167,6 +178,8 @@ def looks_like_fraud(text: str) -> bool:
     )) or bool(_ASKS_RE.search(lowered))
     remote = any(word in lowered for word in _REMOTE)
     if any(word in lowered for word in _ALARM) and _ADD_FRIEND.search(lowered):
+        return True
+    if agent and _IMPERSONATION.search(lowered):
         return True
     return agent and (money or asks or remote)
 
@@ -209,6 +222,8 @@ SENSITIVE_WARNING = (
     "⚠️ 为了您的安全，请不要在聊天里发送{kinds}。本助手不需要这些信息，也不会保存它们；"
     "认证只需要本人刷脸或到现场办理。"
 )
+DISCLOSED_WARNING = ("已经说出或输入了银行卡号、密码、验证码的：马上打银行客服电话"
+                     "冻结或挂失银行卡、改密码，再打110报警；以后谁再要，都别给。")
 FRAUD_WARNING = (
     "⚠️ 请提高警惕：养老金资格认证是免费的。社保部门的短信不会带不明链接，也不会要您提供"
     "银行卡号、密码或验证码，更不会让您转账。不要信、不要点、不要转；拿不准就打12333问一问，"
@@ -221,6 +236,8 @@ def warnings_for(check: SafetyCheck) -> list[str]:
     warnings = []
     if check.fraud:
         warnings.append(FRAUD_WARNING)
+    if check.disclosed:
+        warnings.append(DISCLOSED_WARNING)
     if check.sensitive:
         warnings.append(SENSITIVE_WARNING.format(kinds="、".join(check.sensitive)))
     return warnings

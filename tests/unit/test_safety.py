@@ -151,9 +151,29 @@ def test_redact_never_fails_and_leaves_no_long_number(text):
     ("社保局的人问我要验证码说不给就停发", True),
     ("有人让我共享屏幕帮忙认证", True),
     ("陌生人说可以帮忙刷脸认证养老金", True),
+    ("微信上有人加我说是社保局的要帮我认证", True),  # a stranger in the office's name
+    ("社区说可以帮老人认证", False),
+    ("社保局的人说可以上门帮我认证", False),
     ("认证要身份证号吗", False),
     ("代他人认证要填老人的身份证号吗", False),
     ("认证要交钱吗", False),
 ])
 def test_strangers_asking_for_secrets_or_the_screen_look_like_fraud(text, fraud):
     assert check_message(text).fraud is fraud
+
+
+
+@pytest.mark.parametrize(("text", "disclosed"), [
+    ("刚才有个电话说我社保卡异常要我报银行卡号 我已经说了卡号了咋办", True),
+    ("有人打电话说社保要升级 要验证码 验证码已经告诉他了", True),
+    ("有人打电话说社保要升级 要验证码 我没给", False),
+])
+def test_a_secret_already_given_away_gets_what_to_do_now(engine, today, text, disclosed):
+    assert check_message(text).disclosed is disclosed
+    assert ("冻结或挂失" in answer(engine, text, today).text) is disclosed
+
+
+def test_a_scam_without_a_sure_topic_leads_with_the_warning_and_the_fraud_topics(engine, today):
+    reply = answer(engine, "二维码扫一扫说能领补贴 让我输银行卡密码", today)
+    assert reply.text.startswith("⚠️") and "我不太确定" not in reply.text
+    assert reply.suggestion_ids[0] in ("fraud-sms", "scam-screen-share")
