@@ -26,6 +26,8 @@ from bot.qa.safety import check_message, redact, warnings_for
 from bot.text.normalize import normalize, strip_non_words
 
 DEADLINE_ENTRY = "next-due-how"
+# Topics about when and how often: a city's own cycle (武汉's calendar year) leads their reply.
+CYCLE_TAGS = frozenset({"deadline", "schemes"})
 # Entries about timing, which a calculation from the user's own date answers better.
 TIMING_ENTRIES = frozenset({DEADLINE_ENTRY, "how-often", "fixed-date", "new-retiree",
                             "missed-consequence", "certified-already"})
@@ -313,13 +315,22 @@ def place_entry(kb: KnowledgeBase, province: str) -> Entry | None:
     return None
 
 
-def place_line(kb: KnowledgeBase, place: str, province: str, *, chosen: bool = False) -> str:
+def place_line(kb: KnowledgeBase, place: str, province: str, *, chosen: bool = False,
+               city_first: bool = False) -> str:
     """One line of what is specific to a place, naming it; `chosen` when the message named
-    other places too and this one was taken as where the pension is paid."""
+    other places too and this one was taken as where the pension is paid; `city_first` puts
+    the city's own rule before the province's channels."""
     entry = place_entry(kb, province)
     line = (entry.local if entry else "") or NO_LOCAL_CHANNEL
-    city = dict(entry.local_cities).get(place, "") if entry else ""
-    return f"📍{place_label(place, province, chosen=chosen)}：{line}{city}"
+    city = city_line(kb, place, province)
+    parts = (city, line) if city_first else (line, city)
+    return f"📍{place_label(place, province, chosen=chosen)}：{''.join(parts)}"
+
+
+def city_line(kb: KnowledgeBase, place: str, province: str) -> str:
+    """What the province's entry says of this one city alone (葫芦岛's half-years), or ""."""
+    entry = place_entry(kb, province)
+    return dict(entry.local_cities).get(place, "") if entry else ""
 
 
 def place_label(place: str, province: str, *, chosen: bool = False) -> str:
@@ -364,18 +375,22 @@ def compose(kb: KnowledgeBase, entry: Entry, where: PlaceReading | None = None,
     extra: list[str] = []
     place = province = ""
     choices: list[str] = []
+    lead: list[str] = []
     if where is not None and is_local(entry):
         if where.region is not None:
             place, province = where.name, where.province or where.name
-            extra.append(place_line(kb, place, where.province or place,
-                                    chosen=bool(where.others)))
+            # 武汉的认证是按自然年吗: a city's own cycle comes before the national one.
+            own_rule = bool(CYCLE_TAGS & set(entry.tags)) and bool(city_line(kb, place, province))
+            (lead if own_rule else extra).append(place_line(
+                kb, place, where.province or place, chosen=bool(where.others),
+                city_first=own_rule))
         elif where.asked_about:
             choices = [r.short for r in where.asked_about[:2]]
             extra.append(f"您提到了{'和'.join(choices)}。养老金是在哪里领的？"
                          "点下面的按钮，我补上那里的办法。")
         elif where.asker is not None:
             extra.append(ASKER_PLACE_NOTE.format(place=where.asker.short))
-    text = "\n\n".join([first, *extra, f"{LOCAL_RULES_NOTE}\n{issuer_line(entry)}"])
+    text = "\n\n".join([*lead, first, *extra, f"{LOCAL_RULES_NOTE}\n{issuer_line(entry)}"])
     return Reply(entry.question, True, entry.id, probability, text, "answer", place=place,
                  province=province, place_choices=choices, buttons=list(entry.buttons),
                  detail=detail)

@@ -452,3 +452,10 @@ def test_after_a_death_the_reply_is_what_to_report_not_a_list_of_dates(engine, t
 def test_a_widow_asking_about_her_own_certification_gets_no_condolences(engine, today):
     reply = answer(engine, "老伴去世以后我一个人住 平时连微信都不会用 今年认证找谁帮忙", today)
     assert reply.id != "report-death"
+
+
+@pytest.mark.parametrize(("message", "rule"), [("武汉的认证是按自然年吗", "武汉按自然年"),
+                                              ("葫芦岛农保多久认证一次", "上下半年各一次")])
+def test_a_city_with_its_own_cycle_leads_with_it(engine, today, message, rule):
+    first = answer(engine, message, today).text.split("\n\n")[0]
+    assert first.startswith("📍") and rule in first
