@@ -187,7 +187,9 @@ def _tie_score(text: str, start: int, word: str) -> int:
         score += 1  # 从武汉退休现在住海南: one clause ties both, the retiring names the place
     if any(member in left for member in _FAMILY):
         score += 1
-    if _ASKER_HERE.search(left + word) or _ASKER_PLACE_AFTER.search(left):
+    # 我在上海上班 is the asker's city; 我在北京领的退休金 is the asker's own pension's.
+    paid_there = any(tie in right for tie in _PENSION_TIES)
+    if (_ASKER_HERE.search(left + word) and not paid_there) or _ASKER_PLACE_AFTER.search(left):
         score -= 2
     return score
 

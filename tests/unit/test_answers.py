@@ -459,3 +459,10 @@ def test_a_widow_asking_about_her_own_certification_gets_no_condolences(engine, 
 def test_a_city_with_its_own_cycle_leads_with_it(engine, today, message, rule):
     first = answer(engine, message, today).text.split("\n\n")[0]
     assert first.startswith("📍") and rule in first
+
+
+def test_where_i_am_paid_is_the_pension_place_though_i_said_i(engine, today):
+    where = read_place(normalize("我在北京领的退休金 现在住在海南 要回北京认证吗"))
+    assert where.region is not None and where.region.short == "北京"
+    son = read_place(normalize("我在上海上班 我爸在河南农村 他的养老金怎么认证"))
+    assert son.region is not None and son.region.short == "河南"
