@@ -18,8 +18,10 @@ def check_problems(directory: Path) -> tuple[list[str], str]:
     kb = load_knowledge(directory)
     problems = list(kb.problems) + _split_general_with(kb)
     regions_dir = directory / "regions"
-    if regions_dir.exists():
+    if regions_dir.is_dir():
         problems += validate_region_data(regions_dir)
+    else:  # every place name and deadline rule comes from it: the bot cannot do without
+        problems.append(f"regions: -: 找不到地区规则目录 {regions_dir}")
     summary = (f"{len(kb.entries)} 条问答，{len(kb.out_of_scope)} 个不回答的话题，"
                f"{len(kb.synonyms)} 个同义词")
     return problems, summary

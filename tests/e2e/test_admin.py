@@ -534,5 +534,18 @@ def test_reload_applies_edits_and_rejects_broken_files(server, workdir) -> None:
         assert "entries/channels.yaml" in rejected["text"]
         (still,) = server.ask(4343, CHANNELS_QUESTION)
         assert "【新版】" in still["text"]  # the knowledge in use before the broken edit
+
+        path.write_text(original, encoding="utf-8")
+        regions = workdir / "knowledge" / "regions"
+        regions.rename(regions.with_name("regions-moved"))  # no region data at all
+        server.send_text(ADMIN, "/reload")
+        (rejected,) = server.wait_for_messages(ADMIN, timeout=60,
+                                               predicate=lambda m: "没有更新" in m["text"])
+        assert "regions" in rejected["text"]
+        (still,) = server.ask(4343, "我在北京，养老金认证怎么弄")
+        assert "出了点问题" not in still["text"] and "北京" in still["text"]
     finally:
         path.write_text(original, encoding="utf-8")
+        moved = workdir / "knowledge" / "regions-moved"
+        if moved.exists():
+            moved.rename(workdir / "knowledge" / "regions")

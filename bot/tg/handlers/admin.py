@@ -72,11 +72,17 @@ async def unanswered_command(update: Update, context: BotContext) -> None:
 
 def _reload_engine(directory, build_engine):
     """Region data is read again from the same directory as the knowledge base, then the
-    engine (its place words come from the region data) is built."""
-    from bot.deadline.region_data import use_knowledge_dir
+    engine (its place words come from the region data) is built; if that fails, the region
+    data in use before is used again, so the old engine keeps answering."""
+    from bot.deadline.region_data import regions_dir, use_knowledge_dir
 
+    before = regions_dir().parent
     use_knowledge_dir(directory)
-    return build_engine(directory)
+    try:
+        return build_engine(directory)
+    except Exception:
+        use_knowledge_dir(before)
+        raise
 
 
 async def reload_command(update: Update, context: BotContext) -> None:
