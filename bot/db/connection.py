@@ -166,25 +166,36 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
 # the write to retry later and tells the admins (bot/tg/health.py). Without a handler (the
 # command line, tests) the error is raised as before.
 
-FailedWrite = Callable[[str, Callable[[], Any], sqlite3.Error], None]
-_DEFERRED = "_deferred_writes"
+FailedWrite = Callable[[str, Callable[[], Any], sqlite3.Error, "int | None"], None]
+Forget = Callable[[int], int]
+_DEFERRED, _FORGET = "_deferred_writes", "_forget_deferred"
 
 
-def defer_failed_writes(db: sqlite_utils.Database, handler: FailedWrite | None) -> None:
-    """Hand failed bookkeeping writes on `db` to `handler(what, retry, error)`."""
+def defer_failed_writes(db: sqlite_utils.Database, handler: FailedWrite | None,
+                        forget: Forget | None = None) -> None:
+    """Hand failed bookkeeping writes on `db` to `handler(what, retry, error, owner)`;
+    `forget(user_id)` drops those kept for a user who asked to be forgotten."""
     setattr(db, _DEFERRED, handler)
+    setattr(db, _FORGET, forget)
 
 
 def bookkeeping(db: sqlite_utils.Database, what: str, write: Callable[[], Any],
-                 fallback: Any) -> Any:
+                 fallback: Any, *, owner: int | None = None) -> Any:
+    """Run a bookkeeping write; `owner` is the user the row is about (see `forget_deferred`)."""
     handler: FailedWrite | None = getattr(db, _DEFERRED, None)
     if handler is None:
         return write()
     try:
         return write()
     except sqlite3.Error as exc:
-        handler(what, write, exc)
+        handler(what, write, exc, owner)
         return fallback
+
+
+def forget_deferred(db: sqlite_utils.Database, user_id: int) -> int:
+    """Drop the kept writes about `user_id` (/forget): a retry must not bring them back."""
+    forget: Forget | None = getattr(db, _FORGET, None)
+    return forget(user_id) if forget is not None else 0
 
 
 def iso_seconds(moment: dt.datetime) -> str:

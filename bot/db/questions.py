@@ -46,7 +46,7 @@ def record_question(db: sqlite_utils.Database, *, at: dt.datetime, chat_id: int,
                                user_id=user_id, text=text, kind=kind, entry_id=entry_id,
                                score=score, question_id=question_id)
 
-    return bookkeeping(db, "questions", write, question_id or 0)
+    return bookkeeping(db, "questions", write, question_id or 0, owner=user_id)
 
 
 def _store_question(db: sqlite_utils.Database, *, at: dt.datetime, chat_id: int,

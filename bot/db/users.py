@@ -24,7 +24,7 @@ def remember_user(db: sqlite_utils.Database, user_id: int, chat_id: int, first_n
         "values (?, ?, ?, ?, ?, 1) on conflict(user_id) do update set chat_id = excluded.chat_id,"
         " first_name = excluded.first_name, last_seen = excluded.last_seen, active = 1",
         [user_id, chat_id, first_name[:64], iso_seconds(now), iso_seconds(now)],
-    ), None)
+    ), None, owner=user_id)
 
 
 def get_user(db: sqlite_utils.Database, user_id: int) -> dict[str, Any] | None:

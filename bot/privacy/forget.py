@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import sqlite_utils
 
 from bot.broadcasts.store import skip_pending_for_chat
-from bot.db.connection import transaction
+from bot.db.connection import forget_deferred, transaction
 from bot.db.questions import count_user_questions, delete_user_questions
 from bot.db.users import delete_user, get_user
 from bot.reminders.store import delete_user_reminders, user_reminders
@@ -49,6 +49,7 @@ def what_is_held(db: sqlite_utils.Database, user_id: int) -> Held:
 
 def forget_user(db: sqlite_utils.Database, user_id: int, now: dt.datetime) -> Held:
     """Delete everything kept about `user_id` in one transaction; returns what there was."""
+    forget_deferred(db, user_id)  # a write kept after a failure would bring them back
     with transaction(db):
         held = what_is_held(db, user_id)
         user = get_user(db, user_id)

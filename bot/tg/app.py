@@ -117,7 +117,22 @@ async def _post_stop(application: Application) -> None:
 
 
 async def _post_shutdown(application: Application) -> None:
-    services_of(application).db.close()
+    """Write what was kept after failed writes one last time, and say what could not be."""
+    services = services_of(application)
+    health = services.db_health
+    if health is not None and health.pending:
+        health.retry()
+        if health.pending:
+            log.error("database: %d kept writes could not be written before stopping",
+                      len(health.pending))
+    services.db.close()
+
+
+def file_url(base_url: str) -> str:
+    """The file download URL of a Bot API URL: …/bot → …/file/bot (only the last /bot: a
+    local server may be called http://botapi:8081/bot)."""
+    head, sep, tail = base_url.rpartition("/bot")
+    return f"{head}/file/bot{tail}" if sep else base_url
 
 
 def build_application(settings: Settings, engine: Engine) -> Application:
@@ -129,7 +144,7 @@ def build_application(settings: Settings, engine: Engine) -> Application:
         Application.builder()
         .token(settings.token)
         .base_url(settings.base_url)
-        .base_file_url(settings.base_url.replace("/bot", "/file/bot"))
+        .base_file_url(file_url(settings.base_url))
         .post_init(_post_init)
         .post_stop(_post_stop)
         .context_types(CONTEXT_TYPES)
@@ -141,7 +156,7 @@ def build_application(settings: Settings, engine: Engine) -> Application:
     )
     clock = make_clock(settings.timezone, settings.clock_file)
     health = DatabaseHealth(db, settings.database_path, clock.now)
-    defer_failed_writes(db, health.failed)
+    defer_failed_writes(db, health.failed, health.forget)
     ensure_reminder_tables(db)
     ensure_broadcast_tables(db)
     attach(application, Services(settings, engine, db, clock, db_health=health,

@@ -55,7 +55,7 @@ class DatabaseHealth:
         self.db, self.now = db, now
         self.path = None if path is None or str(path) == ":memory:" else Path(path)
         self.identity = _identity(self.path) if self.path else None
-        self.pending: deque[tuple[str, Callable[[], Any]]] = deque()
+        self.pending: deque[tuple[str, Callable[[], Any], int | None]] = deque()
         self.dropped = 0
         self.failing: str | None = None
         self.file_problem: str | None = None
@@ -63,7 +63,8 @@ class DatabaseHealth:
 
     # -------------------------------------------------------------- failed writes
 
-    def failed(self, what: str, retry: Callable[[], Any], error: sqlite3.Error) -> None:
+    def failed(self, what: str, retry: Callable[[], Any], error: sqlite3.Error,
+               owner: int | None = None) -> None:
         """The handler given to `defer_failed_writes`."""
         log.error("database write (%s) failed, kept to retry: %s", what, error)
         if len(self.pending) >= MAX_PENDING:
@@ -71,7 +72,7 @@ class DatabaseHealth:
             self.dropped += 1
             log.error("database: %d kept writes dropped (more than %d waiting)", self.dropped,
                       MAX_PENDING)
-        self.pending.append((what, retry))
+        self.pending.append((what, retry, owner))
         if self.failing is None:
             self.failing = str(error)
             self.alerts.append(WRITES_FAILING.format(error=error, path=self.path or "?"))
@@ -80,7 +81,7 @@ class DatabaseHealth:
         """Write what was kept, oldest first; stops at the first failure. Returns how many."""
         done = 0
         while self.pending:
-            what, write = self.pending[0]
+            what, write, _owner = self.pending[0]
             try:
                 write()
             except sqlite3.Error as exc:
@@ -93,6 +94,13 @@ class DatabaseHealth:
             self.alerts.append(WRITES_OK.format(count=done))
             log.warning("database: writes work again, %d kept rows written", done)
         return done
+
+    def forget(self, user_id: int) -> int:
+        """Drop the kept writes about a user who asked to be forgotten; returns how many."""
+        kept = [item for item in self.pending if item[2] != user_id]
+        dropped = len(self.pending) - len(kept)
+        self.pending = deque(kept)
+        return dropped
 
     def _writable(self) -> bool:
         try:

@@ -211,3 +211,13 @@ def test_reminder_times_follow_bot_timezone() -> None:
     finally:
         plans.use_timezone(plans.CHINA)
     assert plans.at_send_hour(dt.date(2026, 3, 2)).utcoffset() == dt.timedelta(hours=8)
+
+
+@pytest.mark.parametrize(("base", "files"), [
+    ("https://api.telegram.org/bot", "https://api.telegram.org/file/bot"),
+    ("http://botapi:8081/bot", "http://botapi:8081/file/bot"),  # a host named bot…
+])
+def test_file_url_replaces_only_the_last_bot(base, files):
+    from bot.tg.app import file_url
+
+    assert file_url(base) == files

@@ -22,7 +22,7 @@ def setup(tmp_path):
     path = tmp_path / "bot.db"
     db = open_database(path)
     health = DatabaseHealth(db, path, lambda: AT)
-    defer_failed_writes(db, health.failed)
+    defer_failed_writes(db, health.failed, health.forget)
     yield db, health, path
     db.close()
 
@@ -93,3 +93,23 @@ def test_a_vanished_file_is_reported_once_with_a_rescue_copy(setup, problem) -> 
     assert copy.execute("select first_name from users").fetchall() == [("王",)]
     copy.close()
     assert _checked(health) == []  # the same problem is not reported again
+
+
+
+def test_forget_drops_the_kept_writes_about_the_user(setup) -> None:
+    db, health, _path = setup
+    db.execute("PRAGMA query_only = ON")
+    remember_user(db, 7, 7, "王", AT)
+    record_question(db, at=AT, chat_id=7, chat_type="private", user_id=7, text="我家在北京朝阳",
+                    kind="answer", entry_id="x", score=0.9, question_id=1)
+    remember_user(db, 8, 8, "李", AT)
+    db.execute("PRAGMA query_only = OFF")
+    from bot.broadcasts.store import ensure_broadcast_tables
+    from bot.privacy.forget import forget_user
+    from bot.reminders.store import ensure_reminder_tables
+    ensure_reminder_tables(db)
+    ensure_broadcast_tables(db)
+    forget_user(db, 7, AT)
+    _checked(health)  # the kept writes are retried: 8's come back, 7's do not
+    assert [r[0] for r in db.execute("select user_id from users")] == [8]
+    assert db.execute("select count(*) from questions").fetchone() == (0,)
