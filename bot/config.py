@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -16,6 +17,9 @@ DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_DATABASE_PATH = Path("data/bot.db")
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 _TOKEN = re.compile(r"^[0-9]{3,}:[A-Za-z0-9_-]{20,}$")
+# http(s)://host[:port]/path, with a port Telegram's client can use.
+_BASE_URL = re.compile(r"^https?://([^/\s:\[\]]+|\[[0-9a-fA-F:]+\])(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|"
+                       r"6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}))?(/\S*)?$")
 
 
 @dataclass(frozen=True)
@@ -60,8 +64,28 @@ def _environment(dotenv: Path | None) -> dict[str, str]:
     if dotenv is not None and dotenv.exists():
         from dotenv import load_dotenv
 
-        load_dotenv(dotenv, override=False)
+        try:
+            load_dotenv(dotenv, override=False, encoding="utf-8")
+        except UnicodeDecodeError:
+            raise UsageError(f"{dotenv} 不是 UTF-8 编码：请用 UTF-8 另存一次") from None
+        except OSError as exc:
+            raise UsageError(f"读不了 {dotenv}：{exc.strerror}") from None
     return dict(os.environ)
+
+
+def _number(env: dict[str, str], name: str, default: str, example: str) -> float:
+    """A finite number setting (nan and inf are not numbers of seconds or messages)."""
+    raw = env.get(name, "").strip() or default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise UsageError(f"{name} 应是{example}：{raw!r}") from None
+    if not math.isfinite(value):
+        raise UsageError(f"{name} 应是{example}：{raw!r}")
+    return value
+
+
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 def database_path(env: dict[str, str] | None = None,
@@ -122,28 +146,23 @@ def load_settings(env: dict[str, str] | None = None,
     if not _TOKEN.match(token):
         raise UsageError("TELEGRAM_BOT_TOKEN 格式不对：应类似 123456789:AA… （从 @BotFather 获取）")
     base_url = env.get("TELEGRAM_BASE_URL", "").strip() or DEFAULT_BASE_URL
-    if not re.match(r"^https?://", base_url):
-        raise UsageError(f"TELEGRAM_BASE_URL 应以 http:// 或 https:// 开头：{base_url!r}")
+    if not _BASE_URL.match(base_url):
+        raise UsageError("TELEGRAM_BASE_URL 应是 http(s)://主机[:端口]/bot 这样的地址："
+                         f"{base_url!r}")
     zone = _zone(env)
-    rate_raw = env.get("BROADCAST_RATE", "").strip() or "25"
-    try:
-        rate = float(rate_raw)
-    except ValueError:
-        raise UsageError(f"BROADCAST_RATE 应是每秒条数，例如 25：{rate_raw!r}") from None
+    rate = _number(env, "BROADCAST_RATE", "25", "每秒条数，例如 25")
     if rate <= 0:
         raise UsageError("BROADCAST_RATE 必须大于 0")
-    check_raw = env.get("DB_CHECK_SECONDS", "").strip() or "30"
-    try:
-        check_seconds = float(check_raw)
-    except ValueError:
-        raise UsageError(f"DB_CHECK_SECONDS 应是秒数，例如 30：{check_raw!r}") from None
+    check_seconds = _number(env, "DB_CHECK_SECONDS", "30", "秒数，例如 30")
     if not 0.1 <= check_seconds <= 3600:
         raise UsageError("DB_CHECK_SECONDS 应在 0.1 到 3600 秒之间")
-    tick_raw = env.get("REMINDER_TICK_SECONDS", "").strip() or "20"
-    try:
-        tick = min(max(float(tick_raw), 0.05), 300.0)
-    except ValueError:
-        raise UsageError(f"REMINDER_TICK_SECONDS 应是秒数，例如 20：{tick_raw!r}") from None
+    tick = min(max(_number(env, "REMINDER_TICK_SECONDS", "20", "秒数，例如 20"), 0.05), 300.0)
+    log_level = (env.get("LOG_LEVEL", "").strip() or "INFO").upper()
+    if log_level not in _LOG_LEVELS:
+        raise UsageError(f"LOG_LEVEL 应是 {'、'.join(_LOG_LEVELS)} 之一：{log_level!r}")
+    secret = env.get("WEBHOOK_SECRET") or None
+    if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+        raise UsageError("WEBHOOK_SECRET 只能用 1 到 256 个英文字母、数字、_ 和 -")
     return Settings(
         token=token,
         base_url=base_url.rstrip("/") if base_url.endswith("//") else base_url,
@@ -155,6 +174,6 @@ def load_settings(env: dict[str, str] | None = None,
         knowledge_dir=knowledge_dir(env),
         db_check_seconds=check_seconds,
         reminder_tick_seconds=tick,
-        log_level=env.get("LOG_LEVEL", "").strip() or "INFO",
-        webhook_secret=env.get("WEBHOOK_SECRET") or None,
+        log_level=log_level,
+        webhook_secret=secret,
     )

@@ -25,7 +25,38 @@ def _listen(value: str) -> tuple[str, int]:
     match = re.fullmatch(r"(.+):([0-9]{1,5})", value)
     if not match or not 0 < int(match.group(2)) < 65536:
         raise UsageError(f"--listen 应写成 HOST:PORT，例如 0.0.0.0:8080：{value!r}")
-    return match.group(1), int(match.group(2))
+    host = match.group(1)
+    if host.startswith("[") and host.endswith("]"):  # [::]:8080, as URLs write IPv6
+        host = host[1:-1]
+    return host, int(match.group(2))
+
+
+def _check_listen(host: str, port: int) -> None:
+    """The webhook's address can be listened on: said before anything starts."""
+    import socket
+
+    try:
+        family, kind, proto, _name, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:
+        raise UsageError(f"webhook 不能在 {host}:{port} 上监听：{exc.strerror or exc}") from None
+
+
+class _HideToken(logging.Filter):
+    """The bot token never reaches the log (python-telegram-bot logs its URLs at DEBUG)."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.token in message:
+            record.msg, record.args = message.replace(self.token, "<TOKEN>"), ()
+        return True
 
 
 async def _check_connection(settings: Settings) -> None:
@@ -40,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
     if args.webhook and not re.match(r"^https?://", args.webhook):
         raise UsageError(f"--webhook 应是 http(s):// 开头的地址：{args.webhook!r}")
     host, port = _listen(args.listen) if args.webhook else ("", 0)
+    if args.webhook:
+        _check_listen(host, port)
     logging.basicConfig(level=settings.log_level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # Nothing a user typed reaches the log with a number in clear, whatever logs it
@@ -48,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
 
     for handler in logging.getLogger().handlers:
         handler.addFilter(RedactingFilter())
+        handler.addFilter(_HideToken(settings.token))
     # httpx logs every request URL, which contains the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
@@ -86,4 +120,6 @@ def run(args: argparse.Namespace) -> int:
     except NetworkError as exc:
         print(f"error: 连不上 Telegram（{settings.base_url}）：{exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # the webhook's address: in use, or no such host here
+        raise UsageError(f"webhook 不能在 {args.listen} 上监听：{exc.strerror or exc}") from None
     return 0

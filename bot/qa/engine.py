@@ -39,12 +39,25 @@ GENERAL_WORDS = 60_000  # most frequent words of jieba's dictionary: enough, and
 
 
 def cache_dir() -> Path:
-    """Where built indexes live: $BOT_CACHE_DIR, else the user's cache directory."""
+    """Where built indexes live: $BOT_CACHE_DIR, else the user's cache directory; a
+    temporary directory when that cannot be made or written (a service user without a home),
+    which only costs start-up time."""
     configured = os.environ.get("BOT_CACHE_DIR")
     if configured:
-        return Path(configured)
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "pension-cert-bot"
+        directory = Path(configured)
+    else:
+        base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+        directory = Path(base) / "pension-cert-bot"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        if os.access(directory, os.W_OK):
+            return directory
+    except OSError:
+        pass
+    fallback = Path(tempfile.gettempdir()) / f"pension-cert-bot-{os.getuid()}"
+    log.warning("cache directory %s cannot be written; using %s", directory, fallback)
+    fallback.mkdir(parents=True, exist_ok=True)
+    return fallback
 
 
 def _general_dictionary(directory: Path) -> Path:

@@ -327,3 +327,20 @@ def test_startup_problems_are_one_line(server, tmp_path, token, base, code, word
                             capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert result.returncode == code
     assert words in result.stderr and "Traceback" not in result.stderr
+
+
+def test_webhook_on_a_port_in_use_is_one_line_and_exit_2(tmp_path):
+    import socket
+
+    with BotApiServer() as srv, socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        args = ["-m", "bot", "run", "--webhook", f"http://127.0.0.1:{port}",
+                "--listen", f"127.0.0.1:{port}"]
+        proc = BotProcess(srv, args, env={"DATABASE_PATH": str(tmp_path / "bot.db")},
+                          log_path=tmp_path / "bot.log")
+        proc.start(wait=False)
+        assert proc.wait(90) == 2
+        log = (tmp_path / "bot.log").read_text(encoding="utf-8")
+        assert "webhook 不能在" in log and "Traceback" not in log

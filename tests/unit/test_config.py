@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,12 @@ def test_all_values():
         ({"TELEGRAM_BOT_TOKEN": TOKEN, "BOT_TIMEZONE": "Mars/Base"}, "BOT_TIMEZONE"),
         ({"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BASE_URL": "ftp://x"}, "TELEGRAM_BASE_URL"),
         ({"TELEGRAM_BOT_TOKEN": TOKEN, "BROADCAST_RATE": "fast"}, "BROADCAST_RATE"),
+        ({"TELEGRAM_BOT_TOKEN": TOKEN, "BROADCAST_RATE": "nan"}, "BROADCAST_RATE"),
+        ({"TELEGRAM_BOT_TOKEN": TOKEN, "REMINDER_TICK_SECONDS": "inf"}, "REMINDER_TICK"),
+        ({"TELEGRAM_BOT_TOKEN": TOKEN, "LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+        ({"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BASE_URL": "http://127.0.0.1:99999/bot"},
+         "TELEGRAM_BASE_URL"),
+        ({"TELEGRAM_BOT_TOKEN": TOKEN, "WEBHOOK_SECRET": "my secret!"}, "WEBHOOK_SECRET"),
     ],
 )
 def test_bad_settings(env, message):
@@ -221,3 +228,26 @@ def test_file_url_replaces_only_the_last_bot(base, files):
     from bot.tg.app import file_url
 
     assert file_url(base) == files
+
+
+
+def test_log_level_in_lower_case_is_fine():
+    assert load_settings({"TELEGRAM_BOT_TOKEN": TOKEN, "LOG_LEVEL": "debug"}).log_level == "DEBUG"
+
+
+def test_a_dotenv_not_in_utf8_is_one_line(tmp_path):
+    (tmp_path / ".env").write_bytes("TELEGRAM_BOT_TOKEN=机器人\n".encode("gbk"))
+    result = subprocess.run([sys.executable, "-m", "bot", "deadline", "--scheme", "企业退休",
+                             "--last", "2025-03-10", "--today", "2025-11-01"],
+                            capture_output=True, text=True, cwd=tmp_path, timeout=60,
+                            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(PROJECT_DIR)})
+    assert result.returncode == 2 and "UTF-8" in result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_a_cache_directory_that_cannot_be_made_falls_back_to_a_temporary_one(monkeypatch):
+    from bot.qa.engine import cache_dir
+
+    monkeypatch.setenv("BOT_CACHE_DIR", "/dev/null/cache")  # under a file: never a directory
+    directory = cache_dir()
+    assert directory.is_dir() and str(directory).startswith(tempfile.gettempdir())
