@@ -35,6 +35,9 @@ def open_database(path: Path | str, *, check: bool = False) -> sqlite_utils.Data
     if str(path) != ":memory:" and path.exists():
         if path.is_dir():
             raise StorageError(f"数据库路径 {path} 是一个目录，不是文件：请检查 DATABASE_PATH")
+        if check and path.stat().st_size == 0:  # emptied: the data is gone, not new
+            raise StorageError(f"数据库文件 {path} 是空的（0 字节），原来的数据不在了：请从备份"
+                               "恢复；要从头开始，就删掉这个文件或把 DATABASE_PATH 指向新文件")
         if not path.stat().st_mode & 0o222 or not os.access(path, os.W_OK):
             raise StorageError(f"数据库文件 {path} 是只读的：机器人需要写入它，请检查文件权限")
     try:
@@ -46,12 +49,12 @@ def open_database(path: Path | str, *, check: bool = False) -> sqlite_utils.Data
         raise StorageError(f"无法打开数据库 {path}：{_one_line(exc)}") from exc
     try:
         db = sqlite_utils.Database(conn)
+        if check:  # first, before anything writes to a file that may be damaged
+            _check_integrity(db, path)
         # WAL lets the CLI read while the bot writes; NORMAL sync is durable across app crashes.
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         db.execute("PRAGMA foreign_keys=ON")
-        if check:
-            _check_integrity(db, path)
         ensure_schema(db)
     except sqlite3.OperationalError as exc:  # locked, read-only directory, disk full…
         conn.close()

@@ -174,6 +174,10 @@ def test_an_admin_posting_as_the_group_may_switch_autoanswer(server) -> None:
     (reply,) = server.wait_for_messages(group, since=mark)
     assert "已开启" in reply["text"] and "只有群管理员" not in reply["text"]
     mark = server.mark()
+    server.send_text(MEMBER, "/stats", chat_id=group, as_the_group=True)
+    (stats,) = server.wait_for_messages(group, since=mark)
+    assert "近30天" in stats["text"]
+    mark = server.mark()
     server.send_text(MEMBER, "/autoanswer off", chat_id=group)  # a member, in their own name
     (refused,) = server.wait_for_messages(group, since=mark)
     assert "只有群管理员" in refused["text"]

@@ -73,8 +73,14 @@ def _garbage(path) -> None:
     path.write_bytes(b"\x00\xff" * 5000)
 
 
+def _emptied(path) -> None:
+    _good_database(path)
+    path.write_bytes(b"")
+
+
 BROKEN = {"corrupt header": (_corrupt_header, "已损坏"), "truncated": (_truncated, "已损坏"),
-          "read-only": (_read_only, "只读"), "garbage": (_garbage, "已损坏")}
+          "read-only": (_read_only, "只读"), "garbage": (_garbage, "已损坏"),
+          "emptied": (_emptied, "是空的")}
 
 
 @pytest.mark.parametrize("kind", BROKEN)
@@ -101,7 +107,7 @@ def test_bot_refuses_to_start_on_a_broken_database(tmp_path, kind) -> None:
     make, words = BROKEN[kind]
     path = tmp_path / "bot.db"
     make(path)
-    size = path.stat().st_size
+    before = path.read_bytes()
     env = {**os.environ, "TELEGRAM_BOT_TOKEN": "123456789:AAAAAAAAAAAAAAAAAAAAAAAAAAAA",
            "TELEGRAM_BASE_URL": "http://127.0.0.1:9/bot", "DATABASE_PATH": str(path),
            "PYTHONPATH": str(PROJECT_DIR)}
@@ -110,7 +116,7 @@ def test_bot_refuses_to_start_on_a_broken_database(tmp_path, kind) -> None:
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and words in lines[0] and "Traceback" not in result.stderr, lines
-    assert path.stat().st_size == size  # the file is left as it was, for recovery
+    assert path.read_bytes() == before  # the file is left byte for byte, for recovery
 
 
 def test_good_database_passes_the_check(tmp_path) -> None:

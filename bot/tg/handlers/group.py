@@ -25,7 +25,7 @@ from bot.reminders.store import migrate_chat as migrate_reminders
 from bot.stats import collect_group_stats, format_group_stats
 from bot.tg import texts
 from bot.tg.context import BotContext
-from bot.tg.permissions import is_bot_admin, is_group_admin
+from bot.tg.permissions import is_bot_admin, is_group_admin, posted_as_the_group
 from bot.tg.sending import send_text
 
 log = logging.getLogger(__name__)
@@ -182,8 +182,8 @@ async def group_stats(update: Update, context: BotContext) -> None:
     svc = context.services
     chat, user, message = update.effective_chat, update.effective_user, update.effective_message
     user_id = user.id if user else None
-    allowed = user_id is not None and (is_bot_admin(svc, user_id)
-                                       or await is_group_admin(context, chat.id, user_id))
+    allowed = posted_as_the_group(message) or (user_id is not None and (
+        is_bot_admin(svc, user_id) or await is_group_admin(context, chat.id, user_id)))
     if not allowed:
         await message.reply_text(texts.GROUP_STATS_REFUSED)
         return
