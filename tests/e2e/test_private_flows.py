@@ -4,6 +4,8 @@ finished steps lose their buttons."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 pytestmark = [pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning"),
@@ -323,3 +325,13 @@ def test_a_dice_gets_the_polite_note_too(server, bot):
         "dice": {"emoji": "🎲", "value": 3}}}, chat_id=user)
     (reply,) = server.wait_for_messages(user)
     assert "文字" in reply["text"]
+
+
+def test_a_pressed_topic_is_stored_as_a_press_not_a_question(server, bot, db):
+    user = 3440
+    (overview,) = server.ask(user, "怎么认证")
+    _press(server, user, overview, "用自己手机")
+    time.sleep(0.3)
+    kinds = [row[0] for row in db.execute(
+        "select kind from questions where user_id = ? order by id", (user,))]
+    assert kinds == ["answer", "button"]

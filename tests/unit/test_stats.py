@@ -29,6 +29,7 @@ def test_counts_per_day_kind_and_topic(db) -> None:
                   + [("2026-11-22", "suggest", None, "q")] * 2
                   + [("2026-11-01", "decline", None, "q")] * 2
                   + [("2026-11-23", "empty", None, "")] * 5   # not questions
+                  + [("2026-11-23", "button", "b", "q")] * 4  # a topic button pressed
                   + [("2026-10-24", "answer", "b", "q")] * 9)  # 31 days ago: outside
     db.conn.execute("insert into users (user_id, chat_id, active) values (1, 1, 1), (2, 2, 0)")
     stats = collect_stats(db, TODAY)

@@ -57,6 +57,7 @@ log = logging.getLogger(__name__)
 AUTOANSWER_MIN_SCORE = 0.8
 INLINE_RESULTS = 3
 PENDING_DEADLINE = "pending_deadline"
+PRESSED = "button"  # the kind stored for the answer a topic button opened
 LAST_TOPIC = "last_topic"  # the topic last answered in private: "郑州" then means it, for 郑州
 INLINE_POPULAR = ("channels-overview", "proxy-certify", "face-fail-repeated", "missed-makeup")
 
@@ -100,11 +101,13 @@ async def unknown_command(update: Update, context: BotContext) -> None:
 
 
 async def _send_reply(update: Update, context: BotContext, reply: Reply,
-                      *, reply_to: int | None = None, card_overdue: bool | None = None
-                      ) -> Message:
+                      *, reply_to: int | None = None, card_overdue: bool | None = None,
+                      pressed: bool = False) -> Message:
     """Send the reply with its buttons, then store the (redacted) question.
 
-    `card_overdue` is set when the reply is a deadline card: its own buttons go under it."""
+    `card_overdue` is set when the reply is a deadline card: its own buttons go under it.
+    `pressed`: the answer of a topic button, stored as such (its 有用/没用 need a row), and
+    not counted as one more question in /stats."""
     svc = context.services
     chat, user = update.effective_chat, update.effective_user
     question_id = svc.question_ids.take()
@@ -120,7 +123,8 @@ async def _send_reply(update: Update, context: BotContext, reply: Reply,
     finally:  # after the reply, so the user does not wait for it; stored even if sending failed
         record_question(
             svc.db, at=svc.clock.now(), chat_id=chat.id, chat_type=chat.type,
-            user_id=user.id if user else None, text=redact(reply.question), kind=reply.kind,
+            user_id=user.id if user else None, text=redact(reply.question),
+            kind=PRESSED if pressed else reply.kind,
             entry_id=reply.id, score=reply.score, question_id=question_id,
         )
 
@@ -306,7 +310,7 @@ async def suggestion_chosen(update: Update, context: BotContext) -> None:
     if reply is None:  # knowledge reloaded since the button was made
         await query.message.reply_text("这个话题已经更新了，请再问我一次。")
         return
-    await _send_reply(update, context, reply)
+    await _send_reply(update, context, reply, pressed=True)
 
 
 async def sources_chosen(update: Update, context: BotContext) -> None:
@@ -348,7 +352,7 @@ async def place_chosen(update: Update, context: BotContext) -> None:
     if reply is None:
         await query.message.reply_text("这个话题已经更新了，请再问我一次。")
         return
-    await _send_reply(update, context, reply)
+    await _send_reply(update, context, reply, pressed=True)
 
 
 async def feedback(update: Update, context: BotContext) -> None:
