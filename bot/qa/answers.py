@@ -59,7 +59,7 @@ _PARTICLES = re.compile(r"[啊呀哈呢吧哦嗯啦]")
 _POLITE_FILLER = re.compile(r"[啊呀哈呢吧哦嗯啦]|机器人|小助手|助手|小同志|同志|小伙子|小姑娘|"
                             r"姑娘|师傅|老师|大哥|大姐|小朋友|孩子|非常|太|真是|真|很|十分")
 FRAUD_TAG = "fraud"
-FRAUD_MORE = "想知道怎么分辨、怎么防，点下面的按钮看看。"
+FRAUD_MORE = "下面这几条可能有用，点一下就能看。"
 SUGGEST_INTRO = "我不太确定您问的是哪一项，您是不是想问："
 SUGGEST_OUTRO = "可以点下面的按钮，或者换个说法再问我。"
 PLACE_OUTRO = "点下面的按钮，我按{place}的情况回答；也可以换个说法再问我。"
@@ -202,20 +202,20 @@ def answer(engine: Engine, message: str, today: dt.date, place: str | None = Non
     reply = _reply_for_match(engine, display, result, where)
     if check.fraud and reply.kind in ("suggest", "decline"):
         # The warning is the answer; "我不太确定您问的是哪一项" under it would only muddle it.
-        _lead_with_fraud_topics(engine.kb, reply)
+        _with_a_fraud_topic(engine.kb, reply)
     if warnings:
         reply.text = "\n\n".join([*warnings, reply.text])
         reply.warnings = warnings
     return reply
 
 
-def _lead_with_fraud_topics(kb: KnowledgeBase, reply: Reply) -> None:
-    """A message that smells of fraud, without a sure topic: the fraud topics come first."""
+def _with_a_fraud_topic(kb: KnowledgeBase, reply: Reply) -> None:
+    """A message that smells of fraud, without a sure topic: the warning leads, and one of the
+    buttons is about fraud (the closest topics keep their places: the warning may be a false
+    alarm, 远程代办 is not always a scam)."""
     fraud = [e.id for e in kb.entries.values() if FRAUD_TAG in e.tags]
-    ids = [i for i in reply.suggestion_ids if i in fraud]
-    ids += [i for i in fraud if i not in ids][:max(0, 2 - len(ids))]
-    ids += [i for i in reply.suggestion_ids if i not in ids]
-    reply.suggestion_ids = ids[:3]
+    if fraud and not set(fraud) & set(reply.suggestion_ids):
+        reply.suggestion_ids = [*reply.suggestion_ids[:2], fraud[0]]
     reply.suggestions = [kb.entries[i].question for i in reply.suggestion_ids]
     reply.kind, reply.text = "suggest", FRAUD_MORE
 
