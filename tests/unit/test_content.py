@@ -237,6 +237,9 @@ def test_taiwan_is_not_told_to_use_an_app_nobody_confirmed_there(kb):
     assert "没有查到" in taiwan
     (hk,) = [line for line in text.splitlines() if line.startswith("1. 香港、澳门")]
     assert "中国领事" in hk
+    from bot.qa.answers import split_for_phone
+    first, _rest = split_for_phone(text)
+    assert "1. 香港" in first and "2. 台湾" in first  # both on a small phone's first screen
 
 
 def test_no_claim_that_most_places_never_notify(kb):
