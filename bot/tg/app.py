@@ -44,6 +44,7 @@ from bot.tg.handlers import (
     chat,
     forget,
     group_remind,
+    inline,
     my_reminders,
     remind,
     service,
@@ -254,7 +255,7 @@ def add_handlers(application: Application) -> None:
     application.add_handler(CallbackQueryHandler(chat.sources_chosen, pattern=r"^src:"))
     application.add_handler(CallbackQueryHandler(chat.more_chosen, pattern=r"^more:"))
     application.add_handler(CallbackQueryHandler(chat.feedback, pattern=r"^fb:"))
-    application.add_handler(InlineQueryHandler(chat.inline_query))
+    application.add_handler(InlineQueryHandler(inline.inline_query))
     # Last of the buttons: data no handler knows (a finished flow, an old or forged button).
     application.add_handler(CallbackQueryHandler(unknown_button))
 

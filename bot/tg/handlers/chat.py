@@ -1,4 +1,4 @@
-"""Handlers for conversations: private chats, groups, buttons and inline mode."""
+"""Handlers for conversations: private chats, groups and the buttons under answers."""
 
 from __future__ import annotations
 
@@ -8,9 +8,6 @@ import re
 
 from telegram import (
     InlineKeyboardMarkup,
-    InlineQueryResultArticle,
-    InlineQueryResultsButton,
-    InputTextMessageContent,
     Message,
     MessageEntity,
     Update,
@@ -24,10 +21,8 @@ from bot.db.users import get_user, remember_user
 from bot.deadline.chat import deadline_card, reply_to_deadline_question
 from bot.deadline.schemes import display_name, find_scheme, unsure_of_scheme
 from bot.qa.answers import (
-    DEADLINE_ENTRY,
     Reply,
     answer,
-    format_entry,
     sources_text,
     topic_reply,
     which_scheme_reply,
@@ -55,11 +50,9 @@ log = logging.getLogger(__name__)
 # In groups the bot only speaks up uninvited when it is very sure (a wrong answer in front of a
 # whole community is worse than silence).
 AUTOANSWER_MIN_SCORE = 0.8
-INLINE_RESULTS = 3
 PENDING_DEADLINE = "pending_deadline"
 PRESSED = "button"  # the kind stored for the answer a topic button opened
 LAST_TOPIC = "last_topic"  # the topic last answered in private: "郑州" then means it, for 郑州
-INLINE_POPULAR = ("channels-overview", "proxy-certify", "face-fail-repeated", "missed-makeup")
 
 
 def _remember(update: Update, context: BotContext) -> None:
@@ -375,38 +368,6 @@ async def feedback(update: Update, context: BotContext) -> None:
         # A message too old to edit only keeps its buttons; the vote is stored anyway.
         with contextlib.suppress(TelegramError):
             await query.edit_message_reply_markup(InlineKeyboardMarkup(rows) if rows else None)
-
-
-async def inline_query(update: Update, context: BotContext) -> None:
-    """@bot 问题: offer the best answers as results that can be sent into any chat."""
-    svc = context.services
-    text = (update.inline_query.query or "").strip()
-    kb = svc.engine.kb
-    if text:
-        reply = answer(svc.engine, text, svc.clock.today())
-        results = []
-        if reply.kind == "deadline":
-            results.append(InlineQueryResultArticle(
-                id="deadline", title="认证到期日计算", description=reply.text[:80],
-                input_message_content=InputTextMessageContent(reply.text[:4096])))
-        ranked = svc.engine.matcher.match(normalize(text))
-        ids = [c.key for c in ranked.candidates
-               if c.key in kb.entries and c.probability >= 0.05 and c.key != DEADLINE_ENTRY]
-    else:
-        results, ids = [], [i for i in INLINE_POPULAR if i in kb.entries]
-    for entry_id in ids[:INLINE_RESULTS]:
-        entry = kb.entries[entry_id]
-        results.append(InlineQueryResultArticle(
-            id=entry.id[:64], title=entry.question,
-            description=entry.answer.replace("\n", " ")[:80],
-            input_message_content=InputTextMessageContent(format_entry(entry)[:4096])))
-    try:  # best-effort, like a button press: a query typed on is too old by now
-        await update.inline_query.answer(
-            results[:INLINE_RESULTS + 1], cache_time=30, is_personal=False,
-            button=InlineQueryResultsButton(text="私聊我问问题", start_parameter="inline"),
-        )
-    except TelegramError as exc:
-        log.info("inline query not answered: %s", exc)
 
 
 async def on_error(update: object, context: BotContext) -> None:
