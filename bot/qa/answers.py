@@ -247,9 +247,11 @@ def _courtesy(normalized: str) -> str | None:
     if _GREETING.match(_PARTICLES.sub("", words)):
         return GREETING_TEXT
     bare = _POLITE_FILLER.sub("", words)
-    if bare and len(bare) <= 12 and (_GREETING.match(bare) or _THANKS.match(bare)):
-        return GREETING_TEXT if _GREETING.match(bare) else THANKS_TEXT
-    return None
+    if not bare or len(bare) > 12:
+        return None
+    if _GREETING.match(bare):
+        return GREETING_TEXT
+    return THANKS_TEXT if _THANKS.match(bare) else None
 
 
 def _reply_for_match(engine: Engine, question: str, result: MatchResult,
