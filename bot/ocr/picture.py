@@ -51,7 +51,7 @@ def answer_read(engine: Engine, read: str, today: dt.date, place: str | None = N
             return PictureReply(answer(engine, caption, today, place), "")
         return PictureReply(polite(NO_TEXT), "")
     question = f"{caption.strip()}\n{read}" if caption.strip() else read
-    reply = answer(engine, question, today, place)
+    reply = answer(engine, question, today, place, seen=True)
     lines = [f"{READ_PREFIX}“{shown(read)}”"]
     if "[已隐藏]" in read:
         lines.append(HIDDEN_NOTE)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import io
+import re
 import threading
 import warnings
 from collections.abc import Iterator
@@ -151,13 +152,32 @@ def check_image(data: bytes) -> tuple[int, int]:
         raise ImageTooLarge("图片像素太多") from exc
     if fmt not in FORMATS:
         raise ImageError(f"不支持的图片格式 {fmt}")
-    if frames > 1:
+    if frames > 1 and fmt != "MPO":  # a phone camera's MPO holds a second, smaller picture
         raise ImageError("动图")
     if width * height > MAX_PIXELS:
         raise ImageTooLarge(f"图片像素太多（{width}×{height}）")
     if min(width, height) < MIN_SIDE:
         raise ImageError("图片太小")
     return width, height
+
+
+def _upright_rgb(image: Any) -> Any:
+    """The picture as 8-bit RGB, the right way up (a phone photo's EXIF says how it was
+    held), dark text on white where it was on a transparent background."""
+    import numpy as np
+    from PIL import Image, ImageOps
+
+    image = ImageOps.exif_transpose(image) or image
+    if image.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):  # 16/32-bit grey
+        values = np.asarray(image, dtype=np.float64)
+        top = values.max() or 1.0
+        image = Image.fromarray((values * (255.0 / top)).astype(np.uint8), "L")
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P"
+                                              and "transparency" in image.info):
+        image = image.convert("RGBA")
+        white = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(white, image)
+    return image.convert("RGB")
 
 
 def _decode(data: bytes) -> Any:
@@ -168,7 +188,7 @@ def _decode(data: bytes) -> Any:
     try:
         with Image.open(io.BytesIO(data)) as image:
             image.load()
-            rgb = image.convert("RGB")
+            rgb = _upright_rgb(image)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise ImageError("图片已损坏") from exc
     # Scaled down to MAX_SIDE here, before the array copies below, so a large picture is
@@ -304,8 +324,24 @@ def read_checked(data: bytes) -> tuple[str, tuple[str, ...]]:
     ("身份证号", "银行卡号", ...): a group must know the picture itself shows one.
 
     Raises ImageTooLarge / ImageError (never anything else for bad input)."""
-    raw = read_raw(data)
+    raw = _mend_broken_numbers(read_raw(data))
     return redact(raw), check_message(raw).sensitive
+
+
+# A number the picture wraps onto the next line (身份证号110105194912 / 31002X) is one number:
+# hidden whole, never shown half and half. A phone number OCR ran into the time beside it
+# (1381234567810:23 in a call log) is still a phone number.
+_WRAPPED_DIGITS = re.compile(r"(?<=[0-9]{6})[ \t]*\n[ \t]*(?=[0-9][0-9xX])")
+_PHONE_BEFORE_TIME = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?=[0-9]{1,2}[:：][0-9]{2})")
+
+
+_WRAPPED_PHONE = re.compile(r"(?<![0-9])(1[3-9][0-9]{0,8})[ \t]*\n[ \t]*([0-9]{1,9})(?![0-9])")
+
+
+def _mend_broken_numbers(text: str) -> str:
+    text = _WRAPPED_PHONE.sub(lambda m: m.group(1) + m.group(2)
+                              if len(m.group(1)) + len(m.group(2)) == 11 else m.group(0), text)
+    return _PHONE_BEFORE_TIME.sub("[已隐藏]", _WRAPPED_DIGITS.sub("", text))
 
 
 def read_image(data: bytes) -> str:

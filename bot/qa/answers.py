@@ -149,15 +149,16 @@ def _deadline_fits(deadline: DeadlineReply, result: MatchResult) -> bool:
 
 
 def answer(engine: Engine, message: str, today: dt.date, place: str | None = None,
-           follow_up: str | None = None) -> Reply:
+           follow_up: str | None = None, *, seen: bool = False) -> Reply:
     """The reply to one user message. Never raises on any text.
 
     `place` is the user's remembered city, used when the message names none. `follow_up` is
     the topic last answered in this chat: a message that only names a place (郑州) gets that
-    topic again with the place's specifics (the overview when there is none).
+    topic again with the place's specifics (the overview when there is none). `seen`: the text
+    was read from a screenshot (a page that asks for money or a bank card is a scam).
     """
     question = message if isinstance(message, str) else str(message)
-    check = check_message(question)
+    check = check_message(question, seen=seen)
     warnings = warnings_for(check)
     safe = redact(question) if check.sensitive else question
     normalized = normalize(safe)

@@ -52,6 +52,9 @@ _ADD_FRIEND = re.compile(r"(请|需|须|速|立即|马上|尽快|让我|要我|�
 _IMPERSONATION = re.compile(r"(说|自称|冒充|声称)(他|她|自己)?是?(社保|人社|12333|政府)"
                             r"[^,.!?，。！？]{0,6}(帮|替|给)(我|你|您)?[^,.!?，。！？]{0,3}"
                             r"(认证|刷脸|办)")
+# A page that wants a bank card (请输入银行卡号, 填写银行卡密码).
+_CARD_WANTED = re.compile(r"(输入|填写|提供|绑定)[^,.!?，。！？]{0,4}银行卡|"
+                          r"银行卡[^,.!?，。！？]{0,4}(密码|卡号)")
 # Secrets already given away: the warning then says what to do now.
 _DISCLOSED = re.compile(r"(已经|刚才|刚刚|都)[^,.!?，。！？]{0,6}(说了|给了|告诉|报了|输了|填了|"
                         r"发了|念了)[^,.!?，。！？]{0,6}(卡号|密码|验证码|身份证)|"
@@ -150,8 +153,9 @@ def _card_spans(text: str) -> list[tuple[int, int]]:
     return [(a, b) for a, b, kind in _number_spans(text) if kind == "card"]
 
 
-def check_message(text: str) -> SafetyCheck:
-    """Find sensitive numbers and signs of fraud in a (raw or normalised) message."""
+def check_message(text: str, *, seen: bool = False) -> SafetyCheck:
+    """Find sensitive numbers and signs of fraud in a (raw or normalised) message; `seen`
+    when the text was read from a picture someone was shown (see `looks_like_fraud`)."""
     found = []
     if _id_spans(text):
         found.append("身份证号")
@@ -159,12 +163,16 @@ def check_message(text: str) -> SafetyCheck:
         found.append("银行卡号")
     if _SECRET.search(text):
         found.append("密码或验证码")
-    fraud = looks_like_fraud(text)
+    fraud = looks_like_fraud(text, seen=seen)
     return SafetyCheck(tuple(found), fraud, fraud and bool(_DISCLOSED.search(text)))
 
 
-def looks_like_fraud(text: str) -> bool:
-    """A link or a demand for money or secrets, in a message about certification or benefits."""
+def looks_like_fraud(text: str, *, seen: bool = False) -> bool:
+    """A link or a demand for money or secrets, in a message about certification or benefits.
+
+    `seen`: the text of a screenshot (a page or a message someone was shown). Nobody is named
+    as asking there, the page itself asks; a certification page that wants money or a bank
+    card is a scam (official ones ask for an ID number, a login password or a code too)."""
     lowered = text.lower()
     about_benefits = any(word in lowered for word in _BAIT) or "社保" in lowered
     if not about_benefits:
@@ -173,6 +181,8 @@ def looks_like_fraud(text: str) -> bool:
         return True
     agent = any(word in lowered for word in _AGENT)
     money = any(word in lowered for word in _MONEY) or bool(_MONEY_RE.search(lowered))
+    if seen and (money or _CARD_WANTED.search(lowered)):
+        return True
     asks = (any(word in lowered for word in _ASKS) and any(
         w in lowered for w in ("提供", "发给", "告诉", "输入", "填写", "要我", "让我", "索要")
     )) or bool(_ASKS_RE.search(lowered))

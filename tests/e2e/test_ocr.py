@@ -105,6 +105,10 @@ def test_gif_animation_and_animated_sticker_get_a_polite_line(server: BotApiServ
     server.send_document(4007, file_name="动图.gif", mime_type="image/gif", data=animated_gif())
     (gif,) = server.wait_for_messages(4007, timeout=OCR_TIMEOUT)
     assert gif["text"] == UNREADABLE  # downloaded, seen to be animated, not read
+    server.send_document(4007, file_name="动图.gif", mime_type="image/gif", data=animated_gif(),
+                         caption="认证要交钱吗")  # its caption is still a question
+    (asked,) = server.wait_for_messages(4007, timeout=OCR_TIMEOUT)
+    assert "免费" in asked["text"]
     server.send_animation(4007)  # a GIF as Telegram sends it: MP4, not a picture to read
     (animation,) = server.wait_for_messages(4007, timeout=OCR_TIMEOUT)
     assert "文字" in animation["text"]

@@ -218,3 +218,77 @@ def test_ask_without_image_does_not_load_ocr():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True,
                             cwd=PROJECT_DIR, timeout=120)
     assert result.returncode == 0 and result.stderr.decode().strip() == "False"
+
+
+def _face_fail() -> Image.Image:
+    return Image.open(FIXTURES / "face_fail.png").convert("RGB")
+
+
+def _png(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def _rotated_jpeg() -> bytes:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored turned: a viewer rotates it back
+    out = io.BytesIO()
+    _face_fail().rotate(90, expand=True).save(out, "JPEG", exif=exif.tobytes(), quality=95)
+    return out.getvalue()
+
+
+def _grey16() -> bytes:
+    import numpy as np
+
+    grey = np.asarray(_face_fail().convert("L"), dtype=np.uint16) * 257
+    return _png(Image.fromarray(grey))
+
+
+def _on_transparent() -> bytes:
+    ink = _face_fail().convert("L").point(lambda v: 255 if v < 128 else 0)
+    picture = Image.new("RGBA", ink.size, (0, 0, 0, 0))
+    picture.paste((0, 0, 0, 255), mask=ink)
+    return _png(picture)
+
+
+def _camera_mpo() -> bytes:
+    out = io.BytesIO()
+    first = _face_fail()
+    first.save(out, "MPO", save_all=True, append_images=[first.resize((160, 60))])
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("make", [_rotated_jpeg, _grey16, _on_transparent, _camera_mpo],
+                         ids=["exif-rotated", "16-bit grey", "transparent", "camera MPO"])
+def test_pictures_as_phones_make_them_are_read(make):
+    assert "认证失败" in ocr.read_image(make())
+
+
+@pytest.mark.parametrize(("lines", "hidden"), [
+    ("身份证号110105194912\n31002X）请核对", "110105194912"),  # an ID wrapped onto the next line
+    ("紧急联系人电话138\n12345678", "12345678"),
+    ("1381234567810:23 未接来电", "13812345678"),
+])
+def test_numbers_the_picture_breaks_are_hidden_whole(lines, hidden):
+    mended = ocr._mend_broken_numbers(lines)
+    from bot.qa.safety import redact
+
+    assert hidden not in redact(mended).replace("\n", "").replace(" ", "")
+
+
+@pytest.mark.parametrize("page", [
+    "国家社会保险公共服务平台\n请输入银行卡号\n请输入银行卡密码\n提交认证",
+    "掌上12333\n认证需缴纳手续费38元\n微信扫码支付",
+])
+def test_a_screenshot_of_a_page_that_wants_money_or_a_card_is_a_scam(engine, today, page):
+    from bot.ocr.picture import answer_read
+
+    assert FRAUD_WARNING in answer_read(engine, page, today).reply.text
+
+
+def test_an_official_page_that_wants_an_id_number_and_a_code_is_not(engine, today):
+    from bot.ocr.picture import answer_read
+
+    page = "电子社保卡\n请输入身份证号\n请输入验证码\n开始认证"
+    assert FRAUD_WARNING not in answer_read(engine, page, today).reply.text

@@ -21,8 +21,9 @@ from telegram.error import TelegramError
 from bot.errors import ImageError
 from bot.ocr.picture import UNREADABLE, answer_read, polite
 from bot.ocr.reader import MAX_BYTES, read_checked
+from bot.qa.answers import Reply, answer
 from bot.tg import texts
-from bot.tg.context import BotContext
+from bot.tg.context import BotContext, Services
 from bot.tg.handlers import chat
 from bot.tg.handlers import group as groups
 
@@ -78,6 +79,14 @@ def _addressed(message: Message, bot_id: int, username: str) -> str | None:
     return None
 
 
+def _unreadable(svc: Services, caption: str, user_id: int | None, chat_type: str) -> Reply:
+    """A picture that cannot be read: its caption, when there is one, is the question."""
+    if not caption.strip():
+        return polite(UNREADABLE)
+    place = chat._remembered_city(svc, user_id) if chat_type == ChatType.PRIVATE else None
+    return answer(svc.engine, caption, svc.clock.today(), place)
+
+
 async def picture(update: Update, context: BotContext) -> None:
     """A photo, or an image sent as a file: answer the text in it."""
     message = update.effective_message
@@ -93,7 +102,7 @@ async def picture(update: Update, context: BotContext) -> None:
     data = await _download(context, message)
     reply_to = message.message_id if chat_type != ChatType.PRIVATE else None
     if data is None:
-        reply = polite(UNREADABLE)
+        reply = _unreadable(svc, caption, user_id, chat_type)
     else:
         try:  # the engine is loaded on first use; both run off the event loop
             read, hidden = await asyncio.to_thread(read_checked, data)
@@ -101,7 +110,7 @@ async def picture(update: Update, context: BotContext) -> None:
             read, hidden = None, ()
         del data  # the picture is never kept
         if read is None:
-            reply = polite(UNREADABLE)
+            reply = _unreadable(svc, caption, user_id, chat_type)
         else:
             place = chat._remembered_city(svc, user_id) if chat_type == ChatType.PRIVATE else None
             reply = answer_read(svc.engine, read, svc.clock.today(), place, caption).reply
