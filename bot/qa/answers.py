@@ -21,7 +21,7 @@ from bot.qa.entries import OVERVIEW_TAG, Entry
 from bot.qa.issuers import issuer_line
 from bot.qa.knowledge import KnowledgeBase
 from bot.qa.matcher import MatchResult
-from bot.qa.places import PlaceReading, only_a_place, read_place
+from bot.qa.places import PlaceReading, only_a_place, place_key, read_place
 from bot.qa.safety import check_message, redact, warnings_for
 from bot.text.normalize import normalize, strip_non_words
 
@@ -95,6 +95,9 @@ class Reply:
     place: str = ""  # the place whose specifics were added ("" when none)
     province: str = ""  # that place's province
     place_choices: list[str] = field(default_factory=list)  # places to ask about when unsure
+    # The place and the choices as buttons carry them: names that find no other place.
+    place_key: str = ""
+    choice_keys: list[str] = field(default_factory=list)
     buttons: list[tuple[str, str]] = field(default_factory=list)  # (label, entry id) to go deeper
     detail: str | None = None  # the rest of the answer, behind the 详细 button
 
@@ -376,12 +379,14 @@ def compose(kb: KnowledgeBase, entry: Entry, where: PlaceReading | None = None,
     """
     first, detail = (entry.answer.strip(), None) if full else split_for_phone(entry.answer)
     extra: list[str] = []
-    place = province = ""
+    place = province = key = ""
     choices: list[str] = []
+    keys: list[str] = []
     lead: list[str] = []
     if where is not None and is_local(entry):
         if where.region is not None:
             place, province = where.name, where.province or where.name
+            key = place_key(where.region)
             # 武汉的认证是按自然年吗: a city's own cycle comes before the national one.
             own_rule = bool(CYCLE_TAGS & set(entry.tags)) and bool(city_line(kb, place, province))
             (lead if own_rule else extra).append(place_line(
@@ -389,6 +394,7 @@ def compose(kb: KnowledgeBase, entry: Entry, where: PlaceReading | None = None,
                 city_first=own_rule))
         elif where.asked_about:
             choices = [r.short for r in where.asked_about[:2]]
+            keys = [place_key(r) for r in where.asked_about[:2]]
             extra.append(f"您提到了{'和'.join(choices)}。养老金是在哪里领的？"
                          "点下面的按钮，我补上那里的办法。")
         elif where.asker is not None:
@@ -396,4 +402,5 @@ def compose(kb: KnowledgeBase, entry: Entry, where: PlaceReading | None = None,
     text = "\n\n".join([*lead, first, *extra, f"{LOCAL_RULES_NOTE}\n{issuer_line(entry)}"])
     return Reply(entry.question, True, entry.id, probability, text, "answer", place=place,
                  province=province, place_choices=choices, buttons=list(entry.buttons),
+                 place_key=key, choice_keys=keys,
                  detail=detail)

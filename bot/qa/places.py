@@ -63,6 +63,14 @@ class PlaceReading:
         return self.region.short if self.region else ""
 
 
+def place_key(region: Region) -> str:
+    """A name that finds this place again and no other (for button data): the short name,
+    or province and full name where the short one is shared (朝阳 in 北京 and in 辽宁)."""
+    if lookup_region(region.short) == region:
+        return region.short
+    return region.name if region.is_province else f"{region.province}{region.name}"
+
+
 def app_names(data: RegionData | None = None) -> dict[str, Region]:
     """Names of local apps and mini programs → their province (names shared by two provinces,
     such as 老来网, say nothing about the place and are left out)."""

@@ -34,15 +34,16 @@ def answer_keyboard(reply: Reply, question_id: int | None) -> InlineKeyboardMark
     """
     rows: list[list[InlineKeyboardButton]] = []
     if reply.detail and reply.id:  # the rest of this answer, in place
-        rows.append([InlineKeyboardButton("详细", callback_data=_more_data(reply.id, reply.place))])
-    deeper = [InlineKeyboardButton(label, callback_data=f"sug:{target}")
+        rows.append([InlineKeyboardButton("详细", callback_data=_more_data(reply.id, _key(reply)))])
+    deeper = [InlineKeyboardButton(label, callback_data=_topic_data(target, _key(reply)))
               for label, target in reply.buttons]
     rows += [deeper[i:i + 2] for i in range(0, len(deeper), 2)]
     if reply.place_choices and reply.id:
-        rows.append([InlineKeyboardButton(f"按{place}回答", callback_data=f"plc:{reply.id}:{place}")
-                     for place in reply.place_choices])
+        keys = reply.choice_keys or reply.place_choices
+        rows.append([InlineKeyboardButton(f"按{place}回答", callback_data=f"plc:{reply.id}:{key}")
+                     for place, key in zip(reply.place_choices, keys, strict=False)])
     shown = {target for _, target in reply.buttons}
-    rows += [[InlineKeyboardButton(_short(title), callback_data=_topic_data(entry_id, reply.place))]
+    rows += [[InlineKeyboardButton(_short(title), callback_data=_topic_data(entry_id, _key(reply)))]
              for entry_id, title in zip(reply.suggestion_ids, reply.suggestions, strict=False)
              if entry_id not in shown]
     last: list[InlineKeyboardButton] = []
@@ -53,6 +54,11 @@ def answer_keyboard(reply: Reply, question_id: int | None) -> InlineKeyboardMark
     if last:
         rows.append(last)
     return InlineKeyboardMarkup(rows) if rows else None
+
+
+def _key(reply: Reply) -> str:
+    """The reply's place as button data carries it (never a name two places share)."""
+    return reply.place_key or reply.place
 
 
 def _topic_data(entry_id: str, place: str, prefix: str = "sug") -> str:

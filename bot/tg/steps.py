@@ -13,7 +13,7 @@ from bot.db.users import get_user
 from bot.deadline.divisions import Region
 from bot.deadline.place_names import find_region_in_text, lookup_region
 from bot.deadline.schemes import HOW_TO_TELL, SCHEMES, find_scheme, unsure_of_scheme
-from bot.qa.places import only_a_place
+from bot.qa.places import only_a_place, place_key
 from bot.qa.safety import redact
 from bot.text.dates import DateMatch, DateParseError, parse_date_match
 from bot.text.normalize import normalize
@@ -133,7 +133,7 @@ class Steps:
         if key is not None:
             region = find_region_in_text(text)  # 锦州企业退休: the city too
             if region is not None:
-                context.user_data[self.early_city] = region.short
+                context.user_data[self.early_city] = place_key(region)
             return key
         saved = saved_profile(context, update.effective_user.id).get("scheme")
         if unsure_of_scheme(text, asked=True):
@@ -142,7 +142,7 @@ class Steps:
             region = _place_alone(text)
             if region is None:  # the filter lets only the three kinds of text through
                 return None
-            context.user_data[self.early_city] = region.short
+            context.user_data[self.early_city] = place_key(region)
             lead = CITY_KEPT.format(place=region.display, pick=PICK_SCHEME)
         await prompt(update, context, lead, self.scheme_keyboard(saved))
         return None

@@ -335,3 +335,11 @@ def test_a_pressed_topic_is_stored_as_a_press_not_a_question(server, bot, db):
     kinds = [row[0] for row in db.execute(
         "select kind from questions where user_id = ? order by id", (user,))]
     assert kinds == ["answer", "button"]
+
+
+def test_a_remembered_city_whose_short_name_two_places_share_stays_itself(server, bot):
+    user = 3450
+    (saved,) = server.ask(user, "/city 北京朝阳区")
+    assert "北京" in saved["text"]
+    (answered,) = server.ask(user, "手机上用哪个APP认证")
+    assert "（北京）" in answered["text"] and "辽宁" not in answered["text"]

@@ -466,3 +466,17 @@ def test_where_i_am_paid_is_the_pension_place_though_i_said_i(engine, today):
     assert where.region is not None and where.region.short == "北京"
     son = read_place(normalize("我在上海上班 我爸在河南农村 他的养老金怎么认证"))
     assert son.region is not None and son.region.short == "河南"
+
+
+@pytest.mark.parametrize(("question", "province"), [("北京朝阳区怎么认证养老金", "北京"),
+                                                     ("天津河北区养老金怎么认证", "天津")])
+def test_buttons_carry_a_place_no_other_place_shares(engine, today, question, province):
+    from bot.tg.keyboards import answer_keyboard
+
+    reply = answer(engine, question, today)
+    data = [b.callback_data for row in answer_keyboard(reply, 1).inline_keyboard for b in row]
+    more = next(d for d in data if d.startswith("more:"))
+    place = more.split(":", 2)[2]
+    again = topic_reply(engine, reply.id, place, full=True)
+    assert f"（{province}）" in again.text  # 详细 keeps the place: not 辽宁's 朝阳, not 河北省
+    assert all(len(d.encode()) <= 64 for d in data)

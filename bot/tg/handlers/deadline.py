@@ -20,6 +20,7 @@ from bot.deadline.divisions import Region
 from bot.deadline.place_names import lookup_region
 from bot.deadline.regions import rule_for
 from bot.deadline.schemes import SCHEMES
+from bot.qa.places import place_key
 from bot.tg import steps, texts
 from bot.tg.callbacks import answer_query
 from bot.tg.context import BotContext
@@ -76,7 +77,7 @@ async def scheme_given(update: Update, context: BotContext) -> int:
     key, region, lead = answer
     context.user_data[SCHEME_KEY] = key
     if region is not None:
-        context.user_data[REGION_KEY] = region.short
+        context.user_data[REGION_KEY] = place_key(region)
     return await _ask(update, context, CITY if region is None else LAST_DATE, lead)
 
 
@@ -85,7 +86,7 @@ async def city_typed(update: Update, context: BotContext) -> int:
     fall back to the national rule."""
     text = update.effective_message.text.strip()
     found = await STEPS.typed_city(update, context, text)
-    context.user_data[REGION_KEY] = found.short if isinstance(found, Region) else None
+    context.user_data[REGION_KEY] = place_key(found) if isinstance(found, Region) else None
     if found == steps.OFFERED:
         return CITY
     if found == steps.SKIPPED:
@@ -180,7 +181,7 @@ async def _set_city(update: Update, context: BotContext, text: str) -> int:
         await clear_prompt(context)
         await update.effective_message.reply_text(texts.CITY_UNKNOWN.format(place=said(text)))
         return ConversationHandler.END
-    set_user_profile(db, user_id, city=region.short)
+    set_user_profile(db, user_id, city=place_key(region))
     return await finish(update, context, texts.CITY_SET.format(place=region.display))
 
 

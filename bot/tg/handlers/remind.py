@@ -24,6 +24,7 @@ from bot.deadline.divisions import Region
 from bot.deadline.explanation import cn_date
 from bot.deadline.regions import rule_for
 from bot.deadline.schemes import SCHEMES
+from bot.qa.places import place_key
 from bot.qa.safety import redact
 from bot.reminders import plans
 from bot.reminders import store as rm
@@ -136,7 +137,7 @@ async def scheme_given(update: Update, context: BotContext) -> int:
     if answer is None:
         return SCHEME
     key, region, lead = answer
-    _flow(context).update(scheme=key, **({"city": region.short} if region else {}))
+    _flow(context).update(scheme=key, **({"city": place_key(region)} if region else {}))
     return await _ask(update, context, CITY if region is None else LAST_DATE, lead)
 
 
@@ -151,7 +152,7 @@ async def city_typed(update: Update, context: BotContext) -> int:
             await prompt(update, context, CITY_NOT_FOUND.format(place=said(text)),
                          STEPS.city_keyboard(None))
         return CITY
-    _flow(context)["city"] = found.short
+    _flow(context)["city"] = place_key(found)
     return await _ask(update, context, LAST_DATE, f"好的：{found.display}。\n")
 
 
