@@ -59,6 +59,18 @@ def test_share_button_sends_the_answer_through_inline_mode(server, engine) -> No
     assert results[0]["id"] == "face-fail-repeated"
 
 
+@pytest.mark.parametrize(("said", "topic"), [("/start next-due-how", "next-due-how"),
+                                             ("郑州", "how-to-certify")])
+def test_sharing_finds_the_topic_not_the_users_words(server, engine, said, topic) -> None:
+    user = 3106 + len(said)
+    (reply,) = server.ask(user, said)  # 郑州 alone: the overview, for 郑州
+    (share,) = [b for b in inline_buttons(reply) if b["text"] == "转发给家人"]
+    assert share["switch_inline_query"] == engine.kb.entries[topic].question
+    query_id = server.inline_query(user, share["switch_inline_query"])
+    server.wait_for("answerInlineQuery", lambda c: c.params.get("inline_query_id") == query_id)
+    assert server.inline_results(query_id)[0]["id"] == topic
+
+
 def test_answers_naming_the_national_platform_link_to_it(server) -> None:
     (reply,) = server.ask(3104, "/start channels-overview")
     assert "国家社会保险公共服务平台" in reply["text"]

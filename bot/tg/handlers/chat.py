@@ -104,7 +104,9 @@ async def _send_reply(update: Update, context: BotContext, reply: Reply,
     svc = context.services
     chat, user = update.effective_chat, update.effective_user
     question_id = svc.question_ids.take()
-    markup = (service.with_service_buttons(answer_keyboard(reply, question_id), reply)
+    entry = svc.engine.kb.entries.get(reply.id or "")
+    markup = (service.with_service_buttons(answer_keyboard(reply, question_id), reply,
+                                           entry.question if entry else "")
               if card_overdue is None else deadline_card_keyboard(card_overdue, question_id))
     if chat.type == ChatType.PRIVATE:  # after buttons or a decline, a place alone is no follow-up
         if reply.kind == "answer" and reply.id:

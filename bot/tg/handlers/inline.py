@@ -38,6 +38,10 @@ async def inline_query(update: Update, context: BotContext) -> None:
         ranked = svc.engine.matcher.match(normalize(text))
         ids = [c.key for c in ranked.candidates
                if c.key in kb.entries and c.probability >= 0.05 and c.key != DEADLINE_ENTRY]
+        # 转发给家人 sends a topic's own title: that topic first, whatever the ranking says.
+        titled = next((e.id for e in kb.entries.values() if e.question == text), None)
+        if titled is not None:
+            ids = [titled, *(i for i in ids if i != titled)]
     else:
         results, ids = [], [i for i in INLINE_POPULAR if i in kb.entries]
     for entry_id in ids[:INLINE_RESULTS]:

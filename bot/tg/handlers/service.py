@@ -50,22 +50,24 @@ async def set_profile(bot: Bot) -> None:
         log.warning("bot description or menu button not set: %s", exc)
 
 
-def service_rows(reply: Reply) -> list[list[InlineKeyboardButton]]:
-    """Link buttons to the official channels an answer names, and 转发给家人."""
+def service_rows(reply: Reply, title: str = "") -> list[list[InlineKeyboardButton]]:
+    """Link buttons to the official channels an answer names, and 转发给家人 (which shares the
+    topic by its `title`: the user's own words, 郑州 say, may find nothing in inline mode)."""
     if reply.kind != "answer" or not reply.id:
         return []
     text = f"{reply.text}\n{reply.detail or ''}"
     rows = [[InlineKeyboardButton(label, url=url)]
             for name, label, url in OFFICIAL_LINKS if name in text]
     # The user picks a chat (a family member's) and the answer is sent there in inline mode.
-    rows.append([InlineKeyboardButton(SHARE_BUTTON, switch_inline_query=reply.question[:200])])
+    share = (title or reply.question)[:200]
+    rows.append([InlineKeyboardButton(SHARE_BUTTON, switch_inline_query=share)])
     return rows
 
 
-def with_service_buttons(markup: InlineKeyboardMarkup | None,
-                         reply: Reply) -> InlineKeyboardMarkup | None:
+def with_service_buttons(markup: InlineKeyboardMarkup | None, reply: Reply,
+                         title: str = "") -> InlineKeyboardMarkup | None:
     """The answer's buttons with `service_rows` added just above 有用 / 没用."""
-    extra = service_rows(reply)
+    extra = service_rows(reply, title)
     if not extra:
         return markup
     rows = [list(row) for row in (markup.inline_keyboard if markup else ())]
