@@ -53,7 +53,7 @@ THANKS_TEXT = "不客气！还有认证方面的问题，随时问我。"
 _GREETING = re.compile(r"^((你|您|大家|老师|师傅|同志|小同志|大哥|大姐)好|在吗|在不在|早上好|"
                        r"上午好|中午好|下午好|晚上好|早安|哈喽|嗨|hello|hi|hey)+$")
 _THANKS = re.compile(r"^((谢谢|多谢|感谢|谢了|辛苦了|好的|知道了|明白了|收到|ok|好)"
-                     r"(你们|您们|你|您|啦|了)?)+$")
+                     r"(你们|您们|你|您|侬|啦|了)?)+$")
 # What people add to a greeting or a thank-you: particles, and what they call the bot.
 _PARTICLES = re.compile(r"[啊呀哈呢吧哦嗯啦]")
 _POLITE_FILLER = re.compile(r"[啊呀哈呢吧哦嗯啦]|机器人|小助手|助手|小同志|同志|小伙子|小姑娘|"

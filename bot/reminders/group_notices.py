@@ -44,6 +44,13 @@ def add_group_reminder(db: sqlite_utils.Database, *, chat_id: int, created_by: i
     count = db.conn.execute(
         "SELECT count(*) FROM group_reminders WHERE chat_id = ? AND active = 1",
         (chat_id,)).fetchone()[0]
+    same = db.conn.execute(
+        "SELECT count(*) FROM group_reminders WHERE chat_id = ? AND active = 1 AND day = ? "
+        "AND hour = ? AND minute = ? AND text = ?",
+        (chat_id, schedule.day, schedule.hour, schedule.minute, schedule.text)).fetchone()[0]
+    if same:  # sent twice (the reply was slow to come): once a month is enough
+        raise ReminderError(f"这条提醒已经有了（{schedule.describe()}），不用再设。"
+                            "发 /remind 可以查看或删除。")
     if count >= MAX_GROUP_REMINDERS:
         raise ReminderError(f"一个群最多{MAX_GROUP_REMINDERS}条群提醒，请先删掉不用的"
                             "（发 /remind 可以看到删除按钮）。")

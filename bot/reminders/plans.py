@@ -223,11 +223,14 @@ class GroupSchedule:
 
 _GROUP_RE = re.compile(
     r"^每个?月\s*(?P<day>\d{1,2}|[一二三四五六七八九十廿卅]{1,3})\s*[日号]?\s*[,，]?\s*"
-    r"(?:(?P<part>早上|上午|中午|下午|晚上)?\s*(?P<h>\d{1,2})\s*"
-    r"(?:[:：]\s*(?P<m>\d{2})|点(?:(?P<half>半)|(?P<m2>\d{1,2})分?)?))?"
+    r"(?:(?P<part>早上|上午|中午|下午|晚上)?\s*(?P<h>\d{1,2}|[一二两三四五六七八九十]{1,3})\s*"
+    r"(?:[:：.．]\s*(?P<m>\d{2})|点钟?(?:(?P<half>半)|(?P<m2>\d{1,2}|[一二三四五六七八九十]{1,3})"
+    r"分?)?))?"
     r"\s*[,，:：]?\s*(?P<text>.*)$",
     re.DOTALL,
 )
+_MORE_DAYS = re.compile(r"^(和|、|及|与|跟)\s*(\d{1,2}|[一二三四五六七八九十廿卅]{1,3})\s*[日号]")
+_TIME_RANGE = re.compile(r"^[-~～到至]\s*\d")
 GROUP_USAGE = (
     "设置群提醒的格式：/remind 每月几日 几点 提醒内容\n"
     "例如：/remind 每月1日 09:00 本月养老金资格认证开始了，不会操作的可以来社区找我们。\n"
@@ -245,15 +248,24 @@ def parse_group_schedule(text: str) -> GroupSchedule:
     if day is None or not 1 <= day <= 31:
         raise ReminderError(f"“{raw_day}日”不是有效的日期，请写1到31之间的数字。")
     hour, minute = SEND_HOUR, 0
+    body = match.group("text").strip()
+    if _MORE_DAYS.match(body):  # 每月1日和15日: one notice is one day
+        raise ReminderError("一条群提醒只能设一个日子：几个日子请分开设，"
+                            "例如 /remind 每月1日 9:00 … 和 /remind 每月15日 9:00 …")
+    if _TIME_RANGE.match(body):  # 8:00-11:00: a notice goes out at one time
+        raise ReminderError("群提醒在一个时间点发出：请只写开始的时间（例如 8:00），"
+                            "时间段写进提醒内容里就行。")
     if match.group("h") is not None:
-        read = clock_time(match.group("part"), match.group("h"),
-                          match.group("m") or match.group("m2"), match.group("half"))
+        hour_text = str(cn_number(match.group("h")) or match.group("h"))
+        minute_text = match.group("m") or match.group("m2")
+        if minute_text and not minute_text.isdigit():
+            minute_text = str(cn_number(minute_text) or minute_text)
+        read = clock_time(match.group("part"), hour_text, minute_text, match.group("half"))
         if read is None:
             raise ReminderError("时间写得不对，请写成 09:00 或 9点 这样。")
         hour, minute = read
     if not SENDING_FROM_HOUR <= hour < SENDING_UNTIL_HOUR:
         raise ReminderError("为了不打扰大家休息，群提醒只能设在早上8点到晚上9点之间。")
-    body = match.group("text").strip()
     if not body:
         raise ReminderError("还缺提醒内容。" + GROUP_USAGE)
     if len(body) > MAX_GROUP_TEXT_CHARS:

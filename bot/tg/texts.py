@@ -87,6 +87,7 @@ PICTURE_ID_CANNOT_DELETE = (
 )
 GROUP_STATS_REFUSED = "抱歉，本群的统计只给本群管理员看。"
 AUTOANSWER_OFF = "已关闭自动回答。需要时请 @我 或回复我的消息提问。"
+AUTOANSWER_USAGE = "开启自动回答发 /autoanswer 或 /autoanswer 开；关闭发 /autoanswer 关。"
 GROUP_START = "您好！在群里 @我 或回复我的消息就能提问；更多功能请私聊我：点我的头像，发送 /start。"
 GROUP_PRIVATE_ONLY = "这个功能请私聊我使用：点我的头像，发送 /start。"
 INLINE_EMPTY_TITLE = "输入问题，例如：刷脸失败怎么办"

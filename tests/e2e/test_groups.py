@@ -181,3 +181,19 @@ def test_an_admin_posting_as_the_group_may_switch_autoanswer(server) -> None:
     server.send_text(MEMBER, "/autoanswer off", chat_id=group)  # a member, in their own name
     (refused,) = server.wait_for_messages(group, since=mark)
     assert "只有群管理员" in refused["text"]
+
+
+
+def test_autoanswer_said_twice_stays_on(server, db) -> None:
+    group = -5013
+    server.join_group(group)
+    server.set_chat_admins(group, [GROUP_ADMIN])
+    for said in ("/autoanswer", "/autoanswer", "/autoanswer 打开"):  # as the greeting says
+        (reply,) = server.ask(GROUP_ADMIN, said, chat_id=group)
+        assert "已开启" in reply["text"], said
+    assert db.execute("select autoanswer from groups where chat_id = ?",
+                      (group,)).fetchone() == (1,)
+    (usage,) = server.ask(GROUP_ADMIN, "/autoanswer 随便", chat_id=group)
+    assert "/autoanswer 关" in usage["text"]
+    (off,) = server.ask(GROUP_ADMIN, "/autoanswer 关", chat_id=group)
+    assert "已关闭" in off["text"]

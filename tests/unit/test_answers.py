@@ -32,7 +32,7 @@ from bot.tg.handlers.chat import AUTOANSWER_MIN_SCORE
     [("你好", GREETING_TEXT), ("您好啊！", GREETING_TEXT), ("在吗", GREETING_TEXT),
      ("谢谢你", THANKS_TEXT), ("好的，谢谢", THANKS_TEXT), ("多谢您啦", THANKS_TEXT),
      ("谢谢你啊小同志", THANKS_TEXT), ("太谢谢了", THANKS_TEXT), ("好", THANKS_TEXT),
-     ("老师好", GREETING_TEXT), ("师傅你好", GREETING_TEXT),
+     ("老师好", GREETING_TEXT), ("师傅你好", GREETING_TEXT), ("谢谢侬", THANKS_TEXT),
      ("", EMPTY_TEXT), ("？？？", EMPTY_TEXT), ("👍👍", EMPTY_TEXT)],
 )
 def test_courtesy_and_empty(engine, today, message, text):

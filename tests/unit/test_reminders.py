@@ -596,3 +596,28 @@ async def test_a_connection_never_made_is_tried_again(db) -> None:
     bot = FakeBot(refused)
     await ReminderSender(bot, db, clock, rate=None, retry_delays=(0,)).run_once()
     assert len(bot.sent) == 1
+
+
+@pytest.mark.parametrize(("text", "when", "body"), [
+    ("每月十号 下午三点 社区集中认证", "每月10日 15:00", "社区集中认证"),
+    ("每月2日 上午十点半 认证", "每月2日 10:30", "认证"),
+    ("每月1日 9.30 认证开始啦", "每月1日 09:30", "认证开始啦"),
+    ("每月1日 9点钟 认证", "每月1日 09:00", "认证"),
+])
+def test_group_notice_times_as_workers_write_them(text, when, body) -> None:
+    schedule = plans.parse_group_schedule(text)
+    assert (schedule.describe(), schedule.text) == (when, body)
+
+
+@pytest.mark.parametrize(("text", "says"), [("每月1日和15日 9点 认证开始啦", "分开设"),
+                                           ("每月5日 8:00-11:00 社区集中认证", "开始的时间")])
+def test_two_days_or_a_time_range_are_refused_not_misread(text, says) -> None:
+    with pytest.raises(plans.ReminderError, match=says):
+        plans.parse_group_schedule(text)
+
+
+def test_the_same_group_notice_twice_is_one(db) -> None:
+    schedule = plans.parse_group_schedule("每月1日 09:00 记得认证")
+    notices.add_group_reminder(db, chat_id=-9, created_by=1, schedule=schedule, now=CREATED)
+    with pytest.raises(plans.ReminderError, match="已经有了"):
+        notices.add_group_reminder(db, chat_id=-9, created_by=1, schedule=schedule, now=CREATED)

@@ -52,6 +52,8 @@ log = logging.getLogger(__name__)
 AUTOANSWER_MIN_SCORE = 0.8
 PENDING_DEADLINE = "pending_deadline"
 PRESSED = "button"  # the kind stored for the answer a topic button opened
+AUTOANSWER_WORDS = {"on": True, "开": True, "开启": True, "打开": True, "启用": True,
+                    "off": False, "关": False, "关闭": False, "关掉": False, "停用": False}
 LAST_TOPIC = "last_topic"  # the topic last answered in private: "郑州" then means it, for 郑州
 
 
@@ -278,9 +280,14 @@ async def autoanswer(update: Update, context: BotContext) -> None:
     svc = context.services
     arg = (context.args or [""])[0].lower()
     current = bool((get_group(svc.db, chat.id) or {}).get("autoanswer"))
-    enabled = {"on": True, "开": True, "开启": True, "off": False, "关": False,
-               "关闭": False}.get(arg, not current)
-    set_autoanswer(svc.db, chat.id, enabled)
+    # A bare /autoanswer (what the greeting says, or the command menu, tapped twice) switches
+    # it on, never off: turning it off takes a word that says so.
+    enabled = AUTOANSWER_WORDS.get(arg, True if not arg else None)
+    if enabled is None:
+        await update.effective_message.reply_text(texts.AUTOANSWER_USAGE)
+        return
+    if enabled != current:
+        set_autoanswer(svc.db, chat.id, enabled)
     await update.effective_message.reply_text(
         await groups.autoanswer_on_text(context, chat.id) if enabled else texts.AUTOANSWER_OFF)
 
