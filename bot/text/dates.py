@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from bot.errors import DateParseError
-from bot.text.normalize import quoted
+from bot.text.normalize import normalize, quoted
 
 
 @dataclass(frozen=True)
@@ -332,6 +332,12 @@ _LATER_PARTS = ("下午", "晚上")  # an hour under 12 after these is in the af
 _SEND_AFTER = re.compile(r"^(?P<n>\d{1,4})\s*(?P<unit>分钟|小时|天)后$")
 _SEND_UNITS = {"分钟": "minutes", "小时": "hours", "天": "days"}
 _SEND_DAYS = (("今天", 0), ("明天", 1), ("后天", 2))
+_SEND_SHORT_DAYS = (("明早", "明天早上"), ("明晚", "明天晚上"), ("今早", "今天早上"),
+                    ("今晚", "今天晚上"), ("明儿", "明天"))
+# 下周一, 周六, 本周六, 星期三, 礼拜天: the next such day (下 puts it in next week).
+_WEEKDAYS = ("一", "二", "三", "四", "五", "六", "日")
+_SEND_WEEKDAY = re.compile(r"^(?P<next>下个?)?(?:本|这)?(?:周|星期|礼拜)(?P<day>[一二三四五六日天])"
+                           r"(?P<rest>.*)$")
 _SEND_DATE = re.compile(
     r"^(?:(?P<year>\d{4})[-/年.])?(?P<month>\d{1,2})[-/月.](?P<day>\d{1,2})[日号]?\s*"
     r"(?P<rest>.*)$")
@@ -363,7 +369,22 @@ def parse_send_time(text: str, now: datetime) -> datetime:
     """A moment typed by an admin, in `now`'s timezone: "2026-11-25 09:30", "明天 9点",
     "11月25日 下午3点", "15:00", "30分钟后". A date without a year is the next one to come, a
     time without a date the next one to come; raises DateParseError."""
-    raw = re.sub(r"\s+", " ", (text or "").strip())
+    # 明天上午九点 as 明天上午9点, 半小时后 as 30分钟后, 明早 as 明天早上, 下周一 as a date.
+    raw = re.sub(r"\s+", " ", normalize((text or "").strip()))
+    raw = raw.replace("半小时", "30分钟").replace("半个小时", "30分钟")
+    for short, long in _SEND_SHORT_DAYS:
+        if raw.startswith(short):
+            raw = long + raw[len(short):]
+            break
+    weekday = _SEND_WEEKDAY.match(raw)
+    if weekday:
+        target = _WEEKDAYS.index(weekday.group("day").replace("天", "日"))
+        if weekday.group("next"):  # 下周一: in the week after this one
+            ahead = 7 - now.weekday() + target
+        else:  # 周六, 本周六: the coming one (today, if it is that day)
+            ahead = (target - now.weekday()) % 7
+        day_text = f"{now.date() + timedelta(days=ahead):%Y-%m-%d}"
+        raw = f"{day_text} {weekday.group('rest').strip()}".strip()
     relative = _SEND_AFTER.match(raw.replace(" ", ""))
     if relative:
         unit = _SEND_UNITS[relative.group("unit")]
@@ -403,4 +424,7 @@ def parse_send_time(text: str, now: datetime) -> datetime:
         day = now.date()
         if time(hour, minute) <= now.time():
             day += timedelta(days=1)
-    return datetime.combine(day, time(hour, minute), tzinfo=now.tzinfo)
+    moment = datetime.combine(day, time(hour, minute), tzinfo=now.tzinfo)
+    if weekday and moment <= now:  # 周一 9:00 said on a Monday at 10: the Monday to come
+        moment += timedelta(days=7)
+    return moment

@@ -179,6 +179,15 @@ def test_parse_composed_problems(raw, problem) -> None:
     ("8:00", dt.datetime(2026, 11, 24, 8, 0)),  # already past today: tomorrow
     ("30分钟后", dt.datetime(2026, 11, 23, 10, 30)),
     ("2 小时后", dt.datetime(2026, 11, 23, 12, 0)),
+    # as a community worker types it (NOW is a Monday, 10:00)
+    ("明天上午九点", dt.datetime(2026, 11, 24, 9, 0)),
+    ("明早9点", dt.datetime(2026, 11, 24, 9, 0)),
+    ("今晚8点", dt.datetime(2026, 11, 23, 20, 0)),
+    ("半小时后", dt.datetime(2026, 11, 23, 10, 30)),
+    ("本周六上午9点", dt.datetime(2026, 11, 28, 9, 0)),
+    ("星期天下午3点", dt.datetime(2026, 11, 29, 15, 0)),
+    ("下周一上午9点", dt.datetime(2026, 11, 30, 9, 0)),
+    ("周一 9:00", dt.datetime(2026, 11, 30, 9, 0)),  # today's 9:00 has passed: next Monday
 ])
 def test_parse_when(text, expected) -> None:
     when = parse_when(text, NOW)
