@@ -225,7 +225,7 @@ def test_autoanswer_only_for_admins_and_only_when_sure(server, bot):
     server.send_text(1031, "大家晚上好，明天去公园跳舞吗", chat_id=group)
     server.send_text(1030, "/help", chat_id=group)
     (helped,) = server.wait_for_messages(group, since=mark)
-    assert "/deadline" in helped["text"]  # the chatter before /help got no reply
+    assert "/autoanswer" in helped["text"]  # the chatter before /help got no reply
 
 
 def test_group_migration_keeps_settings(server, bot):

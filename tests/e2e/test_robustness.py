@@ -218,7 +218,7 @@ def test_cancel_outside_a_flow_and_unknown_commands_in_groups(server) -> None:
     server.send_text(8400002, "/nonexistent", chat_id=group)
     server.send_text(8400002, "/help", chat_id=group)
     (helped,) = server.wait_for_messages(group, since=mark)
-    assert "/deadline" in helped["text"]  # no reply to the unknown command in a group
+    assert "/remind 每月1日" in helped["text"]  # no reply to the unknown command in a group
 
 
 # ------------------------------------------------------------------ item 2: chats in parallel

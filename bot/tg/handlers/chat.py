@@ -81,11 +81,12 @@ async def start(update: Update, context: BotContext) -> None:
 
 
 async def help_command(update: Update, context: BotContext) -> None:
-    """List the commands."""
+    """List the commands (in a group, what members and the group's admins can do there)."""
+    if update.effective_chat.type != ChatType.PRIVATE:
+        await update.effective_message.reply_text(texts.GROUP_HELP)
+        return
     await update.effective_message.reply_text(
-        texts.HELP.format(username=context.bot.username or "bot"),
-        reply_markup=main_keyboard() if update.effective_chat.type == ChatType.PRIVATE else None,
-    )
+        texts.HELP.format(username=context.bot.username or "bot"), reply_markup=main_keyboard())
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:
