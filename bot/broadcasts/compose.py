@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 
 from bot.errors import BotError, DateParseError
-from bot.text.dates import parse_send_time
+from bot.text.times import parse_send_time
 
 MAX_TEXT_UTF16 = 4000  # Telegram allows 4096; one message per recipient, never split
 MAX_BUTTONS = 6

@@ -20,8 +20,9 @@ from bot.deadline.calculator import compute_deadline
 from bot.deadline.regions import rule_for
 from bot.deadline.rules import DeadlineResult
 from bot.errors import BotError
-from bot.text.dates import clock_time, cn_number
+from bot.text.dates import cn_number
 from bot.text.normalize import quoted
+from bot.text.times import clock_time
 
 try:
     CHINA: dt.tzinfo = ZoneInfo("Asia/Shanghai")

@@ -15,9 +15,9 @@ from bot.text.dates import (
     find_date,
     parse_date,
     parse_date_match,
-    parse_send_time,
     scan_date,
 )
+from bot.text.times import parse_send_time
 
 TODAY = date(2026, 11, 23)
 D = date.fromisoformat
