@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from bot.deadline.calculator import compute_deadline
 from bot.deadline.explanation import cn_date, cn_date_told
 from bot.deadline.place_names import find_region_in_text
 from bot.deadline.regions import channels_for, rule_for
-from bot.deadline.rules import DeadlineResult, window_ahead
+from bot.deadline.rules import DeadlineResult
 from bot.deadline.schemes import SCHEMES, find_scheme
 from bot.text.dates import DateMatch, scan_date
 from bot.text.death import mentions_death
@@ -199,8 +199,7 @@ def deadline_card(result: DeadlineResult) -> str:
         lines.append("今天就是最后一天")
         lines.append("要做什么：今天就去认证，手机刷脸或去社区都行。")
     else:
-        today = result.due - timedelta(days=result.days_left)
-        ahead = window_ahead(result.rule, result.due, today)
+        ahead = result.window_ahead()
         if ahead is not None:  # 呼和浩特 on 3月20日: certifying now would count for March
             lines.append(f"还剩{result.days_left}天")
             lines.append(f"要做什么：{cn_date(ahead[0])}起、{due}之前认证一次"

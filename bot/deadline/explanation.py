@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
-from bot.deadline.rules import AppliedRule, DeadlineResult, window_ahead
+from bot.deadline.rules import AppliedRule, DeadlineResult
 from bot.deadline.schemes import SCHEMES
 
 LOCAL_RULES_VARY = "各地规定不尽相同，请以当地社保经办机构规定为准"
@@ -113,8 +113,7 @@ def explain(
     else:
         parts.append(f"下次认证的到期日是{cn_date(result.due)}。")
 
-    today = result.due - timedelta(days=result.days_left)
-    ahead = window_ahead(rule, result.due, today) if result.status != "overdue" else None
+    ahead = result.window_ahead() if result.status != "overdue" else None
     if ahead is not None:
         parts.append(f"{not_before(ahead[0], result.due)}。现在{status_words(result.days_left)}。")
     elif result.status == "ok":

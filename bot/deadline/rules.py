@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 RULE_TYPES = ("rolling", "windows", "calendar_year")
@@ -147,6 +147,11 @@ class DeadlineResult:
     if_certified_today: Resumption | None
     notes: tuple[str, ...] = field(default=())
     explanation: str = ""
+
+    def window_ahead(self) -> tuple[date, date] | None:
+        """The window this due date ends, when it has not opened yet on the day computed for
+        (see `window_ahead`)."""
+        return window_ahead(self.rule, self.due, self.due - timedelta(days=self.days_left))
 
     def to_json(self) -> dict[str, Any]:
         rule = self.rule.to_json()

@@ -328,7 +328,7 @@ def place_line(kb: KnowledgeBase, place: str, province: str, *, chosen: bool = F
     the city's own rule before the province's channels."""
     entry = place_entry(kb, province)
     line = (entry.local if entry else "") or NO_LOCAL_CHANNEL
-    city = city_line(kb, place, province)
+    city = dict(entry.local_cities).get(place, "") if entry else ""
     parts = (city, line) if city_first else (line, city)
     return f"📍{place_label(place, province, chosen=chosen)}：{''.join(parts)}"
 

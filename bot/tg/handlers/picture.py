@@ -79,11 +79,10 @@ def _addressed(message: Message, bot_id: int, username: str) -> str | None:
     return None
 
 
-def _unreadable(svc: Services, caption: str, user_id: int | None, chat_type: str) -> Reply:
+def _unreadable(svc: Services, caption: str, place: str | None) -> Reply:
     """A picture that cannot be read: its caption, when there is one, is the question."""
     if not caption.strip():
         return polite(UNREADABLE)
-    place = chat._remembered_city(svc, user_id) if chat_type == ChatType.PRIVATE else None
     return answer(svc.engine, caption, svc.clock.today(), place)
 
 
@@ -99,10 +98,11 @@ async def picture(update: Update, context: BotContext) -> None:
     chat._remember(update, context)
     svc = context.services
     user_id = update.effective_user.id if update.effective_user else None
+    place = chat._remembered_city(svc, user_id) if chat_type == ChatType.PRIVATE else None
     data = await _download(context, message)
     reply_to = message.message_id if chat_type != ChatType.PRIVATE else None
     if data is None:
-        reply = _unreadable(svc, caption, user_id, chat_type)
+        reply = _unreadable(svc, caption, place)
     else:
         try:  # the engine is loaded on first use; both run off the event loop
             read, hidden = await asyncio.to_thread(read_checked, data)
@@ -110,9 +110,8 @@ async def picture(update: Update, context: BotContext) -> None:
             read, hidden = None, ()
         del data  # the picture is never kept
         if read is None:
-            reply = _unreadable(svc, caption, user_id, chat_type)
+            reply = _unreadable(svc, caption, place)
         else:
-            place = chat._remembered_city(svc, user_id) if chat_type == ChatType.PRIVATE else None
             reply = answer_read(svc.engine, read, svc.clock.today(), place, caption).reply
         # The whole group can see the number in the picture: take it down (or ask the sender
         # to) first; the answer then no longer points at a deleted message.
